@@ -1,0 +1,81 @@
+public import ArgumentParser
+import Foundation
+public import Logging
+import MirePostgres
+
+/// Options every subcommand takes: where the database is, how much to log, how to print.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "PostgreSQL URL (default: $MIRE_DATABASE_URL, else the embedded server).")
+    var database: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .warning
+
+    @Flag(help: "Print data as JSON.")
+    var json = false
+
+    /// The URL to use, if the user gave one; nil means the embedded server.
+    var databaseURL: String? {
+        database ?? ProcessInfo.processInfo.environment["MIRE_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The embedded server, kept under the working directory.
+    var embeddedServer: LocalPostgresServer {
+        LocalPostgresServer.persistent(
+            at: URL(filePath: FileManager.default.currentDirectoryPath).appending(path: ".mire/postgres")
+        )
+    }
+
+    /// Sets up logging once for the process (apps bootstrap logging; libraries never do).
+    func makeLogger() -> Logger {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "mire-bank")
+    }
+
+    /// Connects to the configured database, starting the embedded server when needed.
+    func connect(logger: Logger) async throws -> BankDatabase {
+        if let url = databaseURL {
+            return BankDatabase(configuration: PostgresConfiguration(url: url, applicationName: "mire-bank"), embedded: false, logger: logger)
+        }
+        var configuration = try await embeddedServer.start()
+        configuration.applicationName = "mire-bank"
+        return BankDatabase(configuration: configuration, embedded: true, logger: logger)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// The bank's handle on its database: a pool and where it points.
+struct BankDatabase {
+    let configuration: PostgresConfiguration
+    let embedded: Bool
+    let pool: PostgresPool
+    let logger: Logger
+
+    init(configuration: PostgresConfiguration, embedded: Bool, logger: Logger) {
+        self.configuration = configuration
+        self.embedded = embedded
+        self.logger = logger
+        self.pool = PostgresPool(configuration: configuration, maximumConnections: 8, logger: logger)
+    }
+
+    func migrate() async throws -> [Migration] {
+        try await Migrator(pool: pool, logger: logger).migrate()
+    }
+}
+
+/// Prints a value as pretty JSON (sorted keys) or as text lines.
+func printOutput<T: Encodable>(_ value: T, json: Bool, text: () -> String) throws {
+    if json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    } else {
+        print(text())
+    }
+}

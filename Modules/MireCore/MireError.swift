@@ -1,0 +1,85 @@
+/// An error from Mire: what went wrong, where (stream, version, position), and what to do.
+///
+/// ```swift
+/// do {
+///     try await store.save(&account)
+/// } catch let error as MireError where error.code == .concurrencyConflict {
+///     // reload and retry
+/// }
+/// ```
+public struct MireError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is. Extensible: new codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        public var description: String { name }
+
+        /// The stream's version was not the one the save expected.
+        public static let concurrencyConflict = Code(name: "concurrencyConflict")
+        /// The stream does not exist.
+        public static let streamNotFound = Code(name: "streamNotFound")
+        /// The stored stream is inconsistent (gap, duplicate, mismatch with its stream row).
+        public static let corruptStream = Code(name: "corruptStream")
+        /// An event's payload could not be decoded.
+        public static let undecodableEvent = Code(name: "undecodableEvent")
+        /// An event's type name is not known to the event type.
+        public static let unknownEventType = Code(name: "unknownEventType")
+        /// A stream id was refused.
+        public static let invalidStreamID = Code(name: "invalidStreamID")
+        /// The database failed; see ``MireError/underlying``.
+        public static let database = Code(name: "database")
+        /// A migration could not be applied, or an applied one was edited.
+        public static let migration = Code(name: "migration")
+        /// The local PostgreSQL server could not be found, started or stopped.
+        public static let localServer = Code(name: "localServer")
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// What went wrong.
+    public var message: String
+    /// The stream concerned, if any.
+    public var stream: String?
+    /// The stream version concerned, if any.
+    public var version: Int64?
+    /// The global log position concerned, if any.
+    public var position: Int64?
+    /// What to do about it.
+    public var recovery: String?
+    /// The error underneath, if any (a database error, a decoding error).
+    public var underlying: (any Error & Sendable)?
+
+    /// Creates an error.
+    ///
+    /// ```swift
+    /// throw MireError(code: .streamNotFound, message: "no such account", stream: "account-7",
+    ///                 recovery: "open the account first")
+    /// ```
+    public init(
+        code: Code,
+        message: String,
+        stream: String? = nil,
+        version: Int64? = nil,
+        position: Int64? = nil,
+        recovery: String? = nil,
+        underlying: (any Error & Sendable)? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.stream = stream
+        self.version = version
+        self.position = position
+        self.recovery = recovery
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        var text = "\(code): \(message)"
+        var location: [String] = []
+        if let stream { location.append("stream \(stream)") }
+        if let version { location.append("version \(version)") }
+        if let position { location.append("position \(position)") }
+        if !location.isEmpty { text += " (" + location.joined(separator: ", ") + ")" }
+        if let recovery { text += ". " + recovery }
+        return text
+    }
+}

@@ -1,0 +1,93 @@
+/// The id of an event stream: `category-id`, e.g. `account-acc-1`.
+///
+/// The category is everything before the first `-`; it is stored beside each event so
+/// projections can read one category. Ids are validated on creation: non-empty, at most
+/// ``maximumLength`` UTF-8 bytes, no control characters.
+///
+/// ```swift
+/// let stream = try StreamID(category: "account", id: "acc-1")
+/// print(stream)           // account-acc-1
+/// print(stream.category)  // account
+/// ```
+public struct StreamID: Hashable, Sendable, CustomStringConvertible, Codable {
+    /// The longest stream id accepted, in UTF-8 bytes.
+    public static let maximumLength = 255
+
+    /// The full stream id.
+    public let rawValue: String
+
+    /// A stream id from its category and the entity's id.
+    ///
+    /// - Throws: ``MireError`` with code `invalidStreamID` when either part is empty, the
+    ///   category contains `-`, or the result is too long or holds control characters.
+    public init(category: String, id: String) throws(MireError) {
+        guard !category.isEmpty, !category.contains("-") else {
+            throw MireError(
+                code: .invalidStreamID,
+                message: "category '\(category)' must be non-empty and contain no '-'",
+                recovery: "use a short lowercase noun such as 'account'"
+            )
+        }
+        guard !id.isEmpty else {
+            throw MireError(
+                code: .invalidStreamID,
+                message: "the id in category '\(category)' is empty",
+                recovery: "pass the entity's non-empty id"
+            )
+        }
+        try self.init(category + "-" + id)
+    }
+
+    /// A stream id from its full text, e.g. `account-acc-1`.
+    ///
+    /// ```swift
+    /// let stream = try StreamID("order-2024-0001")
+    /// ```
+    public init(_ rawValue: String) throws(MireError) {
+        try Self.validate(rawValue)
+        self.rawValue = rawValue
+    }
+
+    /// The category: the part before the first `-` (the whole id when there is none).
+    public var category: String {
+        rawValue.firstIndex(of: "-").map { String(rawValue[..<$0]) } ?? rawValue
+    }
+
+    /// The entity's id: the part after the first `-` (empty when there is none).
+    public var entityID: String {
+        rawValue.firstIndex(of: "-").map { String(rawValue[rawValue.index(after: $0)...]) } ?? ""
+    }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        try self.init(text)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    static func validate(_ text: String) throws(MireError) {
+        guard !text.isEmpty else {
+            throw MireError(code: .invalidStreamID, message: "the stream id is empty", recovery: "pass a non-empty id")
+        }
+        guard text.utf8.count <= maximumLength else {
+            throw MireError(
+                code: .invalidStreamID,
+                message: "the stream id is \(text.utf8.count) bytes long; the limit is \(maximumLength)",
+                stream: String(text.prefix(40)) + "…",
+                recovery: "use a shorter id, e.g. a UUID"
+            )
+        }
+        if let bad = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+            throw MireError(
+                code: .invalidStreamID,
+                message: "the stream id contains the control character U+\(String(bad.value, radix: 16, uppercase: true))",
+                recovery: "remove control characters (newlines, tabs, NUL) from the id"
+            )
+        }
+    }
+}

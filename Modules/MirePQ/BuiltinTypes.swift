@@ -1,0 +1,140 @@
+public import Foundation
+
+extension Bool: PostgresArrayElement, PostgresDecodable {
+    public static var postgresType: PostgresDataType { .bool }
+    public static var postgresArrayType: PostgresDataType { .boolArray }
+    public func encode(into writer: inout PostgresBinaryWriter) { writer.writeInteger(UInt8(self ? 1 : 0)) }
+    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
+        throws(PostgresDecodingFailure) -> Bool
+    {
+        guard type == .bool else { throw .init("cannot decode \(type) as Bool") }
+        return try reader.readInteger(as: UInt8.self) != 0
+    }
+}
+
+/// Decodes any integer column that fits `I` (int2, int4, int8; xid8 and oid as unsigned).
+private func decodeInteger<I: FixedWidthInteger>(_: I.Type, from reader: inout PostgresBinaryReader, type: PostgresDataType)
+    throws(PostgresDecodingFailure) -> I
+{
+    let wide: Int64
+    switch type {
+    case .int2: wide = Int64(try reader.readInteger(as: Int16.self))
+    case .int4: wide = Int64(try reader.readInteger(as: Int32.self))
+    case .int8: wide = try reader.readInteger(as: Int64.self)
+    case .oidType: wide = Int64(try reader.readInteger(as: UInt32.self))
+    default: throw .init("cannot decode \(type) as \(I.self)")
+    }
+    guard let value = I(exactly: wide) else { throw .init("value \(wide) of type \(type) does not fit \(I.self)") }
+    return value
+}
+
+extension Int16: PostgresArrayElement, PostgresDecodable {
+    public static var postgresType: PostgresDataType { .int2 }
+    public static var postgresArrayType: PostgresDataType { .int2Array }
+    public func encode(into writer: inout PostgresBinaryWriter) { writer.writeInteger(self) }
+    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
+        throws(PostgresDecodingFailure) -> Int16
+    { try decodeInteger(Self.self, from: &reader, type: type) }
+}
+
+extension Int32: PostgresArrayElement, PostgresDecodable {
+    public static var postgresType: PostgresDataType { .int4 }
+    public static var postgresArrayType: PostgresDataType { .int4Array }
+    public func encode(into writer: inout PostgresBinaryWriter) { writer.writeInteger(self) }
+    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
+        throws(PostgresDecodingFailure) -> Int32
+    { try decodeInteger(Self.self, from: &reader, type: type) }
+}
+
+extension Int64: PostgresArrayElement, PostgresDecodable {
+    public static var postgresType: PostgresDataType { .int8 }
+    public static var postgresArrayType: PostgresDataType { .int8Array }
+    public func encode(into writer: inout PostgresBinaryWriter) { writer.writeInteger(self) }
+    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
+        throws(PostgresDecodingFailure) -> Int64
+    { try decodeInteger(Self.self, from: &reader, type: type) }
+}
+
+extension Int: PostgresArrayElement, PostgresDecodable {
+    public static var postgresType: PostgresDataType { .int8 }
+    public static var postgresArrayType: PostgresDataType { .int8Array }
+    public func encode(into writer: inout PostgresBinaryWriter) { writer.writeInteger(Int64(self)) }
+    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
+        throws(PostgresDecodingFailure) -> Int
+    { try decodeInteger(Self.self, from: &reader, type: type) }
+}
+
+extension Double: PostgresArrayElement, PostgresDecodable {
+    public static var postgresType: PostgresDataType { .float8 }
+    public static var postgresArrayType: PostgresDataType { .float8Array }
+    public func encode(into writer: inout PostgresBinaryWriter) { writer.writeInteger(bitPattern) }
+    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
+        throws(PostgresDecodingFailure) -> Double
+    {
+        switch type {
+        case .float8: return Double(bitPattern: try reader.readInteger(as: UInt64.self))
+        case .float4: return Double(Float(bitPattern: try reader.readInteger(as: UInt32.self)))
+        default: throw .init("cannot decode \(type) as Double")
+        }
+    }
+}
+
+extension String: PostgresArrayElement, PostgresDecodable {
+    public static var postgresType: PostgresDataType { .text }
+    public static var postgresArrayType: PostgresDataType { .textArray }
+    public func encode(into writer: inout PostgresBinaryWriter) { writer.writeBytes(utf8) }
+    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
+        throws(PostgresDecodingFailure) -> String
+    {
+        guard type.isTextLike else { throw .init("cannot decode \(type) as String") }
+        return String(decoding: try reader.readBytes(reader.remaining), as: UTF8.self)
+    }
+}
+
+extension UUID: PostgresArrayElement, PostgresDecodable {
+    public static var postgresType: PostgresDataType { .uuid }
+    public static var postgresArrayType: PostgresDataType { .uuidArray }
+    public func encode(into writer: inout PostgresBinaryWriter) { withUnsafeBytes(of: uuid) { writer.writeBytes($0) } }
+    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
+        throws(PostgresDecodingFailure) -> UUID
+    {
+        guard type == .uuid else { throw .init("cannot decode \(type) as UUID") }
+        let bytes = try reader.readBytes(16)
+        var raw: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &raw) { $0.copyMemory(from: bytes) }
+        return UUID(uuid: raw)
+    }
+}
+
+/// `bytea`: raw bytes.
+extension Data: PostgresArrayElement, PostgresDecodable {
+    public static var postgresType: PostgresDataType { .bytea }
+    public static var postgresArrayType: PostgresDataType { .byteaArray }
+    public func encode(into writer: inout PostgresBinaryWriter) { writer.writeBytes(self) }
+    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
+        throws(PostgresDecodingFailure) -> Data
+    {
+        guard type == .bytea else { throw .init("cannot decode \(type) as Data") }
+        return Data(try reader.readBytes(reader.remaining))
+    }
+}
+
+/// `timestamptz`: microseconds since 2000-01-01 00:00 UTC on the wire.
+extension Date: PostgresArrayElement, PostgresDecodable {
+    /// Seconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01.
+    private static let postgresEpoch: TimeInterval = 946_684_800
+
+    public static var postgresType: PostgresDataType { .timestamptz }
+    public static var postgresArrayType: PostgresDataType { .timestamptzArray }
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        let micros = ((timeIntervalSince1970 - Self.postgresEpoch) * 1_000_000).rounded()
+        writer.writeInteger(Int64(micros))
+    }
+    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
+        throws(PostgresDecodingFailure) -> Date
+    {
+        guard type == .timestamptz || type == .timestamp else { throw .init("cannot decode \(type) as Date") }
+        let micros = try reader.readInteger(as: Int64.self)
+        return Date(timeIntervalSince1970: Double(micros) / 1_000_000 + postgresEpoch)
+    }
+}

@@ -1,0 +1,138 @@
+internal import CLibPQ
+import Logging
+import Synchronization
+import Foundation
+
+/// Receives server notices (`RAISE NOTICE`, warnings) and sends them to swift-log at debug,
+/// instead of libpq's default of writing to stderr. Kept alive by the handle that registered it.
+final class NoticeSink: Sendable {
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
+}
+
+/// Owns a `PGconn`. Confinement: used only on its ``PostgresConnection``'s executor (or, before
+/// the connection exists, on the queue that opened it); `PQfinish` runs in `deinit`.
+final class LibPQHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+    let noticeSink: NoticeSink
+
+    private init(pointer: OpaquePointer, noticeSink: NoticeSink) {
+        self.pointer = pointer
+        self.noticeSink = noticeSink
+    }
+
+    private var isFinished = false
+
+    deinit { finish() }
+
+    /// Closes the connection; later use reports it as broken.
+    func finish() {
+        guard !isFinished else { return }
+        isFinished = true
+        PQfinish(pointer)
+    }
+
+    /// Opens a connection, blocking the calling thread (never call it on the cooperative pool).
+    static func connect(_ configuration: PostgresConfiguration, logger: Logger) throws(PostgresError) -> LibPQHandle {
+        let parameters = configuration.libpqParameters
+        let keys = parameters.map { strdup($0.0) }
+        let values = parameters.map { strdup($0.1) }
+        defer {
+            keys.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        let connection: OpaquePointer? =
+            (keys.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { keyBuffer in
+                (values.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { valueBuffer in
+                    PQconnectdbParams(keyBuffer.baseAddress, valueBuffer.baseAddress, 1)
+                }
+            }
+        guard let connection else {
+            throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection)).trimmingWhitespace()
+            PQfinish(connection)
+            throw PostgresError(code: .connectionFailed, message: message.isEmpty ? "connection failed" : message)
+        }
+        let sink = NoticeSink(logger: logger)
+        PQsetNoticeReceiver(
+            connection,
+            { context, result in
+                guard let context, let result else { return }
+                let sink = Unmanaged<NoticeSink>.fromOpaque(context).takeUnretainedValue()
+                let message = String(cString: PQresultErrorMessage(result)).trimmingWhitespace()
+                sink.logger.debug("postgres notice", metadata: ["notice": "\(message)"])
+            },
+            Unmanaged.passUnretained(sink).toOpaque()
+        )
+        return LibPQHandle(pointer: connection, noticeSink: sink)
+    }
+
+    var isBroken: Bool { isFinished || PQstatus(pointer) != CONNECTION_OK }
+
+    /// The libpq error message of the connection, trimmed.
+    var errorMessage: String {
+        isFinished ? "the connection was closed" : String(cString: PQerrorMessage(pointer)).trimmingWhitespace()
+    }
+}
+
+/// Sends `PQcancel` for the statement in flight on one connection.
+///
+/// Cancellation handlers run on whatever thread cancelled the task; `PQcancel` opens a new
+/// connection and blocks, so it is issued from a Dispatch queue. The mutex makes sure a cancel
+/// is only sent while the statement that asked for it is still running: finishing a statement
+/// waits for a cancel in progress, so a late cancel can never hit the next statement.
+final class QueryCanceller: Sendable {
+    private struct State {
+        var cancel: OpaquePointer?
+        var statement: UInt64 = 0
+        var running = false
+    }
+    // `PGcancel` is documented as safe to use from another thread; the mutex serialises access.
+    private let state: Mutex<State>
+
+    init(handle: LibPQHandle) {
+        state = Mutex(State(cancel: PQgetCancel(handle.pointer)))
+    }
+
+    deinit {
+        state.withLock { state in
+            if let cancel = state.cancel { PQfreeCancel(cancel) }
+        }
+    }
+
+    /// Marks a statement as started and returns its ticket.
+    func begin() -> UInt64 {
+        state.withLock { state in
+            state.statement &+= 1
+            state.running = true
+            return state.statement
+        }
+    }
+
+    /// Marks the statement finished (waiting for a cancel being sent, if any).
+    func end() {
+        state.withLock { $0.running = false }
+    }
+
+    /// Asks the server to cancel statement `ticket` if it is still running.
+    func requestCancel(ticket: UInt64) {
+        DispatchQueue.global().async {
+            self.state.withLock { state in
+                guard state.running, state.statement == ticket, let cancel = state.cancel else { return }
+                var buffer = [CChar](repeating: 0, count: 256)
+                _ = PQcancel(cancel, &buffer, 256)
+            }
+        }
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var view = Substring(self)
+        while let last = view.last, last.isWhitespace { view.removeLast() }
+        while let first = view.first, first.isWhitespace { view.removeFirst() }
+        return String(view)
+    }
+}

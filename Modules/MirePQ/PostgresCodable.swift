@@ -1,0 +1,124 @@
+/// A Swift value that can be sent as a bound query parameter, in binary format.
+///
+/// ```swift
+/// struct Cents: PostgresEncodable {
+///     var value: Int64
+///     static var postgresType: PostgresDataType { .int8 }
+///     func encode(into writer: inout PostgresBinaryWriter) { writer.writeInteger(value) }
+/// }
+/// ```
+public protocol PostgresEncodable: Sendable {
+    /// The parameter's declared type.
+    static var postgresType: PostgresDataType { get }
+    /// Writes the value's binary representation (never called for `NULL`).
+    func encode(into writer: inout PostgresBinaryWriter)
+    /// Whether this value is SQL `NULL`; only `Optional.none` says yes.
+    var isPostgresNull: Bool { get }
+}
+
+extension PostgresEncodable {
+    public var isPostgresNull: Bool { false }
+}
+
+/// A Swift value that can be decoded from a binary-format result column.
+///
+/// ```swift
+/// extension Cents: PostgresDecodable {
+///     static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType) throws(PostgresDecodingFailure) -> Cents {
+///         Cents(value: try Int64.decode(from: &reader, type: type))
+///     }
+/// }
+/// ```
+public protocol PostgresDecodable: Sendable {
+    /// Decodes a non-null value of server type `type`.
+    static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType) throws(PostgresDecodingFailure)
+        -> Self
+    /// The value for SQL `NULL`, or nil when this type cannot represent it.
+    static var postgresNull: Self? { get }
+}
+
+extension PostgresDecodable {
+    public static var postgresNull: Self? { nil }
+}
+
+/// An encodable type that also has a PostgreSQL array type, so `[Self]` can be a parameter.
+///
+/// ```swift
+/// let ids: [Int64] = [1, 2, 3]
+/// let rows = try await connection.query("SELECT * FROM t WHERE id = ANY(\(ids))")
+/// ```
+public protocol PostgresArrayElement: PostgresEncodable {
+    /// The array type whose elements are `postgresType`.
+    static var postgresArrayType: PostgresDataType { get }
+}
+
+extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
+    public static var postgresType: PostgresDataType { Wrapped.postgresType }
+    public func encode(into writer: inout PostgresBinaryWriter) { self?.encode(into: &writer) }
+    public var isPostgresNull: Bool { self == nil }
+}
+
+extension Optional: PostgresArrayElement where Wrapped: PostgresArrayElement {
+    public static var postgresArrayType: PostgresDataType { Wrapped.postgresArrayType }
+}
+
+extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
+    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
+        throws(PostgresDecodingFailure) -> Wrapped?
+    {
+        try Wrapped.decode(from: &reader, type: type)
+    }
+    public static var postgresNull: Wrapped?? { .some(nil) }
+}
+
+extension Array: PostgresEncodable where Element: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { Element.postgresArrayType }
+
+    public func encode(into writer: inout PostgresBinaryWriter) {
+        // One dimension; `has nulls` flag; element type; length; lower bound 1; then each element.
+        writer.writeInteger(Int32(1))
+        writer.writeInteger(Int32(contains { $0.isPostgresNull } ? 1 : 0))
+        writer.writeInteger(Int32(bitPattern: Element.postgresType.oid))
+        writer.writeInteger(Int32(count))
+        writer.writeInteger(Int32(1))
+        for element in self {
+            if element.isPostgresNull {
+                writer.writeInteger(Int32(-1))
+            } else {
+                var inner = PostgresBinaryWriter()
+                element.encode(into: &inner)
+                writer.writeInteger(Int32(inner.bytes.count))
+                writer.writeBytes(inner.bytes)
+            }
+        }
+    }
+}
+
+extension Array: PostgresDecodable where Element: PostgresDecodable {
+    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
+        throws(PostgresDecodingFailure) -> [Element]
+    {
+        let dimensions = try reader.readInteger(as: Int32.self)
+        _ = try reader.readInteger(as: Int32.self)  // has-nulls flag
+        let elementType = PostgresDataType(oid: UInt32(bitPattern: try reader.readInteger(as: Int32.self)))
+        if dimensions == 0 { return [] }
+        guard dimensions == 1 else { throw .init("only one-dimensional arrays decode to Swift arrays") }
+        let count = try reader.readInteger(as: Int32.self)
+        _ = try reader.readInteger(as: Int32.self)  // lower bound
+        var result: [Element] = []
+        result.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            let length = try reader.readInteger(as: Int32.self)
+            if length < 0 {
+                guard let null = Element.postgresNull else {
+                    throw .init("array holds NULL; decode as an array of optionals")
+                }
+                result.append(null)
+            } else {
+                var elementReader = PostgresBinaryReader(try reader.readBytes(Int(length)))
+                result.append(try Element.decode(from: &elementReader, type: elementType))
+            }
+        }
+        return result
+    }
+}

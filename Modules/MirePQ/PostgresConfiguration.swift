@@ -1,0 +1,90 @@
+import Foundation
+
+/// How to reach a PostgreSQL server: a URL or libpq keywords, plus the settings Mire adds.
+///
+/// ```swift
+/// var config = PostgresConfiguration(url: "postgresql://app@127.0.0.1:5432/bank")
+/// config.applicationName = "bank-api"
+/// config.searchPath = ["tenant_a"]
+/// ```
+///
+/// Values are handed to `PQconnectdbParams` as separate keywords, so nothing needs escaping.
+public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible {
+    /// A `postgresql://` URL or a `key=value` conninfo string; empty means libpq's defaults
+    /// (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, …).
+    public var connectionString: String
+    /// Extra libpq keywords (`host`, `port`, `user`, `password`, `dbname`, `sslmode`, …).
+    /// They override what `connectionString` says.
+    public var keywords: [String: String]
+    /// Shown in `pg_stat_activity.application_name`.
+    public var applicationName: String
+    /// Seconds libpq waits for a connection to open before failing.
+    public var connectTimeoutSeconds: Int
+    /// Schemas to put first on the connection's `search_path`, if any.
+    public var searchPath: [String]
+
+    /// A configuration from a URL or conninfo string.
+    ///
+    /// ```swift
+    /// let config = PostgresConfiguration(url: "postgresql://postgres@127.0.0.1:5432/postgres")
+    /// ```
+    public init(url: String, applicationName: String = "mire") {
+        self.connectionString = url
+        self.keywords = [:]
+        self.applicationName = applicationName
+        self.connectTimeoutSeconds = 10
+        self.searchPath = []
+    }
+
+    /// A configuration from separate values.
+    ///
+    /// ```swift
+    /// let config = PostgresConfiguration(host: "127.0.0.1", port: 5432, user: "postgres", database: "bank")
+    /// ```
+    public init(
+        host: String,
+        port: Int = 5432,
+        user: String,
+        password: String? = nil,
+        database: String,
+        applicationName: String = "mire"
+    ) {
+        var keywords = ["host": host, "port": String(port), "user": user, "dbname": database]
+        if let password { keywords["password"] = password }
+        self.connectionString = ""
+        self.keywords = keywords
+        self.applicationName = applicationName
+        self.connectTimeoutSeconds = 10
+        self.searchPath = []
+    }
+
+    /// Keyword/value pairs for `PQconnectdbParams` (with `expand_dbname` on, so the first
+    /// `dbname` entry may be a whole URL or conninfo string).
+    var libpqParameters: [(String, String)] {
+        var result: [(String, String)] = []
+        if !connectionString.isEmpty { result.append(("dbname", connectionString)) }
+        for (key, value) in keywords.sorted(by: { $0.key < $1.key }) { result.append((key, value)) }
+        result.append(("application_name", applicationName))
+        result.append(("connect_timeout", String(connectTimeoutSeconds)))
+        if !searchPath.isEmpty {
+            let path = searchPath.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+            // `options` is split on spaces by the server; a backslash escapes one.
+            let value = path.joined(separator: ",").replacingOccurrences(of: " ", with: "\\ ")
+            result.append(("options", "-c search_path=\(value)"))
+        }
+        return result
+    }
+
+    /// The configuration without any password, safe to log.
+    public var description: String {
+        var shown = connectionString
+        if let schemeEnd = shown.range(of: "://"),
+            let at = shown[schemeEnd.upperBound...].firstIndex(of: "@"),
+            let colon = shown[schemeEnd.upperBound..<at].firstIndex(of: ":")
+        {
+            shown.replaceSubrange(shown.index(after: colon)..<at, with: "***")
+        }
+        let keys = keywords.keys.sorted().map { $0 == "password" ? "password=***" : "\($0)=\(keywords[$0]!)" }
+        return "PostgresConfiguration(\(([shown] + keys).filter { !$0.isEmpty }.joined(separator: " ")))"
+    }
+}

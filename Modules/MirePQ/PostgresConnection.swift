@@ -1,0 +1,254 @@
+internal import CLibPQ
+import Foundation
+public import Logging
+import Synchronization
+
+/// One connection to PostgreSQL.
+///
+/// Each connection is an actor bound to its own serial executor (a private Dispatch queue), so
+/// libpq's blocking calls never run on Swift's cooperative thread pool. A statement runs to
+/// completion without suspending, so two calls can never interleave on the wire.
+///
+/// Get one from a ``PostgresPool`` (`withConnection`, `withTransaction`) or open one yourself:
+///
+/// ```swift
+/// let connection = try await PostgresConnection.connect(configuration: config, logger: logger)
+/// let rows = try await connection.query("SELECT \(42)::int8 + 1")
+/// print(try rows.single(Int64.self))  // 43
+/// ```
+public actor PostgresConnection {
+    private static let counter = Mutex<Int>(0)
+
+    /// A process-unique number, for logs.
+    public nonisolated let id: Int
+    nonisolated let executor: SerialQueueExecutor
+    let handle: LibPQHandle
+    let canceller: QueryCanceller
+    /// SQL text → server-side prepared statement name, for this connection.
+    var preparedStatements: [String: String] = [:]
+    var logger: Logger
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private init(id: Int, executor: SerialQueueExecutor, handle: LibPQHandle, logger: Logger) {
+        self.id = id
+        self.executor = executor
+        self.handle = handle
+        self.canceller = QueryCanceller(handle: handle)
+        self.logger = logger
+    }
+
+    /// Opens a connection. The blocking connect runs on the new connection's own queue.
+    ///
+    /// ```swift
+    /// let connection = try await PostgresConnection.connect(
+    ///     configuration: PostgresConfiguration(url: "postgresql://postgres@127.0.0.1:5432/postgres"),
+    ///     logger: Logger(label: "db"))
+    /// ```
+    ///
+    /// - Throws: ``PostgresError`` with code `connectionFailed` when the server is unreachable,
+    ///   the credentials are refused or the database does not exist.
+    public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection {
+        let id = counter.withLock { value in
+            value += 1
+            return value
+        }
+        var logger = logger
+        logger[metadataKey: "mire.connection"] = "\(id)"
+        let executor = SerialQueueExecutor(label: "mire.postgres.connection.\(id)")
+        let connectLogger = logger
+        let handle = try await executor.run { () throws(PostgresError) -> LibPQHandle in
+            try LibPQHandle.connect(configuration, logger: connectLogger)
+        }
+        logger.trace("connection opened")
+        return PostgresConnection(id: id, executor: executor, handle: handle, logger: logger)
+    }
+
+    /// Whether libpq reports the connection as broken. A broken connection is never reused.
+    public var isBroken: Bool { handle.isBroken }
+
+    /// Whether the connection is idle outside any transaction.
+    public var isIdle: Bool { PQtransactionStatus(handle.pointer) == PQTRANS_IDLE }
+
+    /// Whether a transaction is open (or failed and waiting for `ROLLBACK`).
+    public var isInTransaction: Bool {
+        let status = PQtransactionStatus(handle.pointer)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+    }
+
+    /// The server's backend process id (for `pg_cancel_backend`, `pg_terminate_backend`).
+    public var backendPID: Int32 { PQbackendPID(handle.pointer) }
+
+    /// Runs one statement with its parameters bound (extended protocol, binary results).
+    ///
+    /// With `prepared: true` the statement is parsed once per connection and reused by its SQL
+    /// text: use it for hot statements. Cancelling the task cancels the statement on the server
+    /// and throws `CancellationError`.
+    ///
+    /// ```swift
+    /// let rows = try await connection.query("SELECT name FROM users WHERE id = \(id)", prepared: true)
+    /// ```
+    @discardableResult
+    public func query(_ query: PostgresQuery, prepared: Bool = false) async throws -> PostgresRows {
+        try await cancellable { connection in try connection.execute(query, prepared: prepared) }
+    }
+
+    /// Runs `statements` in libpq's pipeline mode: all are sent before any result is read, with a
+    /// single sync at the end, so the batch costs one round trip. The batch runs as one implicit
+    /// transaction unless it holds its own `BEGIN`/`COMMIT`: if one statement fails, the ones
+    /// after it are skipped, earlier ones roll back, and the first error is thrown.
+    ///
+    /// ```swift
+    /// let results = try await connection.pipeline([
+    ///     "INSERT INTO t VALUES (\(1))",
+    ///     "INSERT INTO t VALUES (\(2))",
+    ///     "SELECT count(*) FROM t",
+    /// ])
+    /// ```
+    @discardableResult
+    public func pipeline(_ statements: [PostgresQuery]) async throws -> [PostgresRows] {
+        try await cancellable { connection in try connection.executePipeline(statements) }
+    }
+
+    /// Runs trusted SQL text that may hold several statements (a migration script), with the
+    /// simple query protocol. It takes no parameters: never build it from user input.
+    ///
+    /// ```swift
+    /// try await connection.executeScript("CREATE TABLE a (id int); CREATE TABLE b (id int);")
+    /// ```
+    public func executeScript(_ sql: String) async throws {
+        try await cancellable { connection in
+            guard !connection.handle.isBroken else {
+                throw PostgresError(code: .connectionLost, message: "the connection is broken")
+            }
+            _ = try connection.check(PQexec(connection.handle.pointer, sql), query: sql)
+        }
+    }
+
+    /// Runs a statement that must not be cancelled (cleanup such as `ROLLBACK`).
+    @discardableResult
+    func queryIgnoringCancellation(_ query: PostgresQuery) throws -> PostgresRows {
+        try execute(query, prepared: false)
+    }
+
+    /// Wraps a synchronous libpq operation so that task cancellation sends `PQcancel`.
+    ///
+    /// The operation is entered through an explicit actor call (`perform`), so it is guaranteed
+    /// to run on this connection's executor, and runs to completion without suspending.
+    func cancellable<T: Sendable>(
+        _ operation: @Sendable (isolated PostgresConnection) throws -> T
+    ) async throws -> T {
+        try Task.checkCancellation()
+        let ticket = canceller.begin()
+        defer { canceller.end() }
+        do {
+            return try await withTaskCancellationHandler {
+                try await self.perform(operation)
+            } onCancel: { [canceller] in
+                canceller.requestCancel(ticket: ticket)
+            }
+        } catch let error as PostgresError where error.isQueryCanceled && Task.isCancelled {
+            throw CancellationError()
+        }
+    }
+
+    private func perform<T: Sendable>(_ operation: @Sendable (isolated PostgresConnection) throws -> T) throws -> T {
+        try operation(self)
+    }
+
+    /// Executes one statement synchronously on this connection's thread.
+    func execute(_ query: PostgresQuery, prepared: Bool) throws -> PostgresRows {
+        guard !handle.isBroken else {
+            throw PostgresError(code: .connectionLost, message: "the connection is broken", query: query.sql)
+        }
+        logger.trace("query", metadata: ["sql": "\(query.sql)"])
+        let statementName: String? = prepared ? try prepareIfNeeded(query) : nil
+        let result = withParameters(query.bindings) { count, types, values, lengths, formats in
+            if let statementName {
+                PQexecPrepared(handle.pointer, statementName, count, values, lengths, formats, 1)
+            } else {
+                PQexecParams(handle.pointer, query.sql, count, types, values, lengths, formats, 1)
+            }
+        }
+        return try check(result, query: query.sql)
+    }
+
+    /// Prepares `query` on this connection once; returns its statement name.
+    private func prepareIfNeeded(_ query: PostgresQuery) throws -> String {
+        if let name = preparedStatements[query.sql] { return name }
+        let name = "mire_\(preparedStatements.count + 1)"
+        let result = query.bindings.types.withUnsafeBufferPointer { types in
+            PQprepare(handle.pointer, name, query.sql, Int32(types.count), types.baseAddress)
+        }
+        _ = try check(result, query: query.sql)
+        preparedStatements[query.sql] = name
+        return name
+    }
+
+    /// Turns a `PGresult` into rows or a typed error.
+    func check(_ result: OpaquePointer?, query: String?) throws -> PostgresRows {
+        guard let result else {
+            throw PostgresError(
+                code: handle.isBroken ? .connectionLost : .client,
+                message: handle.errorMessage.isEmpty ? "no result from libpq" : handle.errorMessage,
+                query: query
+            )
+        }
+        let owned = ResultHandle(result)
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return PostgresRows(handle: owned)
+        default:
+            let error = PostgresError(result: result, connectionBroken: handle.isBroken, query: query)
+            logger.debug("statement failed", metadata: ["sqlState": "\(error.sqlState ?? "-")"])
+            throw error
+        }
+    }
+
+    /// Closes the connection now (it is also closed when the last reference goes away).
+    /// Every later call fails with `connectionLost`.
+    public func close() {
+        handle.finish()
+        preparedStatements = [:]
+        logger.trace("connection closed")
+    }
+}
+
+/// Lays out bound parameters as the C arrays `PQexecParams` wants, for the closure's duration.
+func withParameters<R>(
+    _ bindings: PostgresBindings,
+    _ body: (
+        Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?
+    ) -> R
+) -> R {
+    let count = bindings.count
+    let totalBytes = bindings.values.reduce(0) { $0 + ($1?.count ?? 0) }
+    let storage = UnsafeMutableRawPointer.allocate(byteCount: max(totalBytes, 1), alignment: 1)
+    defer { storage.deallocate() }
+    var pointers: [UnsafePointer<CChar>?] = []
+    var lengths: [Int32] = []
+    pointers.reserveCapacity(count)
+    lengths.reserveCapacity(count)
+    var offset = 0
+    for value in bindings.values {
+        if let value {
+            value.withUnsafeBytes { (storage + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            pointers.append(UnsafePointer((storage + offset).assumingMemoryBound(to: CChar.self)))
+            lengths.append(Int32(value.count))
+            offset += value.count
+        } else {
+            pointers.append(nil)
+            lengths.append(0)
+        }
+    }
+    let formats = [Int32](repeating: 1, count: count)
+    return bindings.types.withUnsafeBufferPointer { types in
+        pointers.withUnsafeBufferPointer { values in
+            lengths.withUnsafeBufferPointer { lengthBuffer in
+                formats.withUnsafeBufferPointer { formatBuffer in
+                    body(Int32(count), types.baseAddress, values.baseAddress, lengthBuffer.baseAddress, formatBuffer.baseAddress)
+                }
+            }
+        }
+    }
+}

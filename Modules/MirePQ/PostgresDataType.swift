@@ -1,0 +1,68 @@
+/// A PostgreSQL type, identified by its OID.
+///
+/// ```swift
+/// let type = PostgresDataType.jsonb
+/// print(type)  // jsonb
+/// ```
+public struct PostgresDataType: Hashable, Sendable, CustomStringConvertible {
+    /// The type's OID in `pg_type`.
+    public let oid: UInt32
+
+    /// A type by OID.
+    ///
+    /// ```swift
+    /// let int4 = PostgresDataType(oid: 23)
+    /// ```
+    public init(oid: UInt32) { self.oid = oid }
+
+    public static let bool = Self(oid: 16)
+    public static let bytea = Self(oid: 17)
+    public static let char = Self(oid: 18)
+    public static let name = Self(oid: 19)
+    public static let int8 = Self(oid: 20)
+    public static let int2 = Self(oid: 21)
+    public static let int4 = Self(oid: 23)
+    public static let text = Self(oid: 25)
+    public static let oidType = Self(oid: 26)
+    public static let json = Self(oid: 114)
+    public static let float4 = Self(oid: 700)
+    public static let float8 = Self(oid: 701)
+    public static let unknown = Self(oid: 705)
+    public static let bpchar = Self(oid: 1042)
+    public static let varchar = Self(oid: 1043)
+    public static let timestamp = Self(oid: 1114)
+    public static let timestamptz = Self(oid: 1184)
+    public static let numeric = Self(oid: 1700)
+    public static let uuid = Self(oid: 2950)
+    public static let jsonb = Self(oid: 3802)
+    public static let xid8 = Self(oid: 5069)
+    public static let void = Self(oid: 2278)
+
+    public static let boolArray = Self(oid: 1000)
+    public static let byteaArray = Self(oid: 1001)
+    public static let int2Array = Self(oid: 1005)
+    public static let int4Array = Self(oid: 1007)
+    public static let textArray = Self(oid: 1009)
+    public static let varcharArray = Self(oid: 1015)
+    public static let int8Array = Self(oid: 1016)
+    public static let float8Array = Self(oid: 1022)
+    public static let jsonArray = Self(oid: 199)
+    public static let timestamptzArray = Self(oid: 1185)
+    public static let uuidArray = Self(oid: 2951)
+    public static let jsonbArray = Self(oid: 3807)
+    public static let xid8Array = Self(oid: 271)
+
+    private static let names: [UInt32: String] = [
+        16: "bool", 17: "bytea", 18: "char", 19: "name", 20: "int8", 21: "int2", 23: "int4", 25: "text",
+        26: "oid", 114: "json", 700: "float4", 701: "float8", 705: "unknown", 1042: "bpchar",
+        1043: "varchar", 1114: "timestamp", 1184: "timestamptz", 1700: "numeric", 2950: "uuid",
+        3802: "jsonb", 5069: "xid8", 2278: "void", 1000: "bool[]", 1001: "bytea[]", 1005: "int2[]",
+        1007: "int4[]", 1009: "text[]", 1015: "varchar[]", 1016: "int8[]", 1022: "float8[]", 199: "json[]",
+        1185: "timestamptz[]", 2951: "uuid[]", 3807: "jsonb[]", 271: "xid8[]",
+    ]
+
+    public var description: String { Self.names[oid] ?? "oid \(oid)" }
+
+    /// Text-like types whose binary form is plain UTF-8.
+    var isTextLike: Bool { [Self.text, .varchar, .name, .bpchar, .unknown, .char].contains(self) }
+}

@@ -1,0 +1,122 @@
+/// An error from the driver or the server.
+///
+/// `description` is deliberately generic (code, SQLSTATE and a pointer to what to do) so it can
+/// be logged or shown without leaking SQL or row data; `debugDescription` has every detail.
+///
+/// ```swift
+/// do {
+///     try await connection.query("INSERT INTO users (name) VALUES (\(name))")
+/// } catch let error as PostgresError where error.isUniqueViolation {
+///     print("taken:", error.constraint ?? "?")
+/// }
+/// ```
+public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// What kind of failure this is. Extensible: new codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        public var description: String { name }
+
+        /// The server rejected a statement; see ``PostgresError/sqlState``.
+        public static let server = Code(name: "server")
+        /// No connection could be opened (unreachable server, bad credentials, unknown database).
+        public static let connectionFailed = Code(name: "connectionFailed")
+        /// The connection broke (server restart, terminated backend, network). Retry on a new one.
+        public static let connectionLost = Code(name: "connectionLost")
+        /// A column's value could not be decoded into the requested Swift type.
+        public static let decoding = Code(name: "decoding")
+        /// The pool was shut down.
+        public static let poolClosed = Code(name: "poolClosed")
+        /// libpq refused a call (for example pipeline mode could not be entered).
+        public static let client = Code(name: "client")
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// The five-character SQLSTATE the server sent, if any (e.g. `23505`).
+    public var sqlState: String?
+    /// The primary message (from the server or the driver).
+    public var message: String
+    /// The server's DETAIL, if any. May contain row data: not part of `description`.
+    public var detail: String?
+    /// The server's HINT, if any.
+    public var hint: String?
+    /// The constraint that was violated, if any.
+    public var constraint: String?
+    /// The table concerned, if the server named one.
+    public var table: String?
+    /// The column concerned, if the server named one.
+    public var column: String?
+    /// The server's severity (`ERROR`, `FATAL`, …), if any.
+    public var severity: String?
+    /// The SQL text of the failing statement, for debugging only.
+    public var query: String?
+
+    /// Creates an error; the driver does this, and so can tests.
+    ///
+    /// ```swift
+    /// let error = PostgresError(code: .client, message: "pipeline mode unavailable")
+    /// ```
+    public init(
+        code: Code,
+        sqlState: String? = nil,
+        message: String,
+        detail: String? = nil,
+        hint: String? = nil,
+        constraint: String? = nil,
+        query: String? = nil
+    ) {
+        self.code = code
+        self.sqlState = sqlState
+        self.message = message
+        self.detail = detail
+        self.hint = hint
+        self.constraint = constraint
+        self.query = query
+    }
+
+    /// A unique or primary-key constraint was violated (SQLSTATE 23505).
+    public var isUniqueViolation: Bool { sqlState == "23505" }
+    /// A serializable transaction could not be committed (40001): retry the transaction.
+    public var isSerializationFailure: Bool { sqlState == "40001" }
+    /// The server broke a deadlock by aborting this transaction (40P01): retry it.
+    public var isDeadlock: Bool { sqlState == "40P01" }
+    /// `lock_timeout` expired or `NOWAIT` found the row locked (55P03).
+    public var isLockNotAvailable: Bool { sqlState == "55P03" }
+    /// The statement was cancelled (57014), by a task cancellation or `statement_timeout`.
+    public var isQueryCanceled: Bool { sqlState == "57014" }
+    /// The connection is gone; the same work may succeed on a new connection.
+    public var isConnectionLost: Bool { code == .connectionLost }
+
+    /// Whether running the same work again (on a fresh connection or transaction) may succeed.
+    public var isRetryable: Bool {
+        isConnectionLost || isSerializationFailure || isDeadlock || code == .connectionFailed
+    }
+
+    public var description: String {
+        var text = "PostgresError(code: \(code)"
+        if let sqlState { text += ", sqlState: \(sqlState)" }
+        text += ")"
+        switch code {
+        case .connectionLost: text += ": the connection was lost; retry on a new connection"
+        case .connectionFailed: text += ": could not connect; check the server address and credentials"
+        case .decoding: text += ": a column did not match the requested Swift type"
+        case .poolClosed: text += ": the pool was shut down"
+        default: break
+        }
+        return text + " (see debugDescription for details)"
+    }
+
+    public var debugDescription: String {
+        var parts = ["code: \(code)"]
+        if let sqlState { parts.append("sqlState: \(sqlState)") }
+        if let severity { parts.append("severity: \(severity)") }
+        parts.append("message: \(message)")
+        if let detail { parts.append("detail: \(detail)") }
+        if let hint { parts.append("hint: \(hint)") }
+        if let constraint { parts.append("constraint: \(constraint)") }
+        if let table { parts.append("table: \(table)") }
+        if let column { parts.append("column: \(column)") }
+        if let query { parts.append("query: \(query)") }
+        return "PostgresError(" + parts.joined(separator: ", ") + ")"
+    }
+}

@@ -1,0 +1,102 @@
+/// A SQL statement whose interpolated values become bound parameters.
+///
+/// Every `\(value)` turns into `$1`, `$2`, … and travels separately from the SQL text, so SQL
+/// injection is impossible by construction. Identifiers go through `\(identifier:)`, which quotes.
+///
+/// ```swift
+/// let name = "Robert'); DROP TABLE students;--"
+/// let query: PostgresQuery = "INSERT INTO \(identifier: table) (name) VALUES (\(name))"
+/// // sql: INSERT INTO "students" (name) VALUES ($1)
+/// ```
+public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolation, CustomStringConvertible {
+    /// The SQL text, with `$n` placeholders.
+    public var sql: String
+    /// The parameters, in placeholder order.
+    public var bindings: PostgresBindings
+
+    /// A statement from SQL text you built yourself and parameters you bound yourself.
+    ///
+    /// ```swift
+    /// var bindings = PostgresBindings()
+    /// bindings.append(42)
+    /// let query = PostgresQuery(unsafeSQL: "SELECT $1::int8", bindings: bindings)
+    /// ```
+    public init(unsafeSQL sql: String, bindings: PostgresBindings = PostgresBindings()) {
+        self.sql = sql
+        self.bindings = bindings
+    }
+
+    public init(stringLiteral value: String) {
+        self.init(unsafeSQL: value)
+    }
+
+    public init(stringInterpolation: StringInterpolation) {
+        self.init(unsafeSQL: stringInterpolation.sql, bindings: stringInterpolation.bindings)
+    }
+
+    /// The SQL text only: parameters are data and are not shown.
+    public var description: String { sql }
+
+    /// Builds a ``PostgresQuery`` from a string literal with interpolations.
+    public struct StringInterpolation: StringInterpolationProtocol {
+        var sql: String
+        var bindings = PostgresBindings()
+
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            sql = ""
+            sql.reserveCapacity(literalCapacity + interpolationCount * 3)
+        }
+
+        public mutating func appendLiteral(_ literal: String) {
+            sql += literal
+        }
+
+        /// Binds `value` as the next parameter.
+        public mutating func appendInterpolation(_ value: some PostgresEncodable) {
+            bindings.append(value)
+            sql += "$\(bindings.count)"
+        }
+
+        /// Inserts a quoted identifier (a table, schema or column name).
+        public mutating func appendInterpolation(identifier: String) {
+            sql += "\"" + identifier.replacing("\"", with: "\"\"") + "\""
+        }
+
+        /// Inserts SQL text verbatim. Never pass user input here.
+        public mutating func appendInterpolation(unescaped: String) {
+            sql += unescaped
+        }
+    }
+}
+
+/// The parameters of a ``PostgresQuery``, already in binary wire format.
+///
+/// ```swift
+/// var bindings = PostgresBindings()
+/// bindings.append("hello")
+/// bindings.append(Optional<Int64>.none)  // NULL
+/// ```
+public struct PostgresBindings: Sendable, Hashable {
+    /// Each parameter's type OID.
+    public private(set) var types: [UInt32] = []
+    /// Each parameter's bytes, nil for `NULL`.
+    public private(set) var values: [[UInt8]?] = []
+
+    /// No parameters.
+    public init() {}
+
+    /// How many parameters are bound.
+    public var count: Int { values.count }
+
+    /// Binds `value` as the next parameter.
+    public mutating func append(_ value: some PostgresEncodable) {
+        types.append(type(of: value).postgresType.oid)
+        if value.isPostgresNull {
+            values.append(nil)
+        } else {
+            var writer = PostgresBinaryWriter()
+            value.encode(into: &writer)
+            values.append(writer.bytes)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+internal import CLibPQ
+
+/// Owns a completed `PGresult`. Immutable once built: libpq's accessors only read it, so it may be
+/// shared across threads; `PQclear` runs when the last reference goes.
+final class ResultHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { PQclear(pointer) }
+}
+
+/// The rows a statement returned, decoded lazily from libpq's binary result.
+///
+/// ```swift
+/// let rows = try await connection.query("SELECT id, name FROM users")
+/// for row in rows {
+///     let (id, name) = try row.decode((Int64, String).self)
+/// }
+/// ```
+public struct PostgresRows: Sendable, RandomAccessCollection {
+    let handle: ResultHandle?
+    /// The command tag, e.g. `INSERT 0 3`.
+    public let commandTag: String
+    let columnIndexByName: [String: Int]
+
+    init(handle: ResultHandle) {
+        self.handle = handle
+        self.commandTag = String(cString: PQcmdStatus(handle.pointer))
+        var names: [String: Int] = [:]
+        for column in 0..<PQnfields(handle.pointer) {
+            names[String(cString: PQfname(handle.pointer, column))] = Int(column)
+        }
+        self.columnIndexByName = names
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { handle.map { Int(PQntuples($0.pointer)) } ?? 0 }
+    public subscript(position: Int) -> PostgresRow { PostgresRow(rows: self, index: position) }
+
+    /// The column names, in order.
+    public var columnNames: [String] {
+        guard let handle else { return [] }
+        return (0..<PQnfields(handle.pointer)).map { String(cString: PQfname(handle.pointer, $0)) }
+    }
+
+    /// Rows inserted, updated or deleted (from the command tag); 0 when not applicable.
+    public var affectedRows: Int {
+        guard let handle else { return 0 }
+        return Int(String(cString: PQcmdTuples(handle.pointer))) ?? 0
+    }
+
+    /// The first column of the only row, decoded; an error if there is not exactly one row.
+    ///
+    /// ```swift
+    /// let count = try await connection.query("SELECT count(*) FROM users").single(Int64.self)
+    /// ```
+    public func single<T: PostgresDecodable>(_ type: T.Type = T.self) throws(PostgresError) -> T {
+        guard count == 1 else {
+            throw PostgresError(code: .decoding, message: "expected exactly one row, got \(count)")
+        }
+        return try self[0].decode(T.self, at: 0)
+    }
+}
+
+/// One row of ``PostgresRows``.
+///
+/// ```swift
+/// let name = try row.decode(String.self, named: "name")
+/// let balance = try row.decode(Int64?.self, at: 2)
+/// ```
+public struct PostgresRow: Sendable {
+    let rows: PostgresRows
+    let index: Int
+
+    /// The number of columns.
+    public var columnCount: Int { rows.columnIndexByName.count }
+
+    /// Decodes column `column` (0-based) as `T`.
+    public func decode<T: PostgresDecodable>(_: T.Type = T.self, at column: Int) throws(PostgresError) -> T {
+        guard let handle = rows.handle else {
+            throw PostgresError(code: .decoding, message: "the statement returned no columns")
+        }
+        let result = handle.pointer
+        guard column >= 0, column < Int(PQnfields(result)) else {
+            throw PostgresError(code: .decoding, message: "no column at index \(column); the row has \(PQnfields(result))")
+        }
+        let row = Int32(index)
+        let col = Int32(column)
+        let type = PostgresDataType(oid: PQftype(result, col))
+        func failure(_ reason: String) -> PostgresError {
+            let name = String(cString: PQfname(result, col))
+            return PostgresError(
+                code: .decoding,
+                message: "column '\(name)' (index \(column), type \(type)) cannot be decoded as \(T.self): \(reason)"
+            )
+        }
+        if PQgetisnull(result, row, col) == 1 {
+            guard let null = T.postgresNull else { throw failure("the value is NULL; decode as Optional") }
+            return null
+        }
+        guard PQfformat(result, col) == 1 else { throw failure("the column is in text format") }
+        let length = Int(PQgetlength(result, row, col))
+        let buffer = UnsafeRawBufferPointer(start: PQgetvalue(result, row, col), count: length)
+        var reader = PostgresBinaryReader(buffer)
+        do throws(PostgresDecodingFailure) {
+            let value = try T.decode(from: &reader, type: type)
+            guard reader.remaining == 0 else { throw PostgresDecodingFailure("\(reader.remaining) bytes left over") }
+            return value
+        } catch {
+            throw failure(error.reason)
+        }
+    }
+
+    /// Decodes the column named `name` as `T`.
+    public func decode<T: PostgresDecodable>(_: T.Type = T.self, named name: String) throws(PostgresError) -> T {
+        guard let column = rows.columnIndexByName[name] else {
+            throw PostgresError(code: .decoding, message: "no column named '\(name)'; the row has \(rows.columnNames)")
+        }
+        return try decode(T.self, at: column)
+    }
+
+    /// Decodes the leading columns as a tuple, in order.
+    ///
+    /// ```swift
+    /// let (id, email, verified) = try row.decode((UUID, String, Bool).self)
+    /// ```
+    public func decode<each T: PostgresDecodable>(_: (repeat each T).Type) throws(PostgresError) -> (repeat each T) {
+        var column = 0
+        func next<V: PostgresDecodable>(_: V.Type) throws(PostgresError) -> V {
+            defer { column += 1 }
+            return try decode(V.self, at: column)
+        }
+        return (repeat try next((each T).self))
+    }
+}

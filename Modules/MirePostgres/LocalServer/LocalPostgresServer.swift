@@ -1,0 +1,194 @@
+public import Foundation
+public import MireCore
+public import MirePQ
+
+/// A private PostgreSQL cluster started from the installed server binaries.
+///
+/// It listens on a free loopback port with a private socket directory, and is stopped by its own
+/// data directory, never by process name. When the process runs as root (CI, containers) the
+/// server runs as the `postgres` OS user, because PostgreSQL refuses to run as root.
+///
+/// ```swift
+/// // For tests: a fresh cluster, deleted when stopped (or when this process exits).
+/// let server = try LocalPostgresServer.throwaway()
+/// let configuration = try await server.start()
+/// defer { try? server.stop() }
+///
+/// // For an app: data kept across runs in ./.mire/postgres.
+/// let embedded = LocalPostgresServer.persistent(at: URL(filePath: ".mire/postgres"))
+/// ```
+public final class LocalPostgresServer: Sendable {
+    /// Whether the cluster outlives a stop.
+    public enum Mode: Sendable, Hashable {
+        /// Data kept across starts and stops (the bank app's embedded default).
+        case persistent
+        /// A fresh cluster, deleted on ``LocalPostgresServer/stop()`` and when the starting
+        /// process exits.
+        case throwaway
+    }
+
+    /// Where the cluster lives: `data/` (the cluster), `socket/`, `server.log`.
+    public let rootDirectory: URL
+    /// Persistent or throwaway.
+    public let mode: Mode
+    /// Server settings passed with `-c` (e.g. `max_connections`).
+    public let settings: [String: String]
+
+    /// The cluster's data directory.
+    public var dataDirectory: URL { rootDirectory.appending(path: "data") }
+    var socketDirectory: URL { rootDirectory.appending(path: "socket") }
+    var logFile: URL { rootDirectory.appending(path: "server.log") }
+
+    /// The superuser created by `initdb`; trusted on loopback only.
+    public static let superuser = "postgres"
+
+    private init(rootDirectory: URL, mode: Mode, settings: [String: String]) {
+        self.rootDirectory = rootDirectory
+        self.mode = mode
+        self.settings = settings
+    }
+
+    /// A server whose data is kept in `directory` across starts, stops and processes.
+    ///
+    /// ```swift
+    /// let server = LocalPostgresServer.persistent(at: URL(filePath: ".mire/postgres"))
+    /// ```
+    public static func persistent(at directory: URL, settings: [String: String] = [:]) -> LocalPostgresServer {
+        LocalPostgresServer(rootDirectory: directory.standardizedFileURL, mode: .persistent, settings: settings)
+    }
+
+    /// A fresh server in a new temporary directory, tuned for tests (no fsync, more connections).
+    /// Never use these settings for data you want to keep or for durability benchmarks.
+    ///
+    /// ```swift
+    /// let server = try LocalPostgresServer.throwaway()
+    /// ```
+    public static func throwaway(settings: [String: String] = [:]) throws(MireError) -> LocalPostgresServer {
+        let template = FileManager.default.temporaryDirectory.appending(path: "mire-pg-XXXXXX").path
+        var buffer = Array(template.utf8CString)
+        guard mkdtemp(&buffer) != nil else {
+            throw MireError(
+                code: .localServer,
+                message: "could not create a temporary directory under \(template)",
+                recovery: "check that the temporary directory is writable"
+            )
+        }
+        let path = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let testSettings = [
+            "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "300",
+        ]
+        return LocalPostgresServer(
+            rootDirectory: URL(filePath: path),
+            mode: .throwaway,
+            settings: testSettings.merging(settings) { $1 }
+        )
+    }
+
+    /// The running server's process id and port, read from `postmaster.pid`; nil when stopped.
+    public var runningInstance: (pid: Int32, port: Int)? {
+        guard let text = try? String(contentsOf: dataDirectory.appending(path: "postmaster.pid"), encoding: .utf8)
+        else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count > 3, let pid = Int32(lines[0]), let port = Int(lines[3]) else { return nil }
+        guard kill(pid, 0) == 0 || errno == EPERM else { return nil }
+        return (pid, port)
+    }
+
+    /// Whether this server is running.
+    public var isRunning: Bool { runningInstance != nil }
+
+    /// How to connect to the running server as its superuser, to `database`.
+    ///
+    /// ```swift
+    /// let configuration = try server.configuration(database: "postgres")
+    /// ```
+    public func configuration(database: String = "postgres") throws(MireError) -> PostgresConfiguration {
+        guard let instance = runningInstance else {
+            throw MireError(
+                code: .localServer,
+                message: "the local server in \(rootDirectory.path) is not running",
+                recovery: "start it first (mire-bank db start)"
+            )
+        }
+        return PostgresConfiguration(host: "127.0.0.1", port: instance.port, user: Self.superuser, database: database)
+    }
+
+    /// Starts the server (initialising the cluster first if needed) and returns how to reach it.
+    /// A persistent server that is already running is reused. The blocking work runs on a
+    /// Dispatch thread, not on the cooperative pool.
+    public func start() async throws -> PostgresConfiguration {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try self.startBlocking() })
+            }
+        }
+    }
+
+    /// Stops the server if it runs; a throwaway server's directory is deleted too.
+    public func stop() throws(MireError) {
+        let tools = try ServerBinaries.locate()
+        if isRunning {
+            let result = try tools.run("pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])
+            if result.status != 0 && isRunning {
+                throw MireError(
+                    code: .localServer,
+                    message: "pg_ctl stop failed: \(result.output)",
+                    recovery: "inspect \(logFile.path)"
+                )
+            }
+        }
+        if mode == .throwaway { try? FileManager.default.removeItem(at: rootDirectory) }
+    }
+
+    private func startBlocking() throws -> PostgresConfiguration {
+        if isRunning { return try configuration() }
+        let tools = try ServerBinaries.locate()
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(at: rootDirectory, withIntermediateDirectories: true)
+        try fileManager.createDirectory(at: socketDirectory, withIntermediateDirectories: true)
+        try tools.handOver(rootDirectory)
+
+        if !fileManager.fileExists(atPath: dataDirectory.appending(path: "PG_VERSION").path) {
+            let initdb = try tools.run(
+                "initdb",
+                [
+                    "-D", dataDirectory.path, "-U", Self.superuser, "--auth=trust", "--encoding=UTF8",
+                    "--locale=C", "--no-sync",
+                ]
+            )
+            guard initdb.status == 0 else {
+                throw MireError(
+                    code: .localServer,
+                    message: "initdb failed: \(initdb.output)",
+                    recovery: "check that \(rootDirectory.path) is writable by the server's OS user"
+                )
+            }
+        }
+
+        var lastFailure = ""
+        for _ in 0..<5 {
+            let port = try FreePort.find()
+            var options = ["-p \(port)", "-c listen_addresses=127.0.0.1"]
+            // Unix socket paths are limited to ~107 bytes; without room, use TCP only.
+            let socketPath = socketDirectory.path
+            options.append(
+                socketPath.utf8.count < 90 ? "-c unix_socket_directories='\(socketPath)'" : "-c unix_socket_directories=''"
+            )
+            for (key, value) in settings.sorted(by: { $0.key < $1.key }) { options.append("-c \(key)=\(value)") }
+            let start = try tools.run(
+                "pg_ctl",
+                ["-D", dataDirectory.path, "-l", logFile.path, "-o", options.joined(separator: " "), "-w", "-t", "60", "start"]
+            )
+            if start.status == 0, isRunning {
+                if mode == .throwaway { StopWhenParentExits.install(server: self, tools: tools) }
+                return try configuration()
+            }
+            lastFailure = start.output + "\n" + ((try? String(contentsOf: logFile, encoding: .utf8))?.suffix(2000) ?? "")
+        }
+        throw MireError(
+            code: .localServer,
+            message: "the server did not start: \(lastFailure)",
+            recovery: "inspect \(logFile.path)"
+        )
+    }
+}

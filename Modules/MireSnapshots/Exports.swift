@@ -1,0 +1,2 @@
+// MireSnapshots adds compressed snapshots to the event store; importing it brings the store along.
+@_exported public import MirePostgres

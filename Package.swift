@@ -1,0 +1,143 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// One set of settings for every target: Swift 6 language mode (strict concurrency) and
+/// `internal import` by default, so C types never leak into a public API.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Mire",
+    products: [
+        .library(name: "MireCore", targets: ["MireCore"]),
+        .library(name: "MirePostgres", targets: ["MirePostgres"]),
+        .library(name: "MireSnapshots", targets: ["MireSnapshots"]),
+        .library(name: "MireProjections", targets: ["MireProjections"]),
+        .library(name: "MireTransactions", targets: ["MireTransactions"]),
+        .executable(name: "mire-bank", targets: ["MireBank"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ],
+    targets: [
+        // C system libraries: never products, always `internal import`.
+        .systemLibrary(
+            name: "CLibPQ",
+            path: "Modules/CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            path: "Modules/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
+        // The libpq driver: connections on their own executors, pool, queries, LISTEN/NOTIFY.
+        .target(
+            name: "MirePQ",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Modules/MirePQ",
+            swiftSettings: swiftSettings
+        ),
+
+        // Event-sourcing types: pure Swift, no I/O.
+        .target(name: "MireCore", path: "Modules/MireCore", swiftSettings: swiftSettings),
+
+        // The event store on PostgreSQL, migrations and the local-server helper.
+        .target(
+            name: "MirePostgres",
+            dependencies: [
+                "MireCore",
+                "MirePQ",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Modules/MirePostgres",
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedMigrations"]
+        ),
+        .target(
+            name: "MireSnapshots",
+            dependencies: ["MirePostgres", "CZlib"],
+            path: "Modules/MireSnapshots",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MireProjections",
+            dependencies: ["MirePostgres"],
+            path: "Modules/MireProjections",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MireTransactions",
+            dependencies: ["MirePostgres"],
+            path: "Modules/MireTransactions",
+            swiftSettings: swiftSettings
+        ),
+
+        // Build-time embedding of Migrations/*.sql into MirePostgres.
+        .executableTarget(
+            name: "MigrationEmbedder",
+            path: "Tools/MigrationEmbedder",
+            swiftSettings: swiftSettings
+        ),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["MigrationEmbedder"],
+            path: "Plugins/EmbedMigrations"
+        ),
+
+        // The sample bank.
+        .executableTarget(
+            name: "MireBank",
+            dependencies: [
+                "MireCore",
+                "MirePostgres",
+                "MireSnapshots",
+                "MireProjections",
+                "MireTransactions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Apps/MireBank",
+            swiftSettings: swiftSettings
+        ),
+
+        // A throwaway server per test run, and a schema per test.
+        .target(
+            name: "MireTestSupport",
+            dependencies: ["MirePostgres", "MirePQ", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/MireTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MireCoreTests",
+            dependencies: ["MireCore"],
+            path: "Tests/MireCoreTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MirePQTests",
+            dependencies: ["MirePQ", "MireTestSupport"],
+            path: "Tests/MirePQTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MirePostgresTests",
+            dependencies: ["MirePostgres", "MirePQ", "MireTestSupport"],
+            path: "Tests/MirePostgresTests",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import MirePQ
+import MireTestSupport
+import Synchronization
+import Testing
+
+@Suite("Queries, errors and notices")
+struct QueryTests {
+    @Test func interpolatedValuesAreBoundNotSpliced() async throws {
+        let attack = "Robert'); DROP TABLE students; --"
+        let query: PostgresQuery = "INSERT INTO students (name) VALUES (\(attack))"
+        #expect(query.sql == "INSERT INTO students (name) VALUES ($1)")
+        #expect(query.bindings.count == 1)
+        try await TestDatabase.withPool { pool throws in
+            try await pool.withConnection { connection throws in
+                try await connection.query("CREATE TABLE students (name text)")
+                try await connection.query(query)
+                let names = try await connection.query("SELECT name FROM students").map { try $0.decode(String.self, at: 0) }
+                #expect(names == [attack])
+                #expect(try await connection.query("SELECT count(*) FROM students").single(Int64.self) == 1)
+            }
+        }
+    }
+
+    @Test func identifiersAreQuoted() {
+        let query: PostgresQuery = "SELECT * FROM \(identifier: #"we"ird"#)"
+        #expect(query.sql == #"SELECT * FROM "we""ird""#)
+    }
+
+    @Test func serverErrorsCarryTheirFields() async throws {
+        try await TestDatabase.withPool { pool throws in
+            try await pool.withConnection { connection throws in
+                try await connection.query("CREATE TABLE accounts (id text CONSTRAINT accounts_pk PRIMARY KEY)")
+                try await connection.query("INSERT INTO accounts VALUES (\("secret-id"))")
+                let error = await #expect(throws: PostgresError.self) {
+                    try await connection.query("INSERT INTO accounts VALUES (\("secret-id"))")
+                }
+                #expect(error?.isUniqueViolation == true)
+                #expect(error?.sqlState == "23505")
+                #expect(error?.constraint == "accounts_pk")
+                #expect(error?.detail?.contains("secret-id") == true)
+                #expect(error?.isRetryable == false)
+                // description is generic: no SQL, no data; debugDescription has it all.
+                #expect(error?.description.contains("secret-id") == false)
+                #expect(error?.description.contains("INSERT") == false)
+                #expect(error?.debugDescription.contains("secret-id") == true)
+                #expect(error?.debugDescription.contains("INSERT INTO accounts") == true)
+
+                let syntax = await #expect(throws: PostgresError.self) { try await connection.query("SELEC 1") }
+                #expect(syntax?.sqlState == "42601")
+                let lock = await #expect(throws: PostgresError.self) {
+                    try await connection.query("DO $$ BEGIN RAISE EXCEPTION 'busy' USING ERRCODE = '55P03', HINT = 'wait'; END $$")
+                }
+                #expect(lock?.isLockNotAvailable == true)
+                #expect(lock?.hint == "wait")
+                // The connection stays usable after errors.
+                #expect(try await connection.query("SELECT 1::int8").single(Int64.self) == 1)
+            }
+        }
+    }
+
+    @Test func retryableHelpers() {
+        #expect(PostgresError(code: .server, sqlState: "40001", message: "").isSerializationFailure)
+        #expect(PostgresError(code: .server, sqlState: "40001", message: "").isRetryable)
+        #expect(PostgresError(code: .server, sqlState: "40P01", message: "").isDeadlock)
+        #expect(PostgresError(code: .connectionLost, message: "").isRetryable)
+        #expect(!PostgresError(code: .server, sqlState: "23505", message: "").isRetryable)
+    }
+
+    @Test func connectionFailuresAreClear() async throws {
+        let base = try await TestDatabase.configuration()
+        var unknownDatabase = base
+        unknownDatabase.keywords["dbname"] = "no_such_database"
+        let missing = await #expect(throws: PostgresError.self) {
+            _ = try await PostgresConnection.connect(configuration: unknownDatabase, logger: TestDatabase.logger)
+        }
+        #expect(missing?.code == .connectionFailed)
+        #expect(missing?.message.contains("no_such_database") == true)
+
+        var unknownUser = base
+        unknownUser.keywords["user"] = "no_such_user"
+        let user = await #expect(throws: PostgresError.self) {
+            _ = try await PostgresConnection.connect(configuration: unknownUser, logger: TestDatabase.logger)
+        }
+        #expect(user?.code == .connectionFailed)
+        #expect(user?.message.contains("no_such_user") == true)
+
+        let unreachable = PostgresConfiguration(url: "postgresql://postgres@127.0.0.1:1/postgres")
+        let refused = await #expect(throws: PostgresError.self) {
+            _ = try await PostgresConnection.connect(configuration: unreachable, logger: TestDatabase.logger)
+        }
+        #expect(refused?.code == .connectionFailed)
+        #expect(refused?.isRetryable == true)
+    }
+
+    @Test func urlConfigurationAndApplicationName() async throws {
+        let base = try await TestDatabase.configuration()
+        let host = try #require(base.keywords["host"], "the test server is configured by keywords")
+        let port = try #require(base.keywords["port"])
+        let url = "postgresql://postgres@\(host):\(port)/postgres?application_name=ignored"
+        let connection = try await PostgresConnection.connect(
+            configuration: PostgresConfiguration(url: url, applicationName: "mire-url-test"),
+            logger: TestDatabase.logger
+        )
+        #expect(try await connection.query("SHOW application_name").single(String.self) == "mire-url-test")
+        await connection.close()
+        let closed = await #expect(throws: PostgresError.self) { try await connection.query("SELECT 1") }
+        #expect(closed?.code == .connectionLost)
+    }
+
+    @Test func passwordsAreNotPrinted() {
+        let url = PostgresConfiguration(url: "postgresql://app:hunter2@db:5432/bank")
+        #expect(!url.description.contains("hunter2"))
+        let keywords = PostgresConfiguration(host: "db", user: "app", password: "hunter2", database: "bank")
+        #expect(!keywords.description.contains("hunter2"))
+    }
+
+    @Test func preparedStatementsAreReused() async throws {
+        try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
+            try await pool.withConnection { connection throws in
+                for value in 1...3 {
+                    let doubled = try await connection.query("SELECT \(Int64(value)) * 2", prepared: true).single(Int64.self)
+                    #expect(doubled == Int64(value) * 2)
+                }
+                let prepared = try await connection.query(
+                    "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT $1 * 2%'"
+                ).single(Int64.self)
+                #expect(prepared == 1)
+            }
+        }
+    }
+
+    @Test func serverNoticesGoToTheLogger() async throws {
+        let collected = LogCollector()
+        var logger = Logger(label: "notices") { _ in collected }
+        logger.logLevel = .debug
+        let connection = try await PostgresConnection.connect(configuration: try await TestDatabase.configuration(), logger: logger)
+        try await connection.query("DO $$ BEGIN RAISE NOTICE 'hello from plpgsql'; END $$")
+        await connection.close()
+        #expect(collected.messages.contains { $0.contains("hello from plpgsql") })
+    }
+
+    @Test func scriptsRunSeveralStatements() async throws {
+        try await TestDatabase.withPool { pool throws in
+            try await pool.withConnection { connection throws in
+                try await connection.executeScript("CREATE TABLE a (id int); CREATE TABLE b (id int); INSERT INTO a VALUES (1);")
+                #expect(try await connection.query("SELECT count(*) FROM a").single(Int64.self) == 1)
+            }
+        }
+    }
+}
+
+/// A log handler that keeps every message, to check what the driver logs.
+final class LogCollector: LogHandler, Sendable {
+    private let storage = Mutex<[String]>([])
+    var messages: [String] { storage.withLock { $0 } }
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+    var logLevel: Logger.Level {
+        get { .trace }
+        set {}
+    }
+    subscript(metadataKey _: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+    func log(event: LogEvent) {
+        let text = "\(event.message) \(event.metadata.map { "\($0)" } ?? "")"
+        storage.withLock { $0.append(text) }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+public import Logging
+public import MirePQ
+import MirePostgres
+
+/// The database every integration test talks to: a throwaway PostgreSQL server that the test
+/// run starts itself (once per process), or the server named by `MIRE_TEST_DATABASE_URL`.
+/// If no server can be started, every integration test fails with the reason — never a skip.
+///
+/// ```swift
+/// @Test func roundTrip() async throws {
+///     try await TestDatabase.withPool { pool in
+///         let value = try await pool.withConnection { try await $0.query("SELECT 1::int8").single(Int64.self) }
+///         #expect(value == 1)
+///     }
+/// }
+/// ```
+public enum TestDatabase {
+    private static let server = Task<PostgresConfiguration, any Error> {
+        if let url = ProcessInfo.processInfo.environment["MIRE_TEST_DATABASE_URL"], !url.isEmpty {
+            return PostgresConfiguration(url: url)
+        }
+        do {
+            let server = try LocalPostgresServer.throwaway()
+            return try await server.start()
+        } catch {
+            throw TestDatabaseUnavailable(reason: "\(error)")
+        }
+    }
+
+    /// A logger for tests: quiet unless `MIRE_TEST_LOG_LEVEL` says otherwise.
+    public static var logger: Logger {
+        var logger = Logger(label: "mire.tests")
+        logger.logLevel = ProcessInfo.processInfo.environment["MIRE_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+        return logger
+    }
+
+    /// How to reach the test server's default database.
+    public static func configuration() async throws -> PostgresConfiguration {
+        try await server.value
+    }
+
+    /// Runs `body` with a configuration whose `search_path` is a fresh schema of its own,
+    /// dropped afterwards: tests never see each other's tables.
+    public static func withSchema<T>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConfiguration) async throws -> T
+    ) async throws -> T {
+        var configuration = try await configuration()
+        let schema = "t_" + UUID().uuidString.replacing("-", with: "").lowercased().prefix(16)
+        let admin = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+        try await admin.query("CREATE SCHEMA \(identifier: String(schema))")
+        configuration.searchPath = [String(schema)]
+        do {
+            let result = try await body(configuration)
+            _ = try? await admin.query("DROP SCHEMA \(identifier: String(schema)) CASCADE")
+            await admin.close()
+            return result
+        } catch {
+            _ = try? await admin.query("DROP SCHEMA \(identifier: String(schema)) CASCADE")
+            await admin.close()
+            throw error
+        }
+    }
+
+    /// Runs `body` with a pool on a fresh schema of its own (see ``withSchema(isolation:_:)``).
+    public static func withPool<T>(
+        maximumConnections: Int = 4,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresPool) async throws -> T
+    ) async throws -> T {
+        try await withSchema { configuration in
+            let pool = PostgresPool(configuration: configuration, maximumConnections: maximumConnections, logger: logger)
+            do {
+                let result = try await body(pool)
+                await pool.shutdown()
+                return result
+            } catch {
+                await pool.shutdown()
+                throw error
+            }
+        }
+    }
+}
+
+/// No test server could be started: install PostgreSQL or set `MIRE_TEST_DATABASE_URL`.
+public struct TestDatabaseUnavailable: Error, CustomStringConvertible {
+    /// Why the server could not be started.
+    public let reason: String
+    public var description: String {
+        "No PostgreSQL server for the integration tests: \(reason). Install the server "
+            + "(apt-get install postgresql libpq-dev) or set MIRE_TEST_DATABASE_URL."
+    }
+}

@@ -8,6 +8,11 @@ struct ServerBinaries: Sendable {
     let runAsPostgres: Bool
 
     static func locate() throws(MireError) -> ServerBinaries {
+        try locate(candidates: defaultCandidates())
+    }
+
+    /// Where server programs are usually installed, most specific first.
+    static func defaultCandidates() -> [String] {
         let fileManager = FileManager.default
         var candidates: [String] = []
         if let override = ProcessInfo.processInfo.environment["MIRE_PG_BINDIR"] { candidates.append(override) }
@@ -20,6 +25,12 @@ struct ServerBinaries: Sendable {
             candidates.append("/usr/lib/postgresql/\(version)/bin")
         }
         candidates.append(contentsOf: ["/usr/local/pgsql/bin", "/usr/local/bin", "/usr/bin"])
+        return candidates
+    }
+
+    /// The first of `candidates` that holds `initdb` and `pg_ctl`.
+    static func locate(candidates: [String]) throws(MireError) -> ServerBinaries {
+        let fileManager = FileManager.default
         guard
             let directory = candidates.first(where: {
                 fileManager.isExecutableFile(atPath: $0 + "/initdb") && fileManager.isExecutableFile(atPath: $0 + "/pg_ctl")

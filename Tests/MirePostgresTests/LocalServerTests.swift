@@ -1,0 +1,62 @@
+import Foundation
+import MireCore
+import MirePQ
+import MireTestSupport
+import Testing
+
+@testable import MirePostgres
+
+@Suite("Local PostgreSQL server")
+struct LocalServerTests {
+    @Test func persistentServerKeepsDataAcrossRestarts() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "mire-persistent-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = LocalPostgresServer.persistent(at: directory)
+        #expect(!server.isRunning)
+
+        let configuration = try await server.start()
+        #expect(server.isRunning)
+        let again = try await server.start()  // already running: reused, same port
+        #expect(again == configuration)
+
+        var connection = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+        try await connection.query("CREATE TABLE kept (v text)")
+        try await connection.query("INSERT INTO kept VALUES (\("still here"))")
+        #expect(try await connection.query("SHOW listen_addresses").single(String.self) == "127.0.0.1")
+        await connection.close()
+
+        try server.stop()
+        #expect(!server.isRunning)
+        #expect(FileManager.default.fileExists(atPath: server.dataDirectory.path))
+
+        let restarted = try await server.start()
+        connection = try await PostgresConnection.connect(configuration: restarted, logger: TestDatabase.logger)
+        #expect(try await connection.query("SELECT v FROM kept").single(String.self) == "still here")
+        await connection.close()
+        try server.stop()
+    }
+
+    @Test func throwawayServerIsDeletedWhenStopped() async throws {
+        let server = try LocalPostgresServer.throwaway()
+        let configuration = try await server.start()
+        let connection = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+        #expect(try await connection.query("SHOW fsync").single(String.self) == "off")
+        await connection.close()
+        try server.stop()
+        #expect(!server.isRunning)
+        #expect(!FileManager.default.fileExists(atPath: server.rootDirectory.path))
+    }
+
+    @Test func stoppingAServerThatIsNotRunningIsHarmless() throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "mire-never-\(UUID().uuidString.prefix(8))")
+        try LocalPostgresServer.persistent(at: directory).stop()
+    }
+
+    @Test func missingServerProgramsNameThePackagesToInstall() {
+        let error = #expect(throws: MireError.self) {
+            _ = try ServerBinaries.locate(candidates: ["/nonexistent/bin"])
+        }
+        #expect(error?.code == .localServer)
+        #expect(error?.recovery?.contains("apt-get install postgresql") == true)
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+public import MirePostgres
+
+/// The server benchmarks run against: `MIRE_BENCH_DATABASE_URL`, or a throwaway local server
+/// with PostgreSQL's durable defaults (fsync on), so write figures mean something.
+public enum BenchmarkServer {
+    /// Starts (or names) the server and returns how to reach it.
+    public static func start() async throws -> PostgresConfiguration {
+        if let url = ProcessInfo.processInfo.environment["MIRE_BENCH_DATABASE_URL"], !url.isEmpty {
+            return PostgresConfiguration(url: url, applicationName: "mire-bench")
+        }
+        let durable = ["fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"]
+        let server = try LocalPostgresServer.throwaway(settings: durable)
+        return try await server.start()
+    }
+
+    /// The libpq conninfo string for `configuration` (for the raw side).
+    public static func conninfo(_ configuration: PostgresConfiguration) -> String {
+        if !configuration.connectionString.isEmpty { return configuration.connectionString }
+        return configuration.keywords.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
+}

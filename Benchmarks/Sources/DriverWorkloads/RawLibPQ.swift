@@ -1,0 +1,97 @@
+import CLibPQRaw
+import Foundation
+
+/// The raw side: libpq called directly and synchronously, no Mire layer in between.
+public final class RawLibPQ {
+    let connection: OpaquePointer
+
+    public init(conninfo: String) throws {
+        guard let connection = PQconnectdb(conninfo), PQstatus(connection) == CONNECTION_OK else {
+            throw RawFailure(message: "connect failed")
+        }
+        self.connection = connection
+    }
+
+    deinit { PQfinish(connection) }
+
+    public struct RawFailure: Error { let message: String }
+
+    private func check(_ result: OpaquePointer?) throws {
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
+            throw RawFailure(message: String(cString: PQresultErrorMessage(result)))
+        }
+    }
+
+    public func execute(_ sql: String) throws {
+        try check(PQexec(connection, sql))
+    }
+
+    /// `SELECT 1` through the extended protocol with a binary result, like Mire sends it.
+    public func selectOne() throws {
+        try check(PQexecParams(connection, "SELECT 1", 0, nil, nil, nil, nil, 1))
+    }
+
+    /// One INSERT per round trip, each its own transaction.
+    public func insertOneByOne(_ count: Int) throws {
+        var value = Int64(0).bigEndian
+        let types: [Oid] = [20]
+        var length = Int32(8)
+        var format = Int32(1)
+        for index in 0..<count {
+            value = Int64(index).bigEndian
+            try withUnsafeBytes(of: &value) { bytes in
+                var pointer: UnsafePointer<CChar>? = bytes.baseAddress!.assumingMemoryBound(to: CChar.self)
+                try check(PQexecParams(connection, "INSERT INTO bench_rows (v) VALUES ($1)", 1, types, &pointer, &length, &format, 1))
+            }
+        }
+    }
+
+    /// All INSERTs sent in pipeline mode with one sync: one round trip, one transaction.
+    public func insertPipelined(_ count: Int) throws {
+        guard PQenterPipelineMode(connection) == 1 else { throw RawFailure(message: "pipeline mode") }
+        PQsetnonblocking(connection, 1)
+        let types: [Oid] = [20]
+        var length = Int32(8)
+        var format = Int32(1)
+        for index in 0..<count {
+            var value = Int64(index).bigEndian
+            withUnsafeBytes(of: &value) { bytes in
+                var pointer: UnsafePointer<CChar>? = bytes.baseAddress!.assumingMemoryBound(to: CChar.self)
+                _ = PQsendQueryParams(connection, "INSERT INTO bench_rows (v) VALUES ($1)", 1, types, &pointer, &length, &format, 1)
+            }
+            while PQflush(connection) == 1 { _ = PQconsumeInput(connection) }
+        }
+        PQpipelineSync(connection)
+        while PQflush(connection) == 1 { _ = PQconsumeInput(connection) }
+        PQsetnonblocking(connection, 0)
+        for _ in 0..<count {
+            try check(PQgetResult(connection))
+            while let extra = PQgetResult(connection) { PQclear(extra) }
+        }
+        PQclear(PQgetResult(connection))  // the sync
+        PQexitPipelineMode(connection)
+    }
+
+    /// One `INSERT … SELECT FROM unnest($1::int8[])` carrying every row.
+    public func insertArray(_ count: Int) throws {
+        // Binary int8[]: ndim, has-nulls, element oid, length, lower bound, then (len, value) pairs.
+        var bytes: [UInt8] = []
+        func append<I: FixedWidthInteger>(_ value: I) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
+        append(Int32(1)); append(Int32(0)); append(Int32(20)); append(Int32(count)); append(Int32(1))
+        for index in 0..<count {
+            append(Int32(8))
+            append(Int64(index))
+        }
+        let types: [Oid] = [1016]
+        var length = Int32(bytes.count)
+        var format = Int32(1)
+        try bytes.withUnsafeBytes { buffer in
+            var pointer: UnsafePointer<CChar>? = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+            try check(
+                PQexecParams(connection, "INSERT INTO bench_rows (v) SELECT unnest($1::int8[])", 1, types, &pointer, &length, &format, 1)
+            )
+        }
+    }
+}

@@ -23,6 +23,8 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
         public static let undecodableEvent = Code(name: "undecodableEvent")
         /// An event's type name is not known to the event type.
         public static let unknownEventType = Code(name: "unknownEventType")
+        /// An event id of this save is already stored with different content.
+        public static let eventIDReused = Code(name: "eventIDReused")
         /// A stream id was refused.
         public static let invalidStreamID = Code(name: "invalidStreamID")
         /// The database failed; see ``MireError/underlying``.
@@ -43,6 +45,8 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
     public var version: Int64?
     /// The global log position concerned, if any.
     public var position: Int64?
+    /// For a concurrency conflict: what the save expected (``version`` holds the actual version).
+    public var expected: ExpectedVersion?
     /// What to do about it.
     public var recovery: String?
     /// The error underneath, if any (a database error, a decoding error).
@@ -60,6 +64,7 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
         stream: String? = nil,
         version: Int64? = nil,
         position: Int64? = nil,
+        expected: ExpectedVersion? = nil,
         recovery: String? = nil,
         underlying: (any Error & Sendable)? = nil
     ) {
@@ -68,18 +73,35 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
         self.stream = stream
         self.version = version
         self.position = position
+        self.expected = expected
         self.recovery = recovery
         self.underlying = underlying
+    }
+
+    /// Whether running the same work again may succeed: a concurrency conflict (after reloading),
+    /// or a database error that is itself retryable (lost connection, deadlock, serialization).
+    public var isRetryable: Bool {
+        if code == .concurrencyConflict { return true }
+        if let retryable = underlying as? any RetryableError { return retryable.isRetryable }
+        return false
     }
 
     public var description: String {
         var text = "\(code): \(message)"
         var location: [String] = []
         if let stream { location.append("stream \(stream)") }
-        if let version { location.append("version \(version)") }
+        if let expected { location.append("expected \(expected)") }
+        if let version { location.append(expected == nil ? "version \(version)" : "actual version \(version)") }
         if let position { location.append("position \(position)") }
         if !location.isEmpty { text += " (" + location.joined(separator: ", ") + ")" }
         if let recovery { text += ". " + recovery }
         return text
     }
+}
+
+/// An error that knows whether retrying may help; lets ``MireError/isRetryable`` look through
+/// to the error underneath without MireCore knowing the database driver.
+public protocol RetryableError: Error {
+    /// Whether running the same work again may succeed.
+    var isRetryable: Bool { get }
 }

@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
 public import MirePQ
-import MirePostgres
+public import MirePostgres
 
 /// The database every integration test talks to: a throwaway PostgreSQL server that the test
 /// run starts itself (once per process), or the server named by `MIRE_TEST_DATABASE_URL`.
@@ -21,8 +21,13 @@ public enum TestDatabase {
             return PostgresConfiguration(url: url)
         }
         do {
-            let server = try LocalPostgresServer.throwaway()
-            return try await server.start()
+            // pg_stat_statements lets tests count the statements a call really sent.
+            let server = try LocalPostgresServer.throwaway(settings: ["shared_preload_libraries": "pg_stat_statements"])
+            let configuration = try await server.start()
+            let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+            try await connection.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public")
+            await connection.close()
+            return configuration
         } catch {
             throw TestDatabaseUnavailable(reason: "\(error)")
         }
@@ -60,6 +65,20 @@ public enum TestDatabase {
             _ = try? await admin.query("DROP SCHEMA \(identifier: String(schema)) CASCADE")
             await admin.close()
             throw error
+        }
+    }
+
+    /// Runs `body` with a migrated event store on a fresh schema of its own.
+    public static func withStore<T>(
+        maximumConnections: Int = 4,
+        configuration storeConfiguration: EventStore.Configuration = EventStore.Configuration(),
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (EventStore) async throws -> T
+    ) async throws -> T {
+        try await withPool(maximumConnections: maximumConnections) { pool in
+            let store = EventStore(pool: pool, configuration: storeConfiguration, logger: logger)
+            try await store.migrate()
+            return try await body(store)
         }
     }
 

@@ -1,0 +1,198 @@
+public import Foundation
+
+/// Turns an aggregate's events into stored type names and JSON payloads, and back.
+///
+/// For an enum, the stored type is `category.caseName` (unless pinned in
+/// ``Aggregate/eventTypeNames``) and the payload is the case's associated values as a JSON
+/// object: `.deposited(amount: 30)` → `account.deposited`, `{"amount":30}`. For a struct marked
+/// ``EventStruct``, the type is `category.typeName` and the payload the whole value. No
+/// hand-written codec is needed.
+///
+/// ```swift
+/// let codec = EventCodec<Account>()
+/// let (type, payload) = try codec.encode(.deposited(amount: 30))
+/// let event = try codec.decode(type: type, payload: payload)
+/// ```
+public struct EventCodec<A: Aggregate>: Sendable {
+    private let caseNameByStoredType: [String: String]
+    private let upcasters: [String: EventUpcaster]
+
+    /// The codec for `A`, with its pinned names and upcasters.
+    public init() {
+        var reverse: [String: String] = [:]
+        for (caseName, stored) in A.eventTypeNames { reverse[stored] = caseName }
+        caseNameByStoredType = reverse
+        upcasters = Dictionary(A.upcasters.map { ($0.fromType, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The stored type name for an enum case (or struct) name.
+    public func storedType(forCase caseName: String) -> String {
+        A.eventTypeNames[caseName] ?? A.category + "." + caseName
+    }
+
+    /// The stored type name and JSON payload of `event`.
+    public func encode(_ event: A.Event) throws(MireError) -> (type: String, payload: Data) {
+        let encoded: Data
+        do {
+            encoded = try JSONEncoder().encode(event)
+        } catch {
+            throw MireError(
+                code: .undecodableEvent, message: "the event \(A.Event.self) could not be encoded: \(error)",
+                recovery: "make the event's Codable conformance encode all of its values", underlying: error
+            )
+        }
+        if !Self.isEnum {
+            return (storedType(forCase: Self.structName), encoded)
+        }
+        // Synthesised Codable writes an enum case as {"caseName":{…associated values…}}.
+        guard let (caseName, payload) = Self.splitSingleKeyObject(encoded) else {
+            throw MireError(
+                code: .undecodableEvent,
+                message: "the enum \(A.Event.self) did not encode as {\"case\": {…}}",
+                recovery: "use the synthesised Codable conformance for event enums, or make the event a struct"
+            )
+        }
+        return (storedType(forCase: caseName), payload)
+    }
+
+    /// Decodes a stored event, applying upcasters and pinned names.
+    ///
+    /// - Throws: ``MireError`` `unknownEventType` when no case answers to the type name, or
+    ///   `undecodableEvent` when the payload does not fit the case.
+    public func decode(
+        type storedType: String, payload storedPayload: Data, stream: String? = nil, version: Int64? = nil,
+        position: Int64? = nil
+    ) throws(MireError) -> A.Event {
+        var type = storedType
+        var payload = storedPayload
+        var steps = 0
+        while let upcaster = upcasters[type], steps < 32 {
+            do {
+                payload = try upcaster.transform(payload)
+            } catch {
+                throw MireError(
+                    code: .undecodableEvent,
+                    message: "the upcaster from \(upcaster.fromType) to \(upcaster.toType) failed: \(error)",
+                    stream: stream, version: version, position: position,
+                    recovery: "fix the upcaster for this payload", underlying: error
+                )
+            }
+            type = upcaster.toType
+            steps += 1
+        }
+        let isStruct = !Self.isEnum
+        let caseName: String
+        if let pinned = caseNameByStoredType[type] {
+            caseName = pinned
+        } else if type.hasPrefix(A.category + "."), A.eventTypeNames[String(type.dropFirst(A.category.count + 1))] == nil {
+            caseName = String(type.dropFirst(A.category.count + 1))
+        } else {
+            throw MireError(
+                code: .unknownEventType,
+                message: "no event of \(A.self) is stored as '\(storedType)'",
+                stream: stream, version: version, position: position,
+                recovery: "add the case back, pin its old name in eventTypeNames, or register an upcaster"
+            )
+        }
+        if isStruct && caseName != Self.structName {
+            throw MireError(
+                code: .unknownEventType, message: "no event of \(A.self) is stored as '\(storedType)'",
+                stream: stream, version: version, position: position,
+                recovery: "pin the struct's stored name in eventTypeNames or register an upcaster"
+            )
+        }
+        let document = isStruct ? payload : Self.wrap(caseName: caseName, payload: payload)
+        do {
+            return try JSONDecoder().decode(A.Event.self, from: document)
+        } catch let error as DecodingError where !isStruct && Self.codingPath(of: error).isEmpty {
+            // The enum itself refused the key: it has no such case.
+            throw MireError(
+                code: .unknownEventType,
+                message: "no case of \(A.Event.self) is named '\(caseName)' (stored type '\(storedType)')",
+                stream: stream, version: version, position: position,
+                recovery: "add the case back, pin its old name in eventTypeNames, or register an upcaster",
+                underlying: error
+            )
+        } catch {
+            throw MireError(
+                code: .undecodableEvent,
+                message: "the payload of '\(storedType)' does not decode as \(A.Event.self): \(Self.describe(error))",
+                stream: stream, version: version, position: position,
+                recovery: "register an upcaster for the old payload shape, or fix the event's Codable conformance",
+                underlying: error
+            )
+        }
+    }
+
+    /// Decodes a stored event into a ``RecordedEvent``.
+    public func decode(_ raw: RawRecordedEvent) throws(MireError) -> RecordedEvent<A.Event> {
+        RecordedEvent(
+            event: try decode(
+                type: raw.type, payload: raw.payload, stream: raw.stream.rawValue, version: raw.version,
+                position: raw.position
+            ),
+            raw: raw
+        )
+    }
+
+    /// The name a struct event is stored under: its type name with a lowercase first letter.
+    static var structName: String {
+        let name = String(describing: A.Event.self)
+        return name.prefix(1).lowercased() + name.dropFirst()
+    }
+
+    /// Whether `A.Event` is an enum of cases (the default) rather than an ``EventStruct``.
+    static var isEnum: Bool { !(A.Event.self is any EventStruct.Type) }
+
+    private static func splitSingleKeyObject(_ data: Data) -> (String, Data)? {
+        // {"name":<value>} — the key is a Swift identifier, so it contains no quotes or escapes.
+        let bytes = [UInt8](data)
+        guard bytes.count >= 6, bytes[0] == UInt8(ascii: "{"), bytes[1] == UInt8(ascii: "\""),
+            bytes.last == UInt8(ascii: "}"),
+            let quote = bytes[2...].firstIndex(of: UInt8(ascii: "\"")),
+            quote + 1 < bytes.count, bytes[quote + 1] == UInt8(ascii: ":")
+        else { return nil }
+        let name = String(decoding: bytes[2..<quote], as: UTF8.self)
+        let value = Data(bytes[(quote + 2)..<(bytes.count - 1)])
+        return (name, value)
+    }
+
+    private static func wrap(caseName: String, payload: Data) -> Data {
+        var document = Data("{\"".utf8)
+        document.append(contentsOf: caseName.utf8)
+        document.append(contentsOf: "\":".utf8)
+        document.append(payload)
+        document.append(UInt8(ascii: "}"))
+        return document
+    }
+
+    private static func codingPath(of error: DecodingError) -> [any CodingKey] {
+        switch error {
+        case .keyNotFound(_, let context), .typeMismatch(_, let context), .valueNotFound(_, let context),
+            .dataCorrupted(let context):
+            return context.codingPath
+        @unknown default:
+            return []
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        guard let decoding = error as? DecodingError else { return "\(error)" }
+        switch decoding {
+        case .keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
+        case .typeMismatch(let type, let context):
+            return "expected \(type) at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case .valueNotFound(let type, let context):
+            return "null for \(type) at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case .dataCorrupted(let context): return context.debugDescription
+        @unknown default: return "\(decoding)"
+        }
+    }
+}
+
+/// Marks an event type that is a struct (one kind of event per aggregate), not an enum.
+///
+/// ```swift
+/// struct TemperatureRecorded: EventStruct { var celsius: Double }
+/// ```
+public protocol EventStruct: Codable, Sendable {}

@@ -1,0 +1,70 @@
+public import Logging
+public import MireCore
+public import MirePQ
+
+/// The event store on PostgreSQL: load → record → save.
+///
+/// ```swift
+/// let pool = PostgresPool(configuration: config, logger: logger)
+/// let store = EventStore(pool: pool, logger: logger)
+/// try await store.migrate()
+///
+/// var account = try await store.loadOrDefault(Account.self, id: "acc-1")
+/// try account.deposit(100)
+/// try await store.save(&account)   // one round trip; a concurrent writer → concurrencyConflict
+/// ```
+public final class EventStore: Sendable {
+    /// Tunables.
+    public struct Configuration: Sendable {
+        /// Events fetched per round trip while loading a stream: memory stays bounded by one page
+        /// however long the stream is.
+        public var loadPageSize: Int
+
+        /// Default settings.
+        ///
+        /// ```swift
+        /// var configuration = EventStore.Configuration()
+        /// configuration.loadPageSize = 2_000
+        /// ```
+        public init(loadPageSize: Int = 1_000) {
+            self.loadPageSize = loadPageSize
+        }
+    }
+
+    /// Where the log lives.
+    public let pool: PostgresPool
+    /// Tunables.
+    public let configuration: Configuration
+    let logger: Logger
+
+    /// A store over `pool`. Call ``migrate()`` once at start-up.
+    public init(pool: PostgresPool, configuration: Configuration = Configuration(), logger: Logger) {
+        self.pool = pool
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Applies Mire's pending migrations (safe to call from every replica at start-up).
+    @discardableResult
+    public func migrate() async throws -> [Migration] {
+        try await Migrator(pool: pool, logger: logger).migrate()
+    }
+}
+
+extension PostgresError: RetryableError {}
+
+extension MireError {
+    /// Wraps a database failure, keeping it as the underlying error.
+    static func database(_ error: any Error, stream: StreamID? = nil, doing action: String) -> MireError {
+        if let mire = error as? MireError { return mire }
+        let postgres = error as? PostgresError
+        return MireError(
+            code: .database,
+            message: "\(action) failed: " + (postgres.map { "\($0.message) (SQLSTATE \($0.sqlState ?? "-"))" } ?? "\(error)"),
+            stream: stream?.rawValue,
+            recovery: postgres?.isRetryable == true
+                ? "the failure is transient; retry the operation" : "check the database and the error underneath",
+            underlying: error
+        )
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import MireCore
+import Testing
+
+private enum LampEvent: Codable, Sendable, Equatable {
+    case installed(room: String, watts: Int)
+    case switchedOn
+    case relabelled(String)
+}
+
+private struct Lamp: Aggregate {
+    static let category = "lamp"
+    static let eventTypeNames = ["relabelled": "lamp.label-v2"]
+    static let upcasters: [EventUpcaster] = [.rename("lamp.turnedOn", to: "lamp.switchedOn")]
+    var on = false
+    mutating func apply(_ event: LampEvent) { if case .switchedOn = event { on = true } }
+}
+
+private struct Reading: EventStruct, Equatable { var celsius: Double }
+
+private struct Thermometer: Aggregate {
+    static let category = "thermometer"
+    var last = 0.0
+    mutating func apply(_ event: Reading) { last = event.celsius }
+}
+
+@Suite("Event codec")
+struct EventCodecTests {
+    private let codec = EventCodec<Lamp>()
+
+    @Test func enumCasesAreStoredByCategoryAndCaseName() throws {
+        let (type, payload) = try codec.encode(.installed(room: "hall", watts: 60))
+        #expect(type == "lamp.installed")
+        let object = try JSONSerialization.jsonObject(with: payload) as? [String: Any]
+        #expect(object?["room"] as? String == "hall")
+        #expect(object?["watts"] as? Int == 60)
+        #expect(try codec.decode(type: type, payload: payload) == .installed(room: "hall", watts: 60))
+    }
+
+    @Test func casesWithoutValuesAndUnlabelledValuesRoundTrip() throws {
+        for event in [LampEvent.switchedOn, .relabelled("desk")] {
+            let (type, payload) = try codec.encode(event)
+            #expect(try codec.decode(type: type, payload: payload) == event)
+        }
+    }
+
+    @Test func pinnedNamesAreUsedBothWays() throws {
+        let (type, payload) = try codec.encode(.relabelled("desk"))
+        #expect(type == "lamp.label-v2")
+        #expect(try codec.decode(type: "lamp.label-v2", payload: payload) == .relabelled("desk"))
+        // The derived name of a pinned case is not accepted: it was never stored.
+        let error = #expect(throws: MireError.self) { try codec.decode(type: "lamp.relabelled", payload: payload) }
+        #expect(error?.code == .unknownEventType)
+    }
+
+    @Test func aliasesApply() throws {
+        #expect(try codec.decode(type: "lamp.turnedOn", payload: Data("{}".utf8)) == .switchedOn)
+    }
+
+    @Test func unknownTypesAndBadPayloadsAreTypedErrors() {
+        let unknown = #expect(throws: MireError.self) {
+            try codec.decode(type: "lamp.exploded", payload: Data("{}".utf8), stream: "lamp-1", version: 3, position: 42)
+        }
+        #expect(unknown?.code == .unknownEventType)
+        #expect(unknown?.stream == "lamp-1")
+        #expect(unknown?.position == 42)
+        let foreign = #expect(throws: MireError.self) { try codec.decode(type: "door.opened", payload: Data("{}".utf8)) }
+        #expect(foreign?.code == .unknownEventType)
+        let bad = #expect(throws: MireError.self) {
+            try codec.decode(type: "lamp.installed", payload: Data(#"{"room": 5}"#.utf8))
+        }
+        #expect(bad?.code == .undecodableEvent)
+        #expect(bad?.message.contains("room") == true)
+    }
+
+    @Test func structEventsUseTheirTypeName() throws {
+        let codec = EventCodec<Thermometer>()
+        let (type, payload) = try codec.encode(Reading(celsius: 21.5))
+        #expect(type == "thermometer.reading")
+        #expect(try codec.decode(type: type, payload: payload) == Reading(celsius: 21.5))
+    }
+
+    @Test func recordingAppliesAtOnceAndTracksVersions() throws {
+        var lamp = try AggregateRoot<Lamp>(id: "l1")
+        #expect(lamp.isNew)
+        #expect(lamp.expectedVersion == .exact(0))
+        lamp.record(contentsOf: [.installed(room: "hall", watts: 40), .switchedOn])
+        #expect(lamp.state.on)
+        #expect(lamp.version == 0)
+        #expect(lamp.currentVersion == 2)
+        #expect(lamp.uncommittedEvents.count == 2)
+        #expect(lamp.uncommittedEvents[0].metadata.eventID != lamp.uncommittedEvents[1].metadata.eventID)
+    }
+}

@@ -134,6 +134,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MireBankTests",
+            dependencies: ["MireBank", "MirePostgres", "MireTestSupport"],
+            path: "Tests/MireBankTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MirePostgresTests",
             dependencies: ["MirePostgres", "MirePQ", "MireTestSupport"],
             path: "Tests/MirePostgresTests",

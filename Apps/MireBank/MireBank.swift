@@ -10,6 +10,9 @@ struct MireBank: AsyncParsableCommand {
             With neither --database nor MIRE_DATABASE_URL, mire-bank runs on an embedded PostgreSQL \
             server whose data is kept in ./.mire/postgres across invocations.
             """,
-        subcommands: [Demo.self, Database.self]
+        subcommands: [
+            Demo.self, Database.self, Open.self, Deposit.self, Withdraw.self, Close.self, Balance.self, History.self,
+            Race.self, Ingest.self,
+        ]
     )
 }

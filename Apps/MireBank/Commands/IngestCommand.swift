@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import MirePostgres
+
+/// `mire-bank ingest`: the same events saved one per round trip, then in batches.
+struct Ingest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write N deposits one save each, then K per save, and compare throughput."
+    )
+    @OptionGroup var options: GlobalOptions
+    @Option(help: "Events to write in each mode.") var events = 2_000
+    @Option(help: "Events per save in batched mode.") var batch = 100
+    @Flag(help: "Hide the progress bar.") var quiet = false
+
+    struct Report: Encodable {
+        var events: Int
+        var batchSize: Int
+        var singleSeconds: Double
+        var batchedSeconds: Double
+        var singleEventsPerSecond: Double
+        var batchedEventsPerSecond: Double
+        var speedup: Double
+    }
+
+    func validate() throws {
+        guard events > 0, batch > 0 else { throw ValidationError("--events and --batch must be positive") }
+    }
+
+    func run() async throws {
+        let showProgress = !quiet && !options.json
+        let report = try await withBank(options) { bank in
+            try await Self.ingest(bank: bank, events: events, batch: batch, progress: showProgress ? ProgressBar() : nil)
+        }
+        try printOutput(report, json: options.json) {
+            String(
+                format: """
+                    ingested %d deposits twice
+                      one event per save:    %8.0f events/s  (%.2f s)
+                      %d events per save: %8.0f events/s  (%.2f s)
+                      speedup: %.1f×
+                    """,
+                report.events, report.singleEventsPerSecond, report.singleSeconds, report.batchSize,
+                report.batchedEventsPerSecond, report.batchedSeconds, report.speedup
+            )
+        }
+    }
+
+    static func ingest(bank: Bank, events: Int, batch: Int, progress: ProgressBar?) async throws -> Report {
+        let run = UUID().uuidString.prefix(8).lowercased()
+        let clock = ContinuousClock()
+
+        // One save per event: one round trip and one commit each.
+        var single = try AggregateRoot<Account>(id: "ingest-\(run)-single")
+        try single.open(owner: "ingest")
+        try await bank.store.save(&single)
+        let singleTime = try await clock.measure {
+            for index in 0..<events {
+                try single.deposit(Money(cents: 1))
+                try await bank.store.save(&single)
+                progress?.update(label: "one per save", done: index + 1, total: events)
+            }
+        }
+
+        // Batched: record `batch` events, then one save carries them all in one statement.
+        var batched = try AggregateRoot<Account>(id: "ingest-\(run)-batched")
+        try batched.open(owner: "ingest")
+        try await bank.store.save(&batched)
+        let batchedTime = try await clock.measure {
+            var written = 0
+            while written < events {
+                let count = min(batch, events - written)
+                for _ in 0..<count { try batched.deposit(Money(cents: 1)) }
+                try await bank.store.save(&batched)
+                written += count
+                progress?.update(label: "batched     ", done: written, total: events)
+            }
+        }
+
+        let singleSeconds = singleTime.seconds
+        let batchedSeconds = batchedTime.seconds
+        return Report(
+            events: events, batchSize: batch, singleSeconds: singleSeconds, batchedSeconds: batchedSeconds,
+            singleEventsPerSecond: Double(events) / singleSeconds, batchedEventsPerSecond: Double(events) / batchedSeconds,
+            speedup: singleSeconds / batchedSeconds
+        )
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// A one-line progress bar on standard error, redrawn at most every 100 ms.
+final class ProgressBar: @unchecked Sendable {
+    // Confinement: used from one task at a time (the ingest loop).
+    private var lastDraw = ContinuousClock.now - .seconds(1)
+
+    func update(label: String, done: Int, total: Int) {
+        let now = ContinuousClock.now
+        guard done == total || now - lastDraw > .milliseconds(100) else { return }
+        lastDraw = now
+        let width = 30
+        let filled = total == 0 ? width : width * done / total
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
+        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

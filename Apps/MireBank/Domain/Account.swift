@@ -1,0 +1,72 @@
+import Foundation
+import MireCore
+
+/// Everything that can happen to a bank account. Amounts are integer cents: exact, never floating point.
+enum AccountEvent: Codable, Sendable, Equatable {
+    case opened(owner: String)
+    case deposited(amount: Int64)
+    case withdrawn(amount: Int64)
+    case closed
+}
+
+/// A bank account: the fold of its events.
+struct Account: Aggregate, Equatable {
+    static let category = "account"
+
+    var owner = ""
+    var balance: Int64 = 0
+    var isOpen = false
+    var isClosed = false
+
+    mutating func apply(_ event: AccountEvent) {
+        switch event {
+        case .opened(let owner):
+            self.owner = owner
+            isOpen = true
+        case .deposited(let amount):
+            balance += amount
+        case .withdrawn(let amount):
+            balance -= amount
+        case .closed:
+            isOpen = false
+            isClosed = true
+        }
+    }
+}
+
+/// Commands: each validates against the current state, then records. An invalid command throws
+/// and records nothing, so it never reaches the log.
+extension AggregateRoot where State == Account {
+    mutating func open(owner: String) throws(BankError) {
+        guard isNew else { throw .alreadyExists(account: entityID) }
+        let owner = owner.trimmingCharacters(in: .whitespaces)
+        guard !owner.isEmpty else { throw .invalidOwner }
+        record(.opened(owner: owner))
+    }
+
+    mutating func deposit(_ amount: Money) throws(BankError) {
+        try requireOpen()
+        guard amount.cents > 0 else { throw .invalidAmount(amount) }
+        record(.deposited(amount: amount.cents))
+    }
+
+    mutating func withdraw(_ amount: Money) throws(BankError) {
+        try requireOpen()
+        guard amount.cents > 0 else { throw .invalidAmount(amount) }
+        guard amount.cents <= state.balance else {
+            throw .insufficientFunds(account: entityID, balance: Money(cents: state.balance), requested: amount)
+        }
+        record(.withdrawn(amount: amount.cents))
+    }
+
+    mutating func close() throws(BankError) {
+        try requireOpen()
+        guard state.balance == 0 else { throw .balanceNotZero(account: entityID, balance: Money(cents: state.balance)) }
+        record(.closed)
+    }
+
+    func requireOpen() throws(BankError) {
+        if state.isClosed { throw .closed(account: entityID) }
+        guard state.isOpen else { throw .notFound(account: entityID) }
+    }
+}

@@ -1,0 +1,32 @@
+/// Why the bank refused a command: what happened, to which account, and what to do.
+enum BankError: Error, Equatable, CustomStringConvertible {
+    case notFound(account: String)
+    case alreadyExists(account: String)
+    case closed(account: String)
+    case insufficientFunds(account: String, balance: Money, requested: Money)
+    case balanceNotZero(account: String, balance: Money)
+    case invalidAmount(Money)
+    case invalidOwner
+    case sameAccount(String)
+
+    var description: String {
+        switch self {
+        case .notFound(let account):
+            "account \(account) does not exist; open it first with `mire-bank open \(account) --owner NAME`"
+        case .alreadyExists(let account):
+            "account \(account) already exists; choose another id"
+        case .closed(let account):
+            "account \(account) is closed; no further operations are allowed on it"
+        case .insufficientFunds(let account, let balance, let requested):
+            "cannot withdraw \(requested) from account \(account): the balance is \(balance); deposit first or withdraw less"
+        case .balanceNotZero(let account, let balance):
+            "cannot close account \(account) while it holds \(balance); withdraw or transfer it first"
+        case .invalidAmount(let amount):
+            "the amount must be greater than zero (got \(amount))"
+        case .invalidOwner:
+            "the owner's name must not be empty"
+        case .sameAccount(let account):
+            "cannot transfer from account \(account) to itself"
+        }
+    }
+}

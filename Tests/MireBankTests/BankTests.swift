@@ -1,0 +1,75 @@
+import MirePostgres
+import MireTestSupport
+import Testing
+
+@testable import MireBank
+
+@Suite("The bank's patterns")
+struct BankTests {
+    @Test func moneyIsParsedExactly() {
+        #expect(Money(argument: "12.5")?.cents == 1250)
+        #expect(Money(argument: "12.05")?.cents == 1205)
+        #expect(Money(argument: "7")?.cents == 700)
+        #expect(Money(cents: 1205).description == "12.05")
+        #expect(Money(cents: -5).description == "-0.05")
+        for invalid in ["", "-1", "1.234", "1,5", "abc", "1.", ".5", "+3"] {
+            #expect(Money(argument: invalid) == nil, "\(invalid) should be refused")
+        }
+    }
+
+    @Test func lifecycleReplaysFromTheLog() async throws {
+        try await TestDatabase.withStore { store throws in
+            let bank = Bank(store: store)
+            try await bank.open("a", owner: "Ann")
+            try await bank.deposit(Money(cents: 100_00), into: "a")
+            try await bank.withdraw(Money(cents: 30_00), from: "a")
+            let account = try await bank.account("a")
+            #expect(account.state.balance == 70_00)
+            #expect(account.version == 3)
+            #expect(BalanceReport(account).balance == "70.00")
+        }
+    }
+
+    @Test func invalidCommandsAreRefusedAndRecordNothing() async throws {
+        try await TestDatabase.withStore { store throws in
+            let bank = Bank(store: store)
+            await #expect(throws: BankError.notFound(account: "ghost")) { try await bank.deposit(Money(cents: 1), into: "ghost") }
+            #expect(try await store.load(Account.self, id: "ghost") == nil)
+
+            try await bank.open("b", owner: "Bea")
+            try await bank.deposit(Money(cents: 10_00), into: "b")
+            await #expect(throws: BankError.insufficientFunds(account: "b", balance: Money(cents: 10_00), requested: Money(cents: 10_01))) {
+                try await bank.withdraw(Money(cents: 10_01), from: "b")
+            }
+            await #expect(throws: BankError.balanceNotZero(account: "b", balance: Money(cents: 10_00))) { try await bank.close("b") }
+            await #expect(throws: BankError.alreadyExists(account: "b")) { try await bank.open("b", owner: "Again") }
+            await #expect(throws: BankError.invalidAmount(Money(cents: 0))) { try await bank.deposit(Money(cents: 0), into: "b") }
+            #expect(try await bank.account("b").version == 2)
+
+            try await bank.withdraw(Money(cents: 10_00), from: "b")
+            try await bank.close("b")
+            await #expect(throws: BankError.closed(account: "b")) { try await bank.deposit(Money(cents: 1), into: "b") }
+            #expect(try await bank.account("b").version == 4)
+            #expect(BankError.closed(account: "b").description.contains("closed"))
+        }
+    }
+
+    @Test func theRaceLosesNothing() async throws {
+        try await TestDatabase.withStore(maximumConnections: 4) { store throws in
+            let report = try await Race.race(bank: Bank(store: store), account: nil, writers: 4, deposits: 10)
+            #expect(report.correct)
+            #expect(report.finalBalance == "40.00")
+            #expect(report.finalVersion == 41)
+        }
+    }
+
+    @Test func batchedIngestWritesEveryEvent() async throws {
+        try await TestDatabase.withStore { store throws in
+            let report = try await Ingest.ingest(bank: Bank(store: store), events: 120, batch: 50, progress: nil)
+            #expect(report.events == 120)
+            let accounts = try await store.readCategory("account", limit: 10_000)
+            // Two accounts: each opened (1 event) then given 120 deposits.
+            #expect(accounts.count == 2 * 121)
+        }
+    }
+}

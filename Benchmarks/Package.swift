@@ -30,6 +30,13 @@ let package = Package(
             path: "Sources/DriverRatios",
             swiftSettings: settings
         ),
+        // The event store vs hand-written SQL: `swift run -c release store-ratios`.
+        .executableTarget(
+            name: "store-ratios",
+            dependencies: ["DriverWorkloads", .product(name: "MirePostgres", package: rootPackage)],
+            path: "Sources/StoreRatios",
+            swiftSettings: settings
+        ),
         // Distributions (p50…p99, allocations) with ordo-one/benchmark: `swift package benchmark`.
         .executableTarget(
             name: "DriverBenchmarks",

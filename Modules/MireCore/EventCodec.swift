@@ -16,6 +16,9 @@ public import Foundation
 public struct EventCodec<A: Aggregate>: Sendable {
     private let caseNameByStoredType: [String: String]
     private let upcasters: [String: EventUpcaster]
+    // Reused: building a coder per event costs more than the coding itself.
+    private let encoder = JSONEncoder()
+    private let decoder = JSONDecoder()
 
     /// The codec for `A`, with its pinned names and upcasters.
     public init() {
@@ -34,7 +37,7 @@ public struct EventCodec<A: Aggregate>: Sendable {
     public func encode(_ event: A.Event) throws(MireError) -> (type: String, payload: Data) {
         let encoded: Data
         do {
-            encoded = try JSONEncoder().encode(event)
+            encoded = try encoder.encode(event)
         } catch {
             throw MireError(
                 code: .undecodableEvent, message: "the event \(A.Event.self) could not be encoded: \(error)",
@@ -103,7 +106,7 @@ public struct EventCodec<A: Aggregate>: Sendable {
         }
         let document = isStruct ? payload : Self.wrap(caseName: caseName, payload: payload)
         do {
-            return try JSONDecoder().decode(A.Event.self, from: document)
+            return try decoder.decode(A.Event.self, from: document)
         } catch let error as DecodingError where !isStruct && Self.codingPath(of: error).isEmpty {
             // The enum itself refused the key: it has no such case.
             throw MireError(

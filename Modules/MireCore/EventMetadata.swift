@@ -30,8 +30,11 @@ public struct EventMetadata: Sendable, Hashable, Codable {
         self.custom = custom
     }
 
+    private static let emptyJSON = Data("{}".utf8)
+
     /// The JSON stored in the `metadata` column (the event id has a column of its own).
     package func storedJSON() -> Data {
+        if correlationID == nil && causationID == nil && custom.isEmpty { return Self.emptyJSON }
         struct Stored: Encodable {
             var correlationID: UUID?
             var causationID: UUID?
@@ -43,6 +46,10 @@ public struct EventMetadata: Sendable, Hashable, Codable {
 
     /// Metadata rebuilt from its stored JSON and event id.
     package init(eventID: UUID, storedJSON: Data) {
+        if storedJSON.count <= 2 {  // "{}": the common case, no decoder needed
+            self.init(eventID: eventID)
+            return
+        }
         struct Stored: Decodable {
             var correlationID: UUID?
             var causationID: UUID?

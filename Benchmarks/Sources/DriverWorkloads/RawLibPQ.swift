@@ -28,6 +28,21 @@ public final class RawLibPQ {
         try check(PQexec(connection, sql))
     }
 
+    /// Runs `sql` with text parameters; returns the number of rows it returned.
+    @discardableResult
+    public func run(_ sql: String, _ parameters: [String]) throws -> Int {
+        let copies = parameters.map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        var pointers = copies.map { UnsafePointer($0) }
+        let result = PQexecParams(connection, sql, Int32(parameters.count), nil, &pointers, nil, nil, 1)
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
+            throw RawFailure(message: String(cString: PQresultErrorMessage(result)))
+        }
+        return Int(PQntuples(result))
+    }
+
     /// `SELECT 1` through the extended protocol with a binary result, like Mire sends it.
     public func selectOne() throws {
         try check(PQexecParams(connection, "SELECT 1", 0, nil, nil, nil, nil, 1))

@@ -47,11 +47,10 @@ extension EventStore {
                 rows = try await pool.withConnection { connection in
                     try await connection.query(
                         """
-                        SELECT s.version, e.stream_version, e.global_position, e.transaction_id, e.event_type,
-                               e.payload, e.metadata, e.event_id, e.recorded_at
+                        SELECT s.version, e.stream_version, e.global_position, e.event_type, e.payload
                         FROM mire_streams s
                         LEFT JOIN LATERAL (
-                            SELECT * FROM mire_events e
+                            SELECT stream_version, global_position, event_type, payload FROM mire_events e
                             WHERE e.stream_id = s.stream_id AND e.stream_version > \(after) AND e.stream_version <= \(upTo)
                             ORDER BY e.stream_version LIMIT \(Int64(pageSize))
                         ) e ON true
@@ -85,8 +84,13 @@ extension EventStore {
                         recovery: "the log was changed outside Mire; restore it from a backup"
                     )
                 }
-                let raw = try Self.rawEvent(row, stream: stream, columnOffset: 1)
-                root.replay(try codec.decode(raw).event, version: version)
+                // Replay needs only type and payload; metadata and times are not decoded here.
+                let position = try row.decode(Int64.self, at: 2)
+                let type = try row.decode(String.self, at: 3)
+                let payload = try row.decode(PostgresJSONB.self, at: 4)
+                let event = try codec.decode(
+                    type: type, payload: payload.utf8, stream: stream.rawValue, version: version, position: position)
+                root.replay(event, version: version)
             }
             if root.version == target { return root }
             if fetched < pageSize {

@@ -140,6 +140,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MireTransactionsTests",
+            dependencies: ["MireTransactions", "MireTestSupport"],
+            path: "Tests/MireTransactionsTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MirePostgresTests",
             dependencies: ["MirePostgres", "MirePQ", "MireTestSupport"],
             path: "Tests/MirePostgresTests",

@@ -27,6 +27,10 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
         public static let eventIDReused = Code(name: "eventIDReused")
         /// A stream id was refused.
         public static let invalidStreamID = Code(name: "invalidStreamID")
+        /// A lock could not be taken within the transaction's lock timeout.
+        public static let lockTimeout = Code(name: "lockTimeout")
+        /// A transaction handle was used after its scope ended.
+        public static let transactionClosed = Code(name: "transactionClosed")
         /// The database failed; see ``MireError/underlying``.
         public static let database = Code(name: "database")
         /// A migration could not be applied, or an applied one was edited.
@@ -81,7 +85,7 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
     /// Whether running the same work again may succeed: a concurrency conflict (after reloading),
     /// or a database error that is itself retryable (lost connection, deadlock, serialization).
     public var isRetryable: Bool {
-        if code == .concurrencyConflict { return true }
+        if code == .concurrencyConflict || code == .lockTimeout { return true }
         if let retryable = underlying as? any RetryableError { return retryable.isRetryable }
         return false
     }

@@ -33,19 +33,21 @@ extension EventStore {
 
     /// Continues `root` (empty, or restored from a snapshot) with the events stored after its
     /// version. Returns nil when the stream does not exist.
-    package func replay<A: Aggregate>(_ start: AggregateRoot<A>) async throws -> AggregateRoot<A>? {
+    package func replay<A: Aggregate>(_ start: AggregateRoot<A>, on target: QueryTarget? = nil) async throws
+        -> AggregateRoot<A>?
+    {
+        let target = target ?? .pool(pool)
         var root = start
         let codec = EventCodec<A>()
         let stream = root.id
         let pageSize = configuration.loadPageSize
-        var target: Int64? = nil
+        var lastVersion: Int64? = nil
         while true {
             let after = root.version
-            let upTo = target ?? Int64.max
+            let upTo = lastVersion ?? Int64.max
             let rows: PostgresRows
             do {
-                rows = try await pool.withConnection { connection in
-                    try await connection.query(
+                rows = try await target.query(
                         """
                         SELECT s.version, e.stream_version, e.global_position, e.event_type, e.payload
                         FROM mire_streams s
@@ -55,22 +57,20 @@ extension EventStore {
                             ORDER BY e.stream_version LIMIT \(Int64(pageSize))
                         ) e ON true
                         WHERE s.stream_id = \(stream.rawValue)
-                        """,
-                        prepared: true
+                        """
                     )
-                }
             } catch {
                 throw MireError.database(error, stream: stream, doing: "loading the stream")
             }
             guard let first = rows.first else {
-                if target == nil { return nil }
+                if lastVersion == nil { return nil }
                 throw MireError(
                     code: .corruptStream, message: "the stream row disappeared while loading", stream: stream.rawValue,
                     recovery: "streams are never deleted by Mire; check for manual changes"
                 )
             }
             let streamVersion = try first.decode(Int64.self, at: 0)
-            if target == nil { target = streamVersion }
+            if lastVersion == nil { lastVersion = streamVersion }
             var fetched = 0
             for row in rows {
                 guard let version = try row.decode(Int64?.self, at: 1) else { break }
@@ -92,11 +92,11 @@ extension EventStore {
                     type: type, payload: payload.utf8, stream: stream.rawValue, version: version, position: position)
                 root.replay(event, version: version)
             }
-            if root.version == target { return root }
+            if root.version == lastVersion { return root }
             if fetched < pageSize {
                 throw MireError(
                     code: .corruptStream,
-                    message: "the stream row says version \(target!) but its events end at version \(root.version)",
+                    message: "the stream row says version \(lastVersion!) but its events end at version \(root.version)",
                     stream: stream.rawValue, version: root.version,
                     recovery: "the log was changed outside Mire; restore it from a backup"
                 )

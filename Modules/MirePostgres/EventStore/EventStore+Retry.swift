@@ -25,7 +25,7 @@ public struct RetryPolicy: Sendable, Hashable {
     public static let `default` = RetryPolicy()
 
     /// The pause before attempt `attempt` (2, 3, …): a random duration up to the capped backoff.
-    func delay(beforeAttempt attempt: Int) -> Duration {
+    package func delay(beforeAttempt attempt: Int) -> Duration {
         let exponent = min(attempt - 2, 20)
         let ceiling = min(baseDelay * (1 << exponent), maximumDelay)
         let nanoseconds = max(ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000, 1)

@@ -53,11 +53,16 @@ extension EventStore {
     public func append(_ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion) async throws
         -> AppendResult
     {
+        try await append(events, to: stream, expecting: expected, on: .pool(pool))
+    }
+
+    /// Appends on `target` (a pooled connection, or one holding a transaction).
+    package func append(_ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion, on target: QueryTarget)
+        async throws -> AppendResult
+    {
         let statement = Self.appendStatement(stream: stream, expected: expected, events: events)
         do {
-            let rows = try await pool.withConnection { connection in
-                try await connection.query(statement, prepared: true)
-            }
+            let rows = try await target.query(statement)
             return try Self.appendResult(rows, stream: stream)
         } catch {
             throw Self.mapAppendError(error, stream: stream, expected: expected)
@@ -107,7 +112,7 @@ extension EventStore {
         return results
     }
 
-    static func encode<A: Aggregate>(_ root: AggregateRoot<A>) throws(MireError) -> [NewEvent] {
+    package static func encode<A: Aggregate>(_ root: AggregateRoot<A>) throws(MireError) -> [NewEvent] {
         let codec = EventCodec<A>()
         var events: [NewEvent] = []
         events.reserveCapacity(root.uncommittedEvents.count)

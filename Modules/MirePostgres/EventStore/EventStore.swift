@@ -35,7 +35,7 @@ public final class EventStore: Sendable {
     public let pool: PostgresPool
     /// Tunables.
     public let configuration: Configuration
-    let logger: Logger
+    package let logger: Logger
 
     /// A store over `pool`. Call ``migrate()`` once at start-up.
     public init(pool: PostgresPool, configuration: Configuration = Configuration(), logger: Logger) {
@@ -55,9 +55,18 @@ extension PostgresError: RetryableError {}
 
 extension MireError {
     /// Wraps a database failure, keeping it as the underlying error.
-    static func database(_ error: any Error, stream: StreamID? = nil, doing action: String) -> MireError {
+    package static func database(_ error: any Error, stream: StreamID? = nil, doing action: String) -> MireError {
         if let mire = error as? MireError { return mire }
         let postgres = error as? PostgresError
+        if let postgres, postgres.isLockNotAvailable {
+            return MireError(
+                code: .lockTimeout,
+                message: "\(action) waited longer than the lock timeout for a lock",
+                stream: stream?.rawValue,
+                recovery: "another transaction holds the stream; retry later, or raise the lock timeout",
+                underlying: postgres
+            )
+        }
         return MireError(
             code: .database,
             message: "\(action) failed: " + (postgres.map { "\($0.message) (SQLSTATE \($0.sqlState ?? "-"))" } ?? "\(error)"),

@@ -1,4 +1,4 @@
-import MirePostgres
+import MireTransactions
 import MireTestSupport
 import Testing
 
@@ -70,6 +70,60 @@ struct BankTests {
             let accounts = try await store.readCategory("account", limit: 10_000)
             // Two accounts: each opened (1 event) then given 120 deposits.
             #expect(accounts.count == 2 * 121)
+        }
+    }
+
+    @Test func aTransferMovesMoneyAtomicallyOrNotAtAll() async throws {
+        try await TestDatabase.withStore { store throws in
+            let bank = Bank(store: store)
+            try await bank.open("from", owner: "F")
+            try await bank.open("to", owner: "T")
+            try await bank.deposit(Money(cents: 50_00), into: "from")
+            try await bank.transfer(Money(cents: 20_00), from: "from", to: "to")
+            #expect(try await bank.account("from").state.balance == 30_00)
+            #expect(try await bank.account("to").state.balance == 20_00)
+
+            await #expect(throws: BankError.insufficientFunds(account: "from", balance: Money(cents: 30_00), requested: Money(cents: 31_00))) {
+                try await bank.transfer(Money(cents: 31_00), from: "from", to: "to")
+            }
+            await #expect(throws: BankError.notFound(account: "ghost")) { try await bank.transfer(Money(cents: 1), from: "from", to: "ghost") }
+            await #expect(throws: BankError.sameAccount("from")) { try await bank.transfer(Money(cents: 1), from: "from", to: "from") }
+            // Nothing of the refused transfers reached the log.
+            #expect(try await bank.account("from").version == 3)
+            #expect(try await bank.account("to").version == 2)
+        }
+    }
+
+    @Test func aTransferStormConservesMoney() async throws {
+        try await TestDatabase.withStore(maximumConnections: 6) { store throws in
+            let report = try await TransferStorm.storm(bank: Bank(store: store), accounts: 5, transfers: 150, concurrency: 6)
+            #expect(report.correct)
+            #expect(report.historiesConsistent)
+            #expect(report.totalAfter == report.totalBefore)
+            #expect(report.transfersDone + report.transfersRefused == 150)
+        }
+    }
+
+    @Test func oppositeTransfersDoNotDeadlock() async throws {
+        try await TestDatabase.withStore(maximumConnections: 8) { store throws in
+            let bank = Bank(store: store)
+            try await bank.open("x", owner: "X")
+            try await bank.open("y", owner: "Y")
+            try await bank.deposit(Money(cents: 1000_00), into: "x")
+            try await bank.deposit(Money(cents: 1000_00), into: "y")
+            // No retries: a deadlock would surface as an error.
+            let noRetry = TransactionOptions(lockTimeout: .seconds(10))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        let (from, to) = index.isMultiple(of: 2) ? ("x", "y") : ("y", "x")
+                        try await bank.transfer(Money(cents: 1_00), from: from, to: to, options: noRetry)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await bank.account("x").state.balance == 1000_00)
+            #expect(try await bank.account("y").state.balance == 1000_00)
         }
     }
 }

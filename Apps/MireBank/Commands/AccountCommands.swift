@@ -112,6 +112,7 @@ struct History: AsyncParsableCommand {
         var type: String
         var amount: String?
         var owner: String?
+        var counterparty: String?
         var recordedAt: Date
     }
 
@@ -125,14 +126,20 @@ struct History: AsyncParsableCommand {
             switch recorded.event {
             case .opened(let owner): entry.owner = owner
             case .deposited(let amount), .withdrawn(let amount): entry.amount = Money(cents: amount).description
+            case .transferredOut(let amount, let other):
+                entry.amount = Money(cents: amount).description
+                entry.counterparty = other
+            case .transferredIn(let amount, let other):
+                entry.amount = Money(cents: amount).description
+                entry.counterparty = other
             case .closed: break
             }
             return entry
         }
         try printOutput(entries, json: options.json) {
             entries.map { entry in
-                let detail = entry.amount ?? entry.owner ?? ""
-                return "v\(entry.version)  #\(entry.position)  \(entry.type.padding(toLength: 18, withPad: " ", startingAt: 0)) \(detail)"
+                let detail = (entry.amount ?? entry.owner ?? "") + (entry.counterparty.map { " (\($0))" } ?? "")
+                return "v\(entry.version)  #\(entry.position)  \(entry.type.padding(toLength: 24, withPad: " ", startingAt: 0)) \(detail)"
             }.joined(separator: "\n")
         }
     }

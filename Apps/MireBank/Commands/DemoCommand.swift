@@ -17,6 +17,8 @@ struct Demo: AsyncParsableCommand {
         var validation: [String]
         var race: Race.Report
         var ingest: Ingest.Report
+        var transfer: [String]
+        var storm: TransferStorm.Report
 
         struct Lifecycle: Encodable {
             var account: String
@@ -81,6 +83,23 @@ struct Demo: AsyncParsableCommand {
             say(String(format: "one per save: %.0f events/s; batched: %.0f events/s; speedup %.1f×",
                        ingest.singleEventsPerSecond, ingest.batchedEventsPerSecond, ingest.speedup))
 
+            say("\n== Transfer: read-before-write across two accounts in one transaction")
+            let bob = "bob-\(run)"
+            let carol = "carol-\(run)"
+            try await bank.open(bob, owner: "Bob")
+            try await bank.open(carol, owner: "Carol")
+            try await bank.deposit(Money(cents: 50_00), into: bob)
+            try await bank.transfer(Money(cents: 20_00), from: bob, to: carol)
+            var transfer = ["moved 20.00 from \(bob) to \(carol): balances \(Money(cents: try await bank.account(bob).state.balance)) and \(Money(cents: try await bank.account(carol).state.balance))"]
+            do {
+                try await bank.transfer(Money(cents: 500_00), from: bob, to: carol)
+            } catch let error as BankError {
+                transfer.append("refused: \(error)")
+            }
+            transfer.forEach(say)
+            let storm = try await TransferStorm.storm(bank: bank, accounts: 6, transfers: 120, concurrency: 6)
+            say("transfer storm: \(storm.transfersDone) done, \(storm.transfersRefused) refused, total \(storm.totalBefore) → \(storm.totalAfter) — \(storm.correct ? "conserved" : "WRONG")")
+
             await database.pool.shutdown()
             if options.json {
                 try printOutput(
@@ -88,10 +107,10 @@ struct Demo: AsyncParsableCommand {
                         database: database.embedded ? "embedded" : "\(database.configuration)", serverVersion: version,
                         migrationsApplied: applied.map(\.name),
                         lifecycle: .init(account: alice, balance: Money(cents: replayed.state.balance).description, version: replayed.version, history: history),
-                        validation: refusals, race: race, ingest: ingest
+                        validation: refusals, race: race, ingest: ingest, transfer: transfer, storm: storm
                     ), json: true) { "" }
             }
-            if !race.correct { throw ExitCode.failure }
+            if !race.correct || !storm.correct { throw ExitCode.failure }
         } catch {
             await database.pool.shutdown()
             throw error

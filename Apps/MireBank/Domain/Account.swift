@@ -6,6 +6,8 @@ enum AccountEvent: Codable, Sendable, Equatable {
     case opened(owner: String)
     case deposited(amount: Int64)
     case withdrawn(amount: Int64)
+    case transferredOut(amount: Int64, to: String)
+    case transferredIn(amount: Int64, from: String)
     case closed
 }
 
@@ -25,8 +27,10 @@ struct Account: Aggregate, Equatable {
             isOpen = true
         case .deposited(let amount):
             balance += amount
-        case .withdrawn(let amount):
+        case .withdrawn(let amount), .transferredOut(let amount, _):
             balance -= amount
+        case .transferredIn(let amount, _):
+            balance += amount
         case .closed:
             isOpen = false
             isClosed = true
@@ -57,6 +61,22 @@ extension AggregateRoot where State == Account {
             throw .insufficientFunds(account: entityID, balance: Money(cents: state.balance), requested: amount)
         }
         record(.withdrawn(amount: amount.cents))
+    }
+
+    /// The sending half of a transfer: validated like a withdrawal.
+    mutating func send(_ amount: Money, to other: String) throws(BankError) {
+        try requireOpen()
+        guard amount.cents > 0 else { throw .invalidAmount(amount) }
+        guard amount.cents <= state.balance else {
+            throw .insufficientFunds(account: entityID, balance: Money(cents: state.balance), requested: amount)
+        }
+        record(.transferredOut(amount: amount.cents, to: other))
+    }
+
+    /// The receiving half of a transfer.
+    mutating func receive(_ amount: Money, from other: String) throws(BankError) {
+        try requireOpen()
+        record(.transferredIn(amount: amount.cents, from: other))
     }
 
     mutating func close() throws(BankError) {

@@ -1,4 +1,4 @@
-import MirePostgres
+import MireTransactions
 
 /// The bank's use cases on the event store: each is load → command → save, retried on a
 /// concurrency conflict (the command runs again on fresh state).
@@ -28,6 +28,34 @@ struct Bank: Sendable {
     func close(_ id: String) async throws -> AggregateRoot<Account> {
         try await store.update(Account.self, id: id) { try $0.close() }.root
     }
+
+    /// Moves money between two accounts atomically: both change or neither does.
+    ///
+    /// Read-before-write across two aggregates is what the transaction escape hatch is for: both
+    /// accounts are locked (in id order, so opposite transfers cannot deadlock), validated, and
+    /// saved in one transaction.
+    func transfer(
+        _ amount: Money, from source: String, to destination: String,
+        options: TransactionOptions = Bank.transferOptions
+    ) async throws {
+        guard source != destination else { throw BankError.sameAccount(source) }
+        try await store.transaction(options) { tx in
+            var locked: [String: AggregateRoot<Account>] = [:]
+            for id in [source, destination].sorted() {
+                guard let account = try await tx.loadForUpdate(Account.self, id: id) else { throw BankError.notFound(account: id) }
+                locked[id] = account
+            }
+            var from = locked[source]!
+            var to = locked[destination]!
+            try from.send(amount, to: destination)
+            try to.receive(amount, from: source)
+            try await tx.save(&from)
+            try await tx.save(&to)
+        }
+    }
+
+    /// Transfers wait at most two seconds for a lock and retry a deadlock or conflict a few times.
+    static let transferOptions = TransactionOptions(lockTimeout: .seconds(2), retry: RetryPolicy(maximumAttempts: 5))
 
     /// The account as stored; `notFound` when it was never opened.
     func account(_ id: String) async throws -> AggregateRoot<Account> {

@@ -18,7 +18,7 @@ enum BankError: Error, Equatable, CustomStringConvertible {
         case .closed(let account):
             "account \(account) is closed; no further operations are allowed on it"
         case .insufficientFunds(let account, let balance, let requested):
-            "cannot withdraw \(requested) from account \(account): the balance is \(balance); deposit first or withdraw less"
+            "cannot take \(requested) from account \(account): its balance is \(balance); deposit first or use a smaller amount"
         case .balanceNotZero(let account, let balance):
             "cannot close account \(account) while it holds \(balance); withdraw or transfer it first"
         case .invalidAmount(let amount):

@@ -1,0 +1,155 @@
+import ArgumentParser
+import Foundation
+import MireTransactions
+import Synchronization
+
+struct Transfer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Move money between two accounts atomically (the transaction escape hatch)."
+    )
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The account to take money from.") var from: String
+    @Argument(help: "The account to give it to.") var to: String
+    @Argument(help: "The amount, e.g. 25 or 12.50.") var amount: Money
+
+    struct Report: Encodable {
+        var from: BalanceReport
+        var to: BalanceReport
+        var amount: String
+    }
+
+    func run() async throws {
+        let (source, destination) = try await withBank(options) { bank in
+            try await bank.transfer(amount, from: from, to: to)
+            return (try await bank.account(from), try await bank.account(to))
+        }
+        try printOutput(Report(from: BalanceReport(source), to: BalanceReport(destination), amount: amount.description), json: options.json) {
+            "transferred \(amount) from \(from) (now \(Money(cents: source.state.balance))) to \(to) (now \(Money(cents: destination.state.balance)))"
+        }
+    }
+}
+
+struct TransferStorm: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transfer-storm",
+        abstract: "Random concurrent transfers; afterwards money is conserved and every history is consistent."
+    )
+    @OptionGroup var options: GlobalOptions
+    @Option(help: "Accounts to open (1000.00 each).") var accounts = 10
+    @Option(help: "Transfers to attempt.") var transfers = 200
+    @Option(help: "Concurrent workers.") var concurrency = 8
+
+    struct Report: Encodable {
+        var accounts: [String]
+        var transfersDone: Int
+        var transfersRefused: Int
+        var conflicts: Int
+        var retries: Int
+        var totalBefore: String
+        var totalAfter: String
+        var historiesConsistent: Bool
+        var correct: Bool
+    }
+
+    func validate() throws {
+        guard accounts >= 2, transfers >= 0, concurrency >= 1 else {
+            throw ValidationError("need --accounts ≥ 2, --transfers ≥ 0 and --concurrency ≥ 1")
+        }
+    }
+
+    func run() async throws {
+        let report = try await withBank(options) { bank in
+            try await Self.storm(bank: bank, accounts: accounts, transfers: transfers, concurrency: concurrency)
+        }
+        try printOutput(report, json: options.json) {
+            """
+            transfer storm over \(report.accounts.count) accounts, \(concurrency) workers
+              transfers done: \(report.transfersDone), refused (insufficient funds): \(report.transfersRefused)
+              conflicts/deadlocks retried: \(report.retries)
+              total before \(report.totalBefore), after \(report.totalAfter); histories consistent: \(report.historiesConsistent)
+              \(report.correct ? "correct: money was neither created nor destroyed" : "WRONG")
+            """
+        }
+        if !report.correct { throw ExitCode.failure }
+    }
+
+    static func storm(bank: Bank, accounts count: Int, transfers: Int, concurrency: Int) async throws -> Report {
+        let run = UUID().uuidString.prefix(6).lowercased()
+        let ids = (0..<count).map { "storm-\(run)-\($0)" }
+        let opening = Money(cents: 1000_00)
+        for id in ids {
+            try await bank.open(id, owner: "storm")
+            try await bank.deposit(opening, into: id)
+        }
+        let counters = StormCounters()
+        var options = Bank.transferOptions
+        options.retry = RetryPolicy(maximumAttempts: 20)
+        options.onRetry = { _, _ in counters.add(retries: 1) }
+        let transferOptions = options
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                let share = transfers / concurrency + (worker < transfers % concurrency ? 1 : 0)
+                group.addTask {
+                    for _ in 0..<share {
+                        let from = ids.randomElement()!
+                        var to = ids.randomElement()!
+                        while to == from { to = ids.randomElement()! }
+                        let amount = Money(cents: Int64.random(in: 1...500_00))
+                        do {
+                            try await bank.transfer(amount, from: from, to: to, options: transferOptions)
+                            counters.add(done: 1)
+                        } catch BankError.insufficientFunds {
+                            counters.add(refused: 1)
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+
+        // Check: every history folds to its balance, never goes negative, and transfers pair up.
+        var total: Int64 = 0
+        var consistent = true
+        var sentTotal: Int64 = 0
+        var receivedTotal: Int64 = 0
+        for id in ids {
+            let account = try await bank.account(id)
+            var running: Int64 = 0
+            for recorded in try await bank.store.history(Account.self, id: id, limit: 1_000_000) {
+                switch recorded.event {
+                case .deposited(let amount), .transferredIn(let amount, _): running += amount
+                case .withdrawn(let amount), .transferredOut(let amount, _): running -= amount
+                case .opened, .closed: break
+                }
+                if case .transferredOut(let amount, _) = recorded.event { sentTotal += amount }
+                if case .transferredIn(let amount, _) = recorded.event { receivedTotal += amount }
+                if running < 0 { consistent = false }
+            }
+            if running != account.state.balance { consistent = false }
+            total += account.state.balance
+        }
+        consistent = consistent && sentTotal == receivedTotal
+        let before = opening.cents * Int64(count)
+        let (done, refused, retries) = counters.snapshot
+        return Report(
+            accounts: ids, transfersDone: done, transfersRefused: refused, conflicts: retries, retries: retries,
+            totalBefore: Money(cents: before).description, totalAfter: Money(cents: total).description,
+            historiesConsistent: consistent, correct: consistent && total == before
+        )
+    }
+}
+
+/// Tallies from concurrent transfer workers.
+final class StormCounters: Sendable {
+    private let counts = Mutex((done: 0, refused: 0, retries: 0))
+
+    func add(done: Int = 0, refused: Int = 0, retries: Int = 0) {
+        counts.withLock {
+            $0.done += done
+            $0.refused += refused
+            $0.retries += retries
+        }
+    }
+
+    var snapshot: (Int, Int, Int) { counts.withLock { ($0.done, $0.refused, $0.retries) } }
+}

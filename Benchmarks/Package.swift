@@ -37,6 +37,13 @@ let package = Package(
             path: "Sources/StoreRatios",
             swiftSettings: settings
         ),
+        // Transfers through MireTransactions vs hand-written SQL: `swift run -c release transfer-ratios`.
+        .executableTarget(
+            name: "transfer-ratios",
+            dependencies: ["DriverWorkloads", .product(name: "MireTransactions", package: rootPackage)],
+            path: "Sources/TransferRatios",
+            swiftSettings: settings
+        ),
         // Distributions (p50…p99, allocations) with ordo-one/benchmark: `swift package benchmark`.
         .executableTarget(
             name: "DriverBenchmarks",

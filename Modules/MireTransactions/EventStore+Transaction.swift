@@ -47,11 +47,13 @@ extension EventStore {
     ) async throws -> T {
         try await pool.withConnection { connection in
             do {
-                try await connection.query("BEGIN ISOLATION LEVEL \(unescaped: options.isolationLevel.rawValue)")
+                // One round trip: BEGIN and the lock timeout together (trusted text, no user input).
+                var script = "BEGIN ISOLATION LEVEL \(options.isolationLevel.rawValue);"
                 if let timeout = options.lockTimeout {
                     let milliseconds = max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-                    try await connection.query("SET LOCAL lock_timeout = \(unescaped: String(milliseconds))")
+                    script += " SET LOCAL lock_timeout = \(milliseconds);"
                 }
+                try await connection.executeScript(script)
             } catch {
                 await connection.rollbackQuietly()
                 throw MireError.database(error, doing: "starting a transaction")

@@ -54,14 +54,9 @@ public final class EventTransaction: Sendable {
     /// - Throws: `lockTimeout` when the lock is not granted within the options' lock timeout.
     public func loadForUpdate<A: Aggregate>(_ type: A.Type, id: String) async throws -> AggregateRoot<A>? {
         let stream = try StreamID(category: A.category, id: id)
-        let target = try target()
-        do {
-            let rows = try await target.query("SELECT version FROM mire_streams WHERE stream_id = \(stream.rawValue) FOR UPDATE")
-            if rows.isEmpty { return nil }
-        } catch {
-            throw MireError.database(error, stream: stream, doing: "locking the stream")
-        }
-        return try await store.replay(AggregateRoot<A>(stream: stream, state: A(), version: 0), on: target)
+        // The lock is taken by the same statement that reads the first page of events.
+        return try await store.replay(
+            AggregateRoot<A>(stream: stream, state: A(), version: 0), on: try target(), lockingStream: true)
     }
 
     /// Saves the aggregate's recorded events within the transaction (committed with the scope).

@@ -113,6 +113,38 @@ struct TransactionTests {
         }
     }
 
+    /// A scope that waited for the lock loads the events the holder committed (not a stale page
+    /// beside a newer stream row, which would look like a corrupt stream).
+    @Test func loadForUpdateAfterWaitingSeesTheHoldersEvents() async throws {
+        try await TestDatabase.withStore(maximumConnections: 4) { store throws in
+            try await fund(store, ["a"])
+            let locked = AsyncStream<Void>.makeStream()
+            let release = AsyncStream<Void>.makeStream()
+            let holder = Task {
+                try await store.transaction { tx in
+                    var a = try #require(try await tx.loadForUpdate(Wallet.self, id: "a"))
+                    locked.continuation.yield()
+                    for await _ in release.stream { break }
+                    a.record(.credited(1))
+                    a.record(.credited(1))
+                    try await tx.save(&a)
+                }
+            }
+            for await _ in locked.stream { break }
+            let waiter = Task {
+                try await store.transaction { tx in
+                    try #require(try await tx.loadForUpdate(Wallet.self, id: "a"))
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            release.continuation.yield()
+            try await holder.value
+            let seen = try await waiter.value
+            #expect(seen.version == 3)
+            #expect(seen.state.balance == 102)
+        }
+    }
+
     @Test func aLockTimeoutIsATypedError() async throws {
         try await TestDatabase.withStore(maximumConnections: 4) { store throws in
             try await fund(store, ["a"])

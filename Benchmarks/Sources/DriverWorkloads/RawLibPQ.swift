@@ -2,7 +2,8 @@ import CLibPQRaw
 import Foundation
 
 /// The raw side: libpq called directly and synchronously, no Mire layer in between.
-public final class RawLibPQ {
+/// Confinement: one instance is used by one thread at a time (each benchmark client owns one).
+public final class RawLibPQ: @unchecked Sendable {
     let connection: OpaquePointer
 
     public init(conninfo: String) throws {

@@ -33,9 +33,14 @@ extension EventStore {
 
     /// Continues `root` (empty, or restored from a snapshot) with the events stored after its
     /// version. Returns nil when the stream does not exist.
-    package func replay<A: Aggregate>(_ start: AggregateRoot<A>, on target: QueryTarget? = nil) async throws
-        -> AggregateRoot<A>?
-    {
+    ///
+    /// With `lockingStream`, the stream's row is locked (`FOR UPDATE`) by a statement sent in the
+    /// same round trip just before the first page, for a transaction's `loadForUpdate`. (One
+    /// statement doing both would be wrong under READ COMMITTED: after waiting for the lock it
+    /// sees the row's new version but the events of its older snapshot.)
+    package func replay<A: Aggregate>(
+        _ start: AggregateRoot<A>, on target: QueryTarget? = nil, lockingStream: Bool = false
+    ) async throws -> AggregateRoot<A>? {
         let target = target ?? .pool(pool)
         var root = start
         let codec = EventCodec<A>()
@@ -47,8 +52,7 @@ extension EventStore {
             let upTo = lastVersion ?? Int64.max
             let rows: PostgresRows
             do {
-                rows = try await target.query(
-                        """
+                let page: PostgresQuery = """
                         SELECT s.version, e.stream_version, e.global_position, e.event_type, e.payload
                         FROM mire_streams s
                         LEFT JOIN LATERAL (
@@ -58,7 +62,12 @@ extension EventStore {
                         ) e ON true
                         WHERE s.stream_id = \(stream.rawValue)
                         """
-                    )
+                if lockingStream && lastVersion == nil {
+                    let lock: PostgresQuery = "SELECT version FROM mire_streams WHERE stream_id = \(stream.rawValue) FOR UPDATE"
+                    rows = try await target.query(after: lock, page)
+                } else {
+                    rows = try await target.query(page)
+                }
             } catch {
                 throw MireError.database(error, stream: stream, doing: "loading the stream")
             }

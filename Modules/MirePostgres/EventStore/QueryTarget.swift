@@ -14,4 +14,15 @@ package enum QueryTarget: Sendable {
             try await connection.query(query, prepared: prepared)
         }
     }
+
+    /// Runs `first`, then `second`, in one round trip (pipeline mode); returns `second`'s rows.
+    /// Each statement takes its own snapshot, so `second` sees what `first` waited for.
+    package func query(after first: PostgresQuery, _ second: PostgresQuery) async throws -> PostgresRows {
+        switch self {
+        case .pool(let pool):
+            try await pool.withConnection { connection in try await connection.pipeline([first, second])[1] }
+        case .connection(let connection):
+            try await connection.pipeline([first, second])[1]
+        }
+    }
 }

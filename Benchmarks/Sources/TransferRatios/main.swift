@@ -1,0 +1,139 @@
+import DriverWorkloads
+import Foundation
+import Logging
+import MireTransactions
+
+// Transfers per second through MireTransactions vs the same two-account transaction written by
+// hand over raw libpq (lock both stream rows, insert two events, advance two stream rows), at 1 and
+// 8 concurrent clients, on the same durable server.
+
+enum LedgerEvent: Codable, Sendable { case credited(Int64), debited(Int64) }
+struct Ledger: Aggregate {
+    static let category = "ledger"
+    var balance: Int64 = 0
+    mutating func apply(_ event: LedgerEvent) {
+        switch event {
+        case .credited(let amount): balance += amount
+        case .debited(let amount): balance -= amount
+        }
+    }
+}
+
+let accountCount = 1_000
+let configuration = try await BenchmarkServer.start()
+let pool = PostgresPool(configuration: configuration, maximumConnections: 8, logger: Logger(label: "bench"))
+let store = EventStore(pool: pool, logger: Logger(label: "bench"))
+try await store.migrate()
+
+// Accounts for both sides: Mire's as aggregates, raw's as plain stream rows with one event.
+var opening: [StreamAppend] = []
+for index in 0..<accountCount {
+    opening.append(StreamAppend(stream: try StreamID(category: "ledger", id: "\(index)"), expecting: .noStream,
+                                events: [try NewEvent(Ledger.self, .credited(1_000_000))]))
+    opening.append(StreamAppend(stream: try StreamID(category: "raw", id: "\(index)"), expecting: .noStream,
+                                events: [NewEvent(type: "raw.credited", payload: Data("{\"amount\":1000000}".utf8))]))
+    if opening.count >= 200 {
+        try await store.append(opening)
+        opening = []
+    }
+}
+if !opening.isEmpty { try await store.append(opening) }
+
+func randomPair() -> (Int, Int) {
+    let a = Int.random(in: 0..<accountCount)
+    var b = Int.random(in: 0..<accountCount)
+    while b == a { b = Int.random(in: 0..<accountCount) }
+    return (a, b)
+}
+
+let options = TransactionOptions(lockTimeout: .seconds(5), retry: RetryPolicy(maximumAttempts: 10))
+func mireTransfer() async throws {
+    let (a, b) = randomPair()
+    try await store.transaction(options) { tx in
+        let ids = ["\(a)", "\(b)"].sorted()
+        guard var first = try await tx.loadForUpdate(Ledger.self, id: ids[0]),
+            var second = try await tx.loadForUpdate(Ledger.self, id: ids[1])
+        else { fatalError("missing account") }
+        first.record(.debited(1))
+        second.record(.credited(1))
+        try await tx.save(&first)
+        try await tx.save(&second)
+    }
+}
+
+func rawTransfer(_ raw: RawLibPQ) throws {
+    let (a, b) = randomPair()
+    let ids = ["raw-\(a)", "raw-\(b)"].sorted()
+    try raw.run("BEGIN", [])
+    try raw.run("SELECT version FROM mire_streams WHERE stream_id IN ($1, $2) ORDER BY stream_id FOR UPDATE", ids)
+    try raw.run(
+        """
+        INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload)
+        SELECT s.stream_id, s.version + 1, 'raw', gen_random_uuid(),
+               CASE WHEN s.stream_id = $1 THEN 'raw.debited' ELSE 'raw.credited' END, '{"amount":1}'
+        FROM mire_streams s WHERE s.stream_id IN ($1, $2)
+        """, ids)
+    try raw.run("UPDATE mire_streams SET version = version + 1, updated_at = now() WHERE stream_id IN ($1, $2)", ids)
+    try raw.run("COMMIT", [])
+}
+
+func mireRate(clients: Int, transfers: Int) async throws -> Double {
+    let clock = ContinuousClock()
+    let elapsed = try await clock.measure {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<clients {
+                let share = transfers / clients + (client < transfers % clients ? 1 : 0)
+                group.addTask { for _ in 0..<share { try await mireTransfer() } }
+            }
+            try await group.waitForAll()
+        }
+    }
+    return Double(transfers) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+}
+
+func rawRate(clients: Int, transfers: Int) async throws -> Double {
+    let conninfo = BenchmarkServer.conninfo(configuration)
+    return try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            do {
+                let connections = try (0..<clients).map { _ in try RawLibPQ(conninfo: conninfo) }
+                let start = Date()
+                let failures = Locked(0)
+                DispatchQueue.concurrentPerform(iterations: clients) { client in
+                    let share = transfers / clients + (client < transfers % clients ? 1 : 0)
+                    for _ in 0..<share {
+                        do { try rawTransfer(connections[client]) } catch {
+                            failures.add()
+                            try? connections[client].run("ROLLBACK", [])
+                        }
+                    }
+                }
+                let seconds = Date().timeIntervalSince(start)
+                continuation.resume(returning: Double(transfers - failures.value) / seconds)
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+}
+
+final class Locked: @unchecked Sendable {
+    // Confinement: guarded by `lock`.
+    private let lock = NSLock()
+    private var count: Int
+    init(_ count: Int) { self.count = count }
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+}
+
+print("Transfers per second: MireTransactions vs hand-written SQL over raw libpq (durable server, \(accountCount) accounts)")
+print("clients   Mire/s    raw/s   Mire/raw")
+for clients in [1, 8] {
+    let transfers = clients == 1 ? 400 : 1_600
+    _ = try await mireRate(clients: clients, transfers: 50)  // warm-up
+    _ = try await rawRate(clients: clients, transfers: 50)
+    let mire = try await mireRate(clients: clients, transfers: transfers)
+    let raw = try await rawRate(clients: clients, transfers: transfers)
+    print(String(format: "%7d %8.0f %8.0f %9.2f", clients, mire, raw, mire / raw))
+}
+await pool.shutdown()

@@ -140,6 +140,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MireSnapshotsTests",
+            dependencies: ["MireSnapshots", "MireTestSupport"],
+            path: "Tests/MireSnapshotsTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MireTransactionsTests",
             dependencies: ["MireTransactions", "MireTestSupport"],
             path: "Tests/MireTransactionsTests",

@@ -34,6 +34,16 @@ public struct AggregateRoot<State: Aggregate>: Sendable {
     public private(set) var version: Int64
     /// Events recorded since then, in order.
     public private(set) var uncommittedEvents: [PendingEvent]
+    /// How this root was loaded: from which snapshot (if any) and how many events were replayed.
+    public private(set) var loadDetails = LoadDetails()
+
+    /// How an aggregate was loaded.
+    public struct LoadDetails: Sendable, Hashable, Codable {
+        /// The version of the snapshot the load started from; nil when it replayed from the start.
+        public var snapshotVersion: Int64?
+        /// Events read from the log and applied during the load.
+        public var eventsReplayed = 0
+    }
 
     /// A new, empty aggregate for `id` in `State.category`.
     ///
@@ -45,11 +55,12 @@ public struct AggregateRoot<State: Aggregate>: Sendable {
     }
 
     /// A root rebuilt from stored state (for the store and snapshots).
-    package init(stream: StreamID, state: State, version: Int64) {
+    package init(stream: StreamID, state: State, version: Int64, restoredFromSnapshot: Bool = false) {
         self.id = stream
         self.state = state
         self.version = version
         self.uncommittedEvents = []
+        if restoredFromSnapshot { loadDetails.snapshotVersion = version }
     }
 
     /// The entity id without the category, e.g. `acc-1`.
@@ -86,6 +97,7 @@ public struct AggregateRoot<State: Aggregate>: Sendable {
     package mutating func replay(_ event: State.Event, version: Int64) {
         state.apply(event)
         self.version = version
+        loadDetails.eventsReplayed += 1
     }
 
     /// Marks the recorded events as stored at `newVersion`.

@@ -29,6 +29,8 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
         public static let invalidStreamID = Code(name: "invalidStreamID")
         /// A lock could not be taken within the transaction's lock timeout.
         public static let lockTimeout = Code(name: "lockTimeout")
+        /// The operation does not fit the object's state (e.g. snapshotting unsaved events).
+        public static let invalidOperation = Code(name: "invalidOperation")
         /// A transaction handle was used after its scope ended.
         public static let transactionClosed = Code(name: "transactionClosed")
         /// The database failed; see ``MireError/underlying``.

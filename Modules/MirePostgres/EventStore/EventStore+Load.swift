@@ -17,7 +17,15 @@ extension EventStore {
     /// ```
     public func load<A: Aggregate>(_ type: A.Type, id: String) async throws -> AggregateRoot<A>? {
         let stream = try StreamID(category: A.category, id: id)
-        return try await replay(AggregateRoot<A>(stream: stream, state: A(), version: 0))
+        return try await replay(await startingPoint(A.self, stream: stream))
+    }
+
+    /// Where replay starts: a snapshot's state and version when a usable one exists, else empty.
+    package func startingPoint<A: Aggregate>(_ type: A.Type, stream: StreamID) async -> AggregateRoot<A> {
+        if let snapshots = configuration.snapshots, let restored = await snapshots.restore(A.self, stream: stream, store: self) {
+            return restored
+        }
+        return AggregateRoot<A>(stream: stream, state: A(), version: 0)
     }
 
     /// Loads an aggregate, or returns a new empty one when its stream does not exist yet.
@@ -27,7 +35,7 @@ extension EventStore {
     /// ```
     public func loadOrDefault<A: Aggregate>(_ type: A.Type, id: String) async throws -> AggregateRoot<A> {
         let stream = try StreamID(category: A.category, id: id)
-        return try await replay(AggregateRoot<A>(stream: stream, state: A(), version: 0))
+        return try await replay(await startingPoint(A.self, stream: stream))
             ?? AggregateRoot<A>(stream: stream, state: A(), version: 0)
     }
 

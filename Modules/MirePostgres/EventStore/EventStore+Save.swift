@@ -21,8 +21,10 @@ extension EventStore {
             return AppendResult(stream: root.id, version: root.version, positions: [], wasAlreadyStored: false)
         }
         let events = try Self.encode(root)
+        let previousVersion = root.version
         let result = try await append(events, to: root.id, expecting: root.expectedVersion)
         root.markSaved(version: result.version)
+        await configuration.snapshots?.didSave(root, previousVersion: previousVersion, store: self)
         return result
     }
 
@@ -39,7 +41,11 @@ extension EventStore {
             StreamAppend(stream: roots[index].id, expecting: roots[index].expectedVersion, events: try Self.encode(roots[index]))
         }
         let results = try await append(appends)
-        for (index, result) in zip(pending, results) { roots[index].markSaved(version: result.version) }
+        for (index, result) in zip(pending, results) {
+            let previousVersion = roots[index].version
+            roots[index].markSaved(version: result.version)
+            await configuration.snapshots?.didSave(roots[index], previousVersion: previousVersion, store: self)
+        }
         return results
     }
 

@@ -19,6 +19,8 @@ public final class EventStore: Sendable {
         /// Events fetched per round trip while loading a stream: memory stays bounded by one page
         /// however long the stream is.
         public var loadPageSize: Int
+        /// Snapshots used by `load` and taken after `save`; nil (the default) for none.
+        public var snapshots: (any SnapshotHook)?
 
         /// Default settings.
         ///
@@ -26,8 +28,9 @@ public final class EventStore: Sendable {
         /// var configuration = EventStore.Configuration()
         /// configuration.loadPageSize = 2_000
         /// ```
-        public init(loadPageSize: Int = 1_000) {
+        public init(loadPageSize: Int = 1_000, snapshots: (any SnapshotHook)? = nil) {
             self.loadPageSize = loadPageSize
+            self.snapshots = snapshots
         }
     }
 

@@ -1,0 +1,52 @@
+/// How snapshots are taken, stored and read.
+///
+/// ```swift
+/// var configuration = SnapshotConfiguration(every: 200)
+/// configuration.compressionLevel = .fast
+/// let snapshots = Snapshots(configuration: configuration, logger: logger)
+/// ```
+public struct SnapshotConfiguration: Sendable {
+    /// When to take a snapshot after a save.
+    public enum Policy: Sendable, Hashable {
+        /// Whenever a save crosses a multiple of this many events (e.g. 100, 200, …).
+        case every(Int)
+        /// Only when asked (``MirePostgres/EventStore/takeSnapshot(_:)``).
+        case manual
+    }
+
+    /// Where the snapshot write runs.
+    public enum WriteMode: Sendable, Hashable {
+        /// In a background task, off the save's critical path (the default).
+        case background
+        /// Before `save` returns (one extra round trip); useful in tests and scripts.
+        case inline
+    }
+
+    /// When to take snapshots (aggregates may override with `snapshotInterval`).
+    public var policy: Policy
+    /// States at least this large (bytes of JSON) are zlib-compressed; smaller ones gain nothing.
+    public var compressionThreshold: Int
+    /// zlib's effort.
+    public var compressionLevel: ZlibCompression.Level
+    /// The largest state accepted when reading, whatever a row claims: a hostile or corrupt blob
+    /// cannot make decompression allocate more than this.
+    public var maximumStateSize: Int
+    /// Where snapshot writes run.
+    public var writeMode: WriteMode
+
+    /// A configuration taking a snapshot every `interval` events.
+    public init(
+        every interval: Int = 100,
+        compressionThreshold: Int = 512,
+        compressionLevel: ZlibCompression.Level = .default,
+        maximumStateSize: Int = 64 << 20,
+        writeMode: WriteMode = .background
+    ) {
+        precondition(interval > 0, "the snapshot interval must be positive")
+        self.policy = .every(interval)
+        self.compressionThreshold = compressionThreshold
+        self.compressionLevel = compressionLevel
+        self.maximumStateSize = maximumStateSize
+        self.writeMode = writeMode
+    }
+}

@@ -44,6 +44,13 @@ let package = Package(
             path: "Sources/TransferRatios",
             swiftSettings: settings
         ),
+        // Snapshots: load times by stream length, zlib, save cost: `swift run -c release snapshot-ratios`.
+        .executableTarget(
+            name: "snapshot-ratios",
+            dependencies: ["DriverWorkloads", .product(name: "MireSnapshots", package: rootPackage)],
+            path: "Sources/SnapshotRatios",
+            swiftSettings: settings
+        ),
         // Distributions (p50…p99, allocations) with ordo-one/benchmark: `swift package benchmark`.
         .executableTarget(
             name: "DriverBenchmarks",

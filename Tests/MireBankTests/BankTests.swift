@@ -19,7 +19,7 @@ struct BankTests {
 
     @Test func lifecycleReplaysFromTheLog() async throws {
         try await TestDatabase.withStore { store throws in
-            let bank = Bank(store: store)
+            let bank = Bank(pool: store.pool, logger: TestDatabase.logger)
             try await bank.open("a", owner: "Ann")
             try await bank.deposit(Money(cents: 100_00), into: "a")
             try await bank.withdraw(Money(cents: 30_00), from: "a")
@@ -32,7 +32,7 @@ struct BankTests {
 
     @Test func invalidCommandsAreRefusedAndRecordNothing() async throws {
         try await TestDatabase.withStore { store throws in
-            let bank = Bank(store: store)
+            let bank = Bank(pool: store.pool, logger: TestDatabase.logger)
             await #expect(throws: BankError.notFound(account: "ghost")) { try await bank.deposit(Money(cents: 1), into: "ghost") }
             #expect(try await store.load(Account.self, id: "ghost") == nil)
 
@@ -56,7 +56,7 @@ struct BankTests {
 
     @Test func theRaceLosesNothing() async throws {
         try await TestDatabase.withStore(maximumConnections: 4) { store throws in
-            let report = try await Race.race(bank: Bank(store: store), account: nil, writers: 4, deposits: 10)
+            let report = try await Race.race(bank: Bank(pool: store.pool, logger: TestDatabase.logger), account: nil, writers: 4, deposits: 10)
             #expect(report.correct)
             #expect(report.finalBalance == "40.00")
             #expect(report.finalVersion == 41)
@@ -65,7 +65,7 @@ struct BankTests {
 
     @Test func batchedIngestWritesEveryEvent() async throws {
         try await TestDatabase.withStore { store throws in
-            let report = try await Ingest.ingest(bank: Bank(store: store), events: 120, batch: 50, progress: nil)
+            let report = try await Ingest.ingest(bank: Bank(pool: store.pool, logger: TestDatabase.logger), events: 120, batch: 50, progress: nil)
             #expect(report.events == 120)
             let accounts = try await store.readCategory("account", limit: 10_000)
             // Two accounts: each opened (1 event) then given 120 deposits.
@@ -75,7 +75,7 @@ struct BankTests {
 
     @Test func aTransferMovesMoneyAtomicallyOrNotAtAll() async throws {
         try await TestDatabase.withStore { store throws in
-            let bank = Bank(store: store)
+            let bank = Bank(pool: store.pool, logger: TestDatabase.logger)
             try await bank.open("from", owner: "F")
             try await bank.open("to", owner: "T")
             try await bank.deposit(Money(cents: 50_00), into: "from")
@@ -96,7 +96,7 @@ struct BankTests {
 
     @Test func aTransferStormConservesMoney() async throws {
         try await TestDatabase.withStore(maximumConnections: 6) { store throws in
-            let report = try await TransferStorm.storm(bank: Bank(store: store), accounts: 5, transfers: 150, concurrency: 6)
+            let report = try await TransferStorm.storm(bank: Bank(pool: store.pool, logger: TestDatabase.logger), accounts: 5, transfers: 150, concurrency: 6)
             #expect(report.correct)
             #expect(report.historiesConsistent)
             #expect(report.totalAfter == report.totalBefore)
@@ -106,7 +106,7 @@ struct BankTests {
 
     @Test func oppositeTransfersDoNotDeadlock() async throws {
         try await TestDatabase.withStore(maximumConnections: 8) { store throws in
-            let bank = Bank(store: store)
+            let bank = Bank(pool: store.pool, logger: TestDatabase.logger)
             try await bank.open("x", owner: "X")
             try await bank.open("y", owner: "Y")
             try await bank.deposit(Money(cents: 1000_00), into: "x")
@@ -124,6 +124,26 @@ struct BankTests {
             }
             #expect(try await bank.account("x").state.balance == 1000_00)
             #expect(try await bank.account("y").state.balance == 1000_00)
+        }
+    }
+
+    @Test func longAccountsLoadThroughSnapshots() async throws {
+        try await TestDatabase.withStore { store throws in
+            let bank = Bank(pool: store.pool, logger: TestDatabase.logger)
+            let full = try await Bench.Load.measure(bank: bank, events: 1_500, snapshots: false, repetitions: 2)
+            let viaSnapshot = try await Bench.Load.measure(bank: bank, events: 1_500, snapshots: true, repetitions: 2)
+            #expect(full.eventsReplayedPerLoad == 1_501)
+            #expect(viaSnapshot.eventsReplayedPerLoad == 0)
+
+            // The automatic policy: every 100 events, in the background.
+            try await bank.open("snap", owner: "S")
+            for _ in 0..<120 { try await bank.deposit(Money(cents: 1), into: "snap") }
+            await bank.snapshots.waitForPendingWrites()
+            let account = try await bank.account("snap")
+            #expect(account.loadDetails.snapshotVersion == 100)
+            #expect(account.loadDetails.eventsReplayed == 21)
+            #expect(BalanceReport(account).snapshotVersion == 100)
+            #expect(account.state.balance == 120)
         }
     }
 }

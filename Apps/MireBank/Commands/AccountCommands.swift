@@ -2,13 +2,15 @@ import ArgumentParser
 import Foundation
 import MirePostgres
 
-/// Runs `body` with the bank on the configured database, migrated, and shuts the pool down after.
+/// Runs `body` with the bank on the configured database, migrated, and shuts the pool down after
+/// (once background snapshot writes have finished).
 func withBank<T>(_ options: GlobalOptions, _ body: (Bank) async throws -> T) async throws -> T {
     let database = try await options.connect(logger: options.makeLogger())
-    let store = EventStore(pool: database.pool, logger: database.logger)
+    let bank = Bank(pool: database.pool, logger: database.logger)
     do {
-        try await store.migrate()
-        let result = try await body(Bank(store: store))
+        try await bank.store.migrate()
+        let result = try await body(bank)
+        await bank.snapshots.waitForPendingWrites()
         await database.pool.shutdown()
         return result
     } catch {
@@ -25,6 +27,10 @@ struct BalanceReport: Encodable {
     var balanceCents: Int64
     var version: Int64
     var open: Bool
+    /// The version of the snapshot the load started from, if any.
+    var snapshotVersion: Int64?
+    /// Events replayed to compute the balance.
+    var eventsReplayed: Int
 
     init(_ account: AggregateRoot<Account>) {
         self.account = account.entityID
@@ -33,6 +39,8 @@ struct BalanceReport: Encodable {
         balanceCents = account.state.balance
         version = account.version
         open = account.state.isOpen
+        snapshotVersion = account.loadDetails.snapshotVersion
+        eventsReplayed = account.loadDetails.eventsReplayed
     }
 }
 
@@ -96,7 +104,9 @@ struct Balance: AsyncParsableCommand {
         let loaded = try await withBank(options) { try await $0.account(account) }
         try printOutput(BalanceReport(loaded), json: options.json) {
             let status = loaded.state.isOpen ? "open" : "closed"
-            return "account \(account) (\(loaded.state.owner), \(status)): balance \(Money(cents: loaded.state.balance)) at version \(loaded.version)"
+            let source = loaded.loadDetails.snapshotVersion.map { "snapshot at version \($0) + \(loaded.loadDetails.eventsReplayed) events" }
+                ?? "\(loaded.loadDetails.eventsReplayed) events replayed, no snapshot"
+            return "account \(account) (\(loaded.state.owner), \(status)): balance \(Money(cents: loaded.state.balance)) at version \(loaded.version) (\(source))"
         }
     }
 }

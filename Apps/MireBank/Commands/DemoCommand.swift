@@ -19,6 +19,7 @@ struct Demo: AsyncParsableCommand {
         var ingest: Ingest.Report
         var transfer: [String]
         var storm: TransferStorm.Report
+        var snapshots: [Bench.Load.Report]
 
         struct Lifecycle: Encodable {
             var account: String
@@ -31,8 +32,8 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let logger = options.makeLogger()
         let database = try await options.connect(logger: logger)
-        let store = EventStore(pool: database.pool, logger: logger)
-        let bank = Bank(store: store)
+        let bank = Bank(pool: database.pool, logger: logger)
+        let store = bank.store
         let say: (String) -> Void = { line in if !options.json { print(line) } }
         do {
             let applied = try await store.migrate()
@@ -100,6 +101,13 @@ struct Demo: AsyncParsableCommand {
             let storm = try await TransferStorm.storm(bank: bank, accounts: 6, transfers: 120, concurrency: 6)
             say("transfer storm: \(storm.transfersDone) done, \(storm.transfersRefused) refused, total \(storm.totalBefore) → \(storm.totalAfter) — \(storm.correct ? "conserved" : "WRONG")")
 
+            say("\n== Snapshots: a long account loads from a snapshot plus its tail")
+            let full = try await Bench.Load.measure(bank: bank, events: 5_000, snapshots: false, repetitions: 5)
+            let viaSnapshot = try await Bench.Load.measure(bank: bank, events: 5_000, snapshots: true, repetitions: 5)
+            say(String(format: "5,000-event account: full replay %.1f ms (%d events); through a snapshot %.1f ms (%d events)",
+                       full.medianMilliseconds, full.eventsReplayedPerLoad, viaSnapshot.medianMilliseconds, viaSnapshot.eventsReplayedPerLoad))
+
+            await bank.snapshots.waitForPendingWrites()
             await database.pool.shutdown()
             if options.json {
                 try printOutput(
@@ -107,7 +115,8 @@ struct Demo: AsyncParsableCommand {
                         database: database.embedded ? "embedded" : "\(database.configuration)", serverVersion: version,
                         migrationsApplied: applied.map(\.name),
                         lifecycle: .init(account: alice, balance: Money(cents: replayed.state.balance).description, version: replayed.version, history: history),
-                        validation: refusals, race: race, ingest: ingest, transfer: transfer, storm: storm
+                        validation: refusals, race: race, ingest: ingest, transfer: transfer, storm: storm,
+                        snapshots: [full, viaSnapshot]
                     ), json: true) { "" }
             }
             if !race.correct || !storm.correct { throw ExitCode.failure }

@@ -1,5 +1,5 @@
 import Foundation
-import MireCore
+import MireSnapshots
 
 /// Everything that can happen to a bank account. Amounts are integer cents: exact, never floating point.
 enum AccountEvent: Codable, Sendable, Equatable {
@@ -11,9 +11,11 @@ enum AccountEvent: Codable, Sendable, Equatable {
     case closed
 }
 
-/// A bank account: the fold of its events.
-struct Account: Aggregate, Equatable {
+/// A bank account: the fold of its events. Its state is `Codable`, so it can be snapshotted.
+struct Account: SnapshottableAggregate, Equatable {
     static let category = "account"
+    /// Bump when the state's shape changes: older snapshots are then ignored.
+    static let snapshotSchemaVersion = 1
 
     var owner = ""
     var balance: Int64 = 0

@@ -1,9 +1,18 @@
+import Logging
+import MireSnapshots
 import MireTransactions
 
 /// The bank's use cases on the event store: each is load → command → save, retried on a
 /// concurrency conflict (the command runs again on fresh state).
 struct Bank: Sendable {
     let store: EventStore
+    let snapshots: Snapshots
+
+    /// The bank's store: snapshots every 100 events, taken in the background after saves.
+    init(pool: PostgresPool, logger: Logger, snapshotEvery interval: Int = 100) {
+        snapshots = Snapshots(configuration: SnapshotConfiguration(every: interval), logger: logger)
+        store = EventStore(pool: pool, configuration: EventStore.Configuration(snapshots: snapshots), logger: logger)
+    }
 
     /// Opens a new account.
     @discardableResult

@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
     ],
     targets: [
         // C system libraries: never products, always `internal import`.
@@ -74,7 +75,11 @@ let package = Package(
         ),
         .target(
             name: "MireProjections",
-            dependencies: ["MirePostgres"],
+            dependencies: [
+                "MirePostgres",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Modules/MireProjections",
             swiftSettings: swiftSettings
         ),
@@ -137,6 +142,12 @@ let package = Package(
             name: "MireBankTests",
             dependencies: ["MireBank", "MirePostgres", "MireTestSupport"],
             path: "Tests/MireBankTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MireProjectionsTests",
+            dependencies: ["MireProjections", "MireTransactions", "MireTestSupport"],
+            path: "Tests/MireProjectionsTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

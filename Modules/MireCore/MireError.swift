@@ -33,6 +33,10 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
         public static let invalidOperation = Code(name: "invalidOperation")
         /// A transaction handle was used after its scope ended.
         public static let transactionClosed = Code(name: "transactionClosed")
+        /// A wait ran out of time.
+        public static let timeout = Code(name: "timeout")
+        /// A projection worker lost its lease to another worker (fenced); it stops writing.
+        public static let fenced = Code(name: "fenced")
         /// The database failed; see ``MireError/underlying``.
         public static let database = Code(name: "database")
         /// A migration could not be applied, or an applied one was edited.

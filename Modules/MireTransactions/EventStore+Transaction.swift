@@ -65,6 +65,7 @@ extension EventStore {
                 transaction.close()
                 try Task.checkCancellation()
                 try await connection.query("COMMIT")
+                if transaction.appendedEvents { didCommitEvents() }
             } catch {
                 transaction.close()
                 await connection.rollbackQuietly()

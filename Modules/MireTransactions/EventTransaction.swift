@@ -16,6 +16,10 @@ public final class EventTransaction: Sendable {
     let store: EventStore
     let connection: PostgresConnection
     private let open = Mutex(true)
+    private let appended = Mutex(false)
+
+    /// Whether the scope appended anything (projections are woken after the commit).
+    var appendedEvents: Bool { appended.withLock { $0 } }
 
     init(store: EventStore, connection: PostgresConnection) {
         self.store = store
@@ -67,6 +71,7 @@ public final class EventTransaction: Sendable {
         }
         let result = try await store.append(
             try EventStore.encode(root), to: root.id, expecting: root.expectedVersion, on: try target())
+        appended.withLock { $0 = true }
         root.markSaved(version: result.version)
         return result
     }
@@ -76,7 +81,9 @@ public final class EventTransaction: Sendable {
     public func append(_ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion) async throws
         -> AppendResult
     {
-        try await store.append(events, to: stream, expecting: expected, on: try target())
+        let result = try await store.append(events, to: stream, expecting: expected, on: try target())
+        appended.withLock { $0 = true }
+        return result
     }
 
     /// The scope's connection, for read-model SQL that must commit with the events.

@@ -36,7 +36,7 @@ struct MigrationTests {
                     "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1"
                 ).map { try $0.decode(String.self, at: 0) }
             }
-            #expect(tables == ["mire_events", "mire_schema_migrations", "mire_snapshots", "mire_streams"])
+            #expect(tables == ["mire_events", "mire_projection_leases", "mire_projection_skipped", "mire_schema_migrations", "mire_snapshots", "mire_streams", "mire_subscriptions"])
         }
     }
 

@@ -123,7 +123,7 @@ extension EventStore {
 
     /// Decodes the columns (stream_version, global_position, transaction_id, event_type, payload,
     /// metadata, event_id, recorded_at), starting at `columnOffset`.
-    static func rawEvent(_ row: PostgresRow, stream: StreamID? = nil, columnOffset: Int = 0) throws -> RawRecordedEvent {
+    package static func rawEvent(_ row: PostgresRow, stream: StreamID? = nil, columnOffset: Int = 0) throws -> RawRecordedEvent {
         let version = try row.decode(Int64.self, at: columnOffset)
         let position = try row.decode(Int64.self, at: columnOffset + 1)
         let transaction = try row.decode(PostgresTransactionID.self, at: columnOffset + 2)

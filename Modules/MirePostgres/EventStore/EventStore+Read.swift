@@ -3,7 +3,7 @@ public import MirePQ
 
 extension EventStore {
     /// The columns ``rawEvent(_:stream:columnOffset:)`` decodes, in order.
-    static let eventColumns =
+    package static let eventColumns =
         "stream_version, global_position, transaction_id, event_type, payload, metadata, event_id, recorded_at, stream_id"
 
     /// Events of one stream from `version` on (inclusive), oldest first, at most `limit`.

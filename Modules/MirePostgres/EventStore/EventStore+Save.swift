@@ -59,7 +59,9 @@ extension EventStore {
     public func append(_ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion) async throws
         -> AppendResult
     {
-        try await append(events, to: stream, expecting: expected, on: .pool(pool))
+        let result = try await append(events, to: stream, expecting: expected, on: .pool(pool))
+        if !result.wasAlreadyStored { didCommitEvents() }
+        return result
     }
 
     /// Appends on `target` (a pooled connection, or one holding a transaction).
@@ -115,6 +117,7 @@ extension EventStore {
         for (item, rows) in zip(work, rowsList) {
             results[item.offset] = try Self.appendResult(rows, stream: item.element.stream)
         }
+        didCommitEvents()
         return results
     }
 
@@ -127,6 +130,11 @@ extension EventStore {
             events.append(NewEvent(type: type, payload: payload, metadata: pending.metadata))
         }
         return events
+    }
+
+    /// The append statement, for tests that must write from a connection of their own.
+    public static func appendQueryForTests(stream: StreamID, expected: ExpectedVersion, events: [NewEvent]) -> PostgresQuery {
+        appendStatement(stream: stream, expected: expected, events: events)
     }
 
     static func appendStatement(stream: StreamID, expected: ExpectedVersion, events: [NewEvent]) -> PostgresQuery {

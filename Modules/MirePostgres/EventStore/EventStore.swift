@@ -21,6 +21,12 @@ public final class EventStore: Sendable {
         public var loadPageSize: Int
         /// Snapshots used by `load` and taken after `save`; nil (the default) for none.
         public var snapshots: (any SnapshotHook)?
+        /// The channel on which projections are woken after commits (coalesced, sent after the
+        /// commit, never inside it); nil turns wake-ups off (projections then poll).
+        public var wakeUpChannel: String?
+
+        /// The channel projections listen on by default.
+        public static let defaultWakeUpChannel = "mire_events"
 
         /// Default settings.
         ///
@@ -28,9 +34,13 @@ public final class EventStore: Sendable {
         /// var configuration = EventStore.Configuration()
         /// configuration.loadPageSize = 2_000
         /// ```
-        public init(loadPageSize: Int = 1_000, snapshots: (any SnapshotHook)? = nil) {
+        public init(
+            loadPageSize: Int = 1_000, snapshots: (any SnapshotHook)? = nil,
+            wakeUpChannel: String? = Configuration.defaultWakeUpChannel
+        ) {
             self.loadPageSize = loadPageSize
             self.snapshots = snapshots
+            self.wakeUpChannel = wakeUpChannel
         }
     }
 
@@ -39,12 +49,19 @@ public final class EventStore: Sendable {
     /// Tunables.
     public let configuration: Configuration
     package let logger: Logger
+    let notifier: CommitNotifier?
 
     /// A store over `pool`. Call ``migrate()`` once at start-up.
     public init(pool: PostgresPool, configuration: Configuration = Configuration(), logger: Logger) {
         self.pool = pool
         self.configuration = configuration
         self.logger = logger
+        self.notifier = configuration.wakeUpChannel.map { CommitNotifier(channel: $0, pool: pool) }
+    }
+
+    /// Wakes projections after events were committed (background, coalesced; no-op when off).
+    package func didCommitEvents() {
+        notifier?.poke()
     }
 
     /// Applies Mire's pending migrations (safe to call from every replica at start-up).

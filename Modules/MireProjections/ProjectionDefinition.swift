@@ -1,0 +1,74 @@
+public import MirePostgres
+
+/// A projection: a stable name, an optional category, and a handler for each event.
+///
+/// **Transactional** handlers get the connection of a transaction in which their read-model
+/// writes and the fenced checkpoint commit together: effectively exactly-once for read models in
+/// the same database. **Plain** handlers run outside it (to call other systems) and are
+/// at-least-once: after a crash an event may be handled again.
+///
+/// ```swift
+/// let balances = Projection.transactional("account_balances", of: Account.self) { event, connection in
+///     if case .deposited(let amount) = event.event {
+///         try await connection.query(
+///             "UPDATE account_balances SET balance = balance + \(amount) WHERE account = \(event.stream.entityID)")
+///     }
+/// }
+/// ```
+public struct Projection: Sendable {
+    /// Whether writes and checkpoint commit together.
+    public enum Delivery: Sendable, Hashable {
+        /// Handler writes and checkpoint in one transaction: exactly-once for in-database read models.
+        case transactional
+        /// Handler outside the checkpoint's transaction: at-least-once.
+        case plain
+    }
+
+    /// The stable name (renaming starts the projection from scratch).
+    public let name: String
+    /// Only events of this category, or all when nil.
+    public let category: String?
+    /// How handler effects and checkpoints relate.
+    public let delivery: Delivery
+    /// Handles one event; the connection is the transaction's for transactional projections, a
+    /// pooled one otherwise.
+    public let handle: @Sendable (RawRecordedEvent, PostgresConnection) async throws -> Void
+    /// Clears the read model for a rebuild (run in the transaction that resets the checkpoint).
+    public let reset: (@Sendable (PostgresConnection) async throws -> Void)?
+
+    /// A projection over raw events.
+    public init(
+        name: String, category: String?, delivery: Delivery,
+        reset: (@Sendable (PostgresConnection) async throws -> Void)? = nil,
+        handle: @escaping @Sendable (RawRecordedEvent, PostgresConnection) async throws -> Void
+    ) {
+        self.name = name
+        self.category = category
+        self.delivery = delivery
+        self.handle = handle
+        self.reset = reset
+    }
+
+    /// A transactional projection over one aggregate's events, decoded.
+    public static func transactional<A: Aggregate>(
+        _ name: String, of aggregate: A.Type,
+        reset: (@Sendable (PostgresConnection) async throws -> Void)? = nil,
+        handle: @escaping @Sendable (RecordedEvent<A.Event>, PostgresConnection) async throws -> Void
+    ) -> Projection {
+        let codec = EventCodec<A>()
+        return Projection(name: name, category: A.category, delivery: .transactional, reset: reset) { raw, connection in
+            try await handle(try codec.decode(raw), connection)
+        }
+    }
+
+    /// A plain (at-least-once) projection over one aggregate's events, decoded.
+    public static func plain<A: Aggregate>(
+        _ name: String, of aggregate: A.Type,
+        handle: @escaping @Sendable (RecordedEvent<A.Event>) async throws -> Void
+    ) -> Projection {
+        let codec = EventCodec<A>()
+        return Projection(name: name, category: A.category, delivery: .plain) { raw, _ in
+            try await handle(try codec.decode(raw))
+        }
+    }
+}

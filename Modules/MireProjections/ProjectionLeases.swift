@@ -1,0 +1,174 @@
+public import Foundation
+public import MirePostgres
+
+/// A lease held on a projection: who holds it and the fence token of this acquisition.
+public struct LeaseGrant: Sendable, Hashable {
+    /// The projection.
+    public var projection: String
+    /// The holder.
+    public var workerID: String
+    /// Rises on every acquisition; every checkpoint must carry the current one.
+    public var fenceToken: Int64
+}
+
+/// A projection's lease and checkpoint, as stored.
+public struct ProjectionStatus: Sendable, Hashable, Codable {
+    /// The projection.
+    public var name: String
+    /// The lease holder, if a lease was ever taken.
+    public var holder: String?
+    /// The current fence token (0 before any lease).
+    public var fenceToken: Int64
+    /// When the lease runs out (database clock).
+    public var leasedUntil: Date?
+    /// Whether the lease is held right now.
+    public var isLeased: Bool
+    /// The checkpoint's transaction id and position.
+    public var cursorTransactionID: UInt64
+    /// The checkpoint's position.
+    public var cursorPosition: Int64
+    /// Events handled so far.
+    public var eventsHandled: Int64
+    /// How far behind the log's newest position the checkpoint is (an approximation in positions).
+    public var lag: Int64
+}
+
+/// The lease + fence-token protocol, on the database clock only.
+///
+/// ```swift
+/// let leases = ProjectionLeases(pool: pool)
+/// if let grant = try await leases.acquire("balances", workerID: "worker-1", ttl: .seconds(10)) {
+///     guard try await leases.heartbeat(grant, ttl: .seconds(10)) else { /* fenced: stop */ }
+///     try await leases.release(grant)
+/// }
+/// ```
+public struct ProjectionLeases: Sendable {
+    /// Where leases live.
+    public let pool: PostgresPool
+
+    /// Leases over `pool`.
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    /// Takes the lease unless another worker holds an unexpired one; a grant carries a fence
+    /// token higher than any before.
+    public func acquire(_ projection: String, workerID: String, ttl: Duration) async throws -> LeaseGrant? {
+        let rows = try await pool.withConnection { connection in
+            try await connection.pipeline([
+                "INSERT INTO mire_subscriptions (name) VALUES (\(projection)) ON CONFLICT (name) DO NOTHING",
+                """
+                INSERT INTO mire_projection_leases (name, worker_id, leased_until, fence_token)
+                VALUES (\(projection), \(workerID), clock_timestamp() + \(ttl.milliseconds) * interval '1 millisecond', 1)
+                ON CONFLICT (name) DO UPDATE SET
+                    worker_id = EXCLUDED.worker_id, leased_until = EXCLUDED.leased_until,
+                    fence_token = mire_projection_leases.fence_token + 1, acquired_at = clock_timestamp()
+                WHERE mire_projection_leases.leased_until < clock_timestamp()
+                   OR mire_projection_leases.worker_id = EXCLUDED.worker_id
+                   OR mire_projection_leases.worker_id IS NULL
+                RETURNING fence_token
+                """,
+            ])[1]
+        }
+        guard let token = try rows.first?.decode(Int64.self, at: 0) else { return nil }
+        return LeaseGrant(projection: projection, workerID: workerID, fenceToken: token)
+    }
+
+    /// Renews the lease; false means it was taken over (fenced): stop at once.
+    public func heartbeat(_ grant: LeaseGrant, ttl: Duration) async throws -> Bool {
+        try await pool.withConnection { connection in
+            try await connection.query(
+                """
+                UPDATE mire_projection_leases
+                SET leased_until = clock_timestamp() + \(ttl.milliseconds) * interval '1 millisecond'
+                WHERE name = \(grant.projection) AND fence_token = \(grant.fenceToken) AND worker_id = \(grant.workerID)
+                """,
+                prepared: true
+            ).affectedRows == 1
+        }
+    }
+
+    /// Gives the lease up so another worker can take it at once.
+    public func release(_ grant: LeaseGrant) async throws {
+        try await pool.withConnection { connection in
+            try await connection.query(
+                """
+                UPDATE mire_projection_leases SET leased_until = clock_timestamp() - interval '1 millisecond', worker_id = NULL
+                WHERE name = \(grant.projection) AND fence_token = \(grant.fenceToken)
+                """
+            )
+        }
+    }
+
+    /// Writes a checkpoint if, and only if, `grant` is still the current lease. The lease row is
+    /// share-locked, so a takeover waits for this transaction. Returns false when fenced.
+    public func checkpoint(
+        _ grant: LeaseGrant, to checkpoint: Checkpoint, handled: Int, on connection: PostgresConnection
+    ) async throws -> Bool {
+        let ahead = checkpoint.deliveredAhead.sorted()
+        return try await connection.query(
+            """
+            WITH lease AS (
+                SELECT fence_token FROM mire_projection_leases
+                WHERE name = \(grant.projection) AND fence_token = \(grant.fenceToken) FOR SHARE
+            )
+            UPDATE mire_subscriptions s SET
+                cursor_xid = \(PostgresTransactionID(checkpoint.cursor.transactionID)),
+                cursor_position = \(checkpoint.cursor.position),
+                delivered_ahead = \(ahead),
+                fence_token = lease.fence_token,
+                events_handled = s.events_handled + \(Int64(handled)),
+                updated_at = clock_timestamp()
+            FROM lease
+            WHERE s.name = \(grant.projection)
+            """,
+            prepared: true
+        ).affectedRows == 1
+    }
+
+    /// The stored checkpoint of a projection.
+    public func checkpoint(of projection: String, on connection: PostgresConnection? = nil) async throws -> Checkpoint {
+        let query: PostgresQuery =
+            "SELECT cursor_xid, cursor_position, delivered_ahead FROM mire_subscriptions WHERE name = \(projection)"
+        let rows: PostgresRows
+        if let connection {
+            rows = try await connection.query(query)
+        } else {
+            rows = try await pool.withConnection { try await $0.query(query) }
+        }
+        guard let row = rows.first else { return Checkpoint() }
+        let (xid, position, ahead) = try row.decode((PostgresTransactionID, Int64, [Int64]).self)
+        return Checkpoint(cursor: .init(transactionID: xid.rawValue, position: position), deliveredAhead: Set(ahead))
+    }
+
+    /// The lease and checkpoint of a projection.
+    public func status(_ projection: String) async throws -> ProjectionStatus {
+        let rows = try await pool.withConnection { connection in
+            try await connection.query(
+                """
+                SELECT l.worker_id, coalesce(l.fence_token, 0), l.leased_until, coalesce(l.leased_until > clock_timestamp(), false),
+                       coalesce(s.cursor_xid, '0'::xid8), coalesce(s.cursor_position, 0), coalesce(s.events_handled, 0),
+                       greatest(coalesce((SELECT max(global_position) FROM mire_events), 0) - coalesce(s.cursor_position, 0), 0)
+                FROM (SELECT \(projection) AS name) n
+                LEFT JOIN mire_projection_leases l ON l.name = n.name
+                LEFT JOIN mire_subscriptions s ON s.name = n.name
+                """
+            )
+        }
+        let row = rows[0]
+        let (holder, token, until, leased) = try row.decode((String?, Int64, Date?, Bool).self)
+        let xid = try row.decode(PostgresTransactionID.self, at: 4)
+        let position = try row.decode(Int64.self, at: 5)
+        let handled = try row.decode(Int64.self, at: 6)
+        let lag = try row.decode(Int64.self, at: 7)
+        return ProjectionStatus(
+            name: projection, holder: holder, fenceToken: token, leasedUntil: until, isLeased: leased,
+            cursorTransactionID: xid.rawValue, cursorPosition: position, eventsHandled: handled, lag: lag
+        )
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, at least 1.
+    var milliseconds: Int64 {
+        max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+public import Logging
+import Metrics
+public import MirePostgres
+public import ServiceLifecycle
+
+/// Runs projections: one lease per projection, so across replicas exactly one worker drives each;
+/// gap-safe reading; fenced checkpoints; retry with backoff; wake-ups by LISTEN/NOTIFY with a
+/// polling fallback. A ServiceLifecycle `Service`: `run()` until cancelled or graceful shutdown,
+/// which releases the leases so another worker can take over at once.
+///
+/// ```swift
+/// let runner = ProjectionRunner(
+///     store: store, projections: [balances], configuration: .init(workerID: "api-1"), logger: logger)
+/// let group = ServiceGroup(services: [runner], logger: logger)
+/// try await group.run()
+/// ```
+public final class ProjectionRunner: Service {
+    /// The store whose log is projected.
+    public let store: EventStore
+    /// The projections this runner drives.
+    public let projections: [Projection]
+    /// Tunables.
+    public let configuration: Configuration
+    /// The lease protocol.
+    public let leases: ProjectionLeases
+    let reader: GapSafeReader
+    let logger: Logger
+    let wake = WakeSignal()
+
+    /// A runner for `projections` on `store`.
+    public init(store: EventStore, projections: [Projection], configuration: Configuration, logger: Logger) {
+        precondition(Set(projections.map(\.name)).count == projections.count, "projection names must be unique")
+        self.store = store
+        self.projections = projections
+        self.configuration = configuration
+        self.leases = ProjectionLeases(pool: store.pool)
+        self.reader = GapSafeReader(pool: store.pool)
+        var logger = logger
+        logger[metadataKey: "mire.worker"] = "\(configuration.workerID)"
+        self.logger = logger
+    }
+
+    /// Drives every projection until the task is cancelled or graceful shutdown begins.
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            try await self.runAll(until: nil)
+        }
+    }
+
+    /// Drives every projection until it has handled every event that was in the log when this
+    /// call began (waiting for another worker's lease if needed), then releases and returns.
+    public func runUntilCaughtUp() async throws {
+        try await runAll(until: .logHead)
+    }
+
+    enum Stop: Sendable { case logHead }
+
+    private func runAll(until stop: Stop?) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let listening: Task<Void, Never>? = configuration.wakeUpChannel.map { channel in
+                Task { await self.listen(on: channel) }
+            }
+            defer { listening?.cancel() }
+            for projection in projections {
+                group.addTask { try await self.drive(projection, until: stop) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Forwards notifications to the wake signal; reconnects on loss (a PostgresListener).
+    private func listen(on channel: String) async {
+        let listener = PostgresListener(configuration: store.pool.configuration, channels: [channel], logger: logger)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await listener.run() }
+            group.addTask {
+                for await _ in listener.notifications { self.wake.signal() }
+            }
+        }
+    }
+
+    // MARK: One projection
+
+    struct Fenced: Error {}
+
+    private func drive(_ projection: Projection, until stop: Stop?) async throws {
+        let head = stop == nil ? nil : try await logHead(category: projection.category)
+        var backoff = configuration.initialBackoff
+        while !Task.isCancelled {
+            let grant: LeaseGrant
+            do {
+                guard let acquired = try await leases.acquire(projection.name, workerID: configuration.workerID, ttl: configuration.leaseTTL)
+                else {
+                    try await Task.sleep(for: configuration.leaseRecheckInterval)
+                    continue
+                }
+                grant = acquired
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.debug("could not take the lease", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, configuration.maximumBackoff)
+                continue
+            }
+            Counter(label: "mire_projection_lease_acquired", dimensions: [("projection", projection.name)]).increment()
+            logger.debug("lease taken", metadata: ["projection": "\(projection.name)", "token": "\(grant.fenceToken)"])
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await self.heartbeat(grant) }
+                    group.addTask { try await self.process(projection, grant: grant, head: head) }
+                    try await group.next()
+                    group.cancelAll()
+                }
+                await releaseIgnoringCancellation(grant)
+                return  // caught up (only `process` returns normally)
+            } catch is Fenced {
+                logger.debug("fenced: another worker took the lease", metadata: ["projection": "\(projection.name)"])
+                Counter(label: "mire_projection_fenced", dimensions: [("projection", projection.name)]).increment()
+            } catch is CancellationError {
+                await releaseIgnoringCancellation(grant)
+                return
+            } catch {
+                if Task.isCancelled {
+                    await releaseIgnoringCancellation(grant)
+                    return
+                }
+                logger.debug("projection loop failed; retaking the lease", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, configuration.maximumBackoff)
+            }
+        }
+    }
+
+    private func releaseIgnoringCancellation(_ grant: LeaseGrant) async {
+        // A fresh task: the caller's cancellation must not cancel the release.
+        await Task { try? await leases.release(grant) }.value
+    }
+
+    /// Renews the lease until cancelled; throws `Fenced` as soon as a renewal changes nothing.
+    private func heartbeat(_ grant: LeaseGrant) async throws {
+        while true {
+            try await Task.sleep(for: configuration.heartbeatInterval)
+            let renewed: Bool
+            do {
+                renewed = try await leases.heartbeat(grant, ttl: configuration.leaseTTL)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                continue  // transient: the lease lasts a TTL; try again
+            }
+            if !renewed { throw Fenced() }
+        }
+    }
+
+    /// Reads and delivers batches; returns when `head` (if any) has been handled.
+    private func process(_ projection: Projection, grant: LeaseGrant, head: Checkpoint.Key?) async throws {
+        var checkpoint = try await leases.checkpoint(of: projection.name)
+        var failures = 0
+        var lastError = ""
+        while true {
+            try Task.checkCancellation()
+            let batch = try await reader.next(after: checkpoint, category: projection.category, limit: configuration.batchSize)
+            if batch.steps.isEmpty {
+                if let head, checkpoint.hasHandled(head) { return }
+                await wake.wait(timeout: batch.isHeldBack ? min(configuration.pollInterval, .milliseconds(100)) : configuration.pollInterval)
+                continue
+            }
+            // After a failure, go one event at a time to find (and maybe skip) the failing one.
+            var steps = batch.steps
+            if failures > 0, let first = steps.firstIndex(where: { $0.event != nil }) {
+                steps = Array(steps[...first])
+            }
+            do {
+                try await deliver(steps, of: projection, grant: grant)
+                checkpoint = steps.last!.checkpoint
+                Counter(label: "mire_projection_events_handled", dimensions: [("projection", projection.name)])
+                    .increment(by: steps.filter { $0.event != nil }.count)
+                Gauge(label: "mire_projection_checkpoint_position", dimensions: [("projection", projection.name)])
+                    .record(checkpoint.cursor.position)
+                failures = 0
+            } catch is Fenced {
+                throw Fenced()
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                failures += 1
+                lastError = "\(error)"
+                Counter(label: "mire_projection_handler_failures", dimensions: [("projection", projection.name)]).increment()
+                let failing = steps.compactMap(\.event).first
+                logger.debug(
+                    "handler failed; retrying",
+                    metadata: ["projection": "\(projection.name)", "position": "\(failing?.position ?? -1)", "attempt": "\(failures)", "error": "\(error)"])
+                if case .skipAfter(let attempts) = configuration.poisonPolicy, failures >= attempts,
+                    let failing, steps.compactMap(\.event).count == 1
+                {
+                    try await skip(failing, error: lastError, attempts: failures, checkpoint: steps.last!.checkpoint, of: projection, grant: grant)
+                    checkpoint = steps.last!.checkpoint
+                    failures = 0
+                    continue
+                }
+                let exponent = min(failures - 1, 16)
+                try await Task.sleep(for: min(configuration.initialBackoff * (1 << exponent), configuration.maximumBackoff))
+            }
+        }
+    }
+
+    private func deliver(_ steps: [GapSafeReader.Step], of projection: Projection, grant: LeaseGrant) async throws {
+        let events = steps.compactMap(\.event)
+        let target = steps.last!.checkpoint
+        switch projection.delivery {
+        case .transactional:
+            try await store.pool.withTransaction { connection in
+                for event in events { try await projection.handle(event, connection) }
+                guard try await leases.checkpoint(grant, to: target, handled: events.count, on: connection) else { throw Fenced() }
+            }
+        case .plain:
+            try await store.pool.withConnection { connection in
+                for event in events { try await projection.handle(event, connection) }
+                guard try await leases.checkpoint(grant, to: target, handled: events.count, on: connection) else { throw Fenced() }
+            }
+        }
+    }
+
+    /// Records a poison event and checkpoints past it, in one fenced transaction.
+    private func skip(
+        _ event: RawRecordedEvent, error: String, attempts: Int, checkpoint: Checkpoint, of projection: Projection, grant: LeaseGrant
+    ) async throws {
+        logger.warning(
+            "skipping an event whose handler keeps failing",
+            metadata: ["projection": "\(projection.name)", "position": "\(event.position)", "stream": "\(event.stream)"])
+        try await store.pool.withTransaction { connection in
+            try await connection.query(
+                """
+                INSERT INTO mire_projection_skipped (name, global_position, stream_id, stream_version, event_type, error, attempts)
+                VALUES (\(projection.name), \(event.position), \(event.stream.rawValue), \(event.version), \(event.type), \(error), \(Int32(attempts)))
+                ON CONFLICT DO NOTHING
+                """
+            )
+            guard try await leases.checkpoint(grant, to: checkpoint, handled: 0, on: connection) else { throw Fenced() }
+        }
+    }
+
+    /// The key of the newest event (of `category`), or nil for an empty log.
+    private func logHead(category: String?) async throws -> Checkpoint.Key? {
+        try await store.pool.withConnection { connection in
+            try await connection.query(
+                """
+                SELECT transaction_id, global_position FROM mire_events
+                WHERE \(category)::text IS NULL OR category = \(category)
+                ORDER BY global_position DESC LIMIT 1
+                """
+            ).first.map { row in
+                let (xid, position) = try row.decode((PostgresTransactionID, Int64).self)
+                return Checkpoint.Key(transactionID: xid.rawValue, position: position)
+            }
+        }
+    }
+}

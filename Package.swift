@@ -114,6 +114,7 @@ let package = Package(
                 "MireTransactions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Apps/MireBank",
             swiftSettings: swiftSettings

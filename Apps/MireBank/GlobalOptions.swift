@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 public import Logging
+import Synchronization
 import MirePostgres
 
 /// Options every subcommand takes: where the database is, how much to log, how to print.
@@ -29,13 +30,18 @@ struct GlobalOptions: ParsableArguments {
     /// Sets up logging once for the process (apps bootstrap logging; libraries never do).
     func makeLogger() -> Logger {
         let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        LoggingBootstrap.once {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         return Logger(label: "mire-bank")
     }
+
+    /// The process's logger (logging is bootstrapped on first use).
+    func makeLoggerOnce() -> Logger { makeLogger() }
 
     /// Connects to the configured database, starting the embedded server when needed.
     func connect(logger: Logger) async throws -> BankDatabase {
@@ -77,5 +83,18 @@ func printOutput<T: Encodable>(_ value: T, json: Bool, text: () -> String) throw
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     } else {
         print(text())
+    }
+}
+
+/// `LoggingSystem.bootstrap` may run only once per process.
+enum LoggingBootstrap {
+    private static let done = Mutex(false)
+
+    static func once(_ body: () -> Void) {
+        let first = done.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        if first { body() }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import MirePostgres
+import Logging
+import MireProjections
 
 /// `mire-bank demo`: runs every pattern the bank demonstrates, in order, on fresh accounts.
 struct Demo: AsyncParsableCommand {
@@ -20,6 +21,7 @@ struct Demo: AsyncParsableCommand {
         var transfer: [String]
         var storm: TransferStorm.Report
         var snapshots: [Bench.Load.Report]
+        var projections: [String]
 
         struct Lifecycle: Encodable {
             var account: String
@@ -107,6 +109,10 @@ struct Demo: AsyncParsableCommand {
             say(String(format: "5,000-event account: full replay %.1f ms (%d events); through a snapshot %.1f ms (%d events)",
                        full.medianMilliseconds, full.eventsReplayedPerLoad, viaSnapshot.medianMilliseconds, viaSnapshot.eventsReplayedPerLoad))
 
+            say("\n== Projections: a transactional read model; two replicas, one drives it")
+            let projections = try await Self.projections(bank: bank, logger: logger, account: bob)
+            projections.forEach(say)
+
             await bank.snapshots.waitForPendingWrites()
             await database.pool.shutdown()
             if options.json {
@@ -116,13 +122,60 @@ struct Demo: AsyncParsableCommand {
                         migrationsApplied: applied.map(\.name),
                         lifecycle: .init(account: alice, balance: Money(cents: replayed.state.balance).description, version: replayed.version, history: history),
                         validation: refusals, race: race, ingest: ingest, transfer: transfer, storm: storm,
-                        snapshots: [full, viaSnapshot]
+                        snapshots: [full, viaSnapshot], projections: projections
                     ), json: true) { "" }
             }
-            if !race.correct || !storm.correct { throw ExitCode.failure }
+            if !race.correct || !storm.correct || projections.contains(where: { $0.hasPrefix("WRONG") }) { throw ExitCode.failure }
         } catch {
             await database.pool.shutdown()
             throw error
         }
+    }
+
+    /// Two in-process runners share the projection: one holds the lease; when it stops, the
+    /// other takes over and the read model keeps following the log.
+    static func projections(bank: Bank, logger: Logger, account: String) async throws -> [String] {
+        var lines: [String] = []
+        try await ReadModel.prepare(bank.store.pool)
+        let first = ReadModel.runner(bank: bank, workerID: "demo-a", logger: logger)
+        let second = ReadModel.runner(bank: bank, workerID: "demo-b", logger: logger)
+        let firstTask = Task { try await first.run() }
+        try await Task.sleep(for: .milliseconds(300))
+        let secondTask = Task { try await second.run() }
+        defer {
+            firstTask.cancel()
+            secondTask.cancel()
+        }
+        let name = ReadModel.projectionName
+        let head = try await bank.store.deposit(into: account, bank: bank)
+        try await first.waitUntilCaughtUp(name, to: head, timeout: .seconds(120))
+        var status = try await first.status(name)
+        lines.append("caught up with the log: \(status.eventsHandled) events handled; lease held by \(status.holder ?? "-") (token \(status.fenceToken))")
+
+        // Stop whichever replica holds the lease; the other takes over.
+        let (leader, follower) = status.holder == "demo-a" ? (firstTask, second) : (secondTask, first)
+        leader.cancel()
+        _ = try? await leader.value
+        let next = try await bank.store.deposit(into: account, bank: bank)
+        try await follower.waitUntilCaughtUp(name, to: next, timeout: .seconds(30))
+        status = try await follower.status(name)
+        lines.append("leader stopped; \(status.holder ?? "-") took over with token \(status.fenceToken) and kept up")
+
+        let readModel = try await ReadModel.accounts(bank.store.pool).first { $0.account == account }
+        let replayed = try await bank.account(account)
+        let agrees = readModel?.balanceCents == replayed.state.balance
+        lines.append(
+            (agrees ? "" : "WRONG: ")
+                + "read model says \(account) holds \(readModel?.balance ?? "?"); replaying its events gives \(Money(cents: replayed.state.balance))")
+        return lines
+    }
+}
+
+extension EventStore {
+    /// Deposits 1.00 and returns the event's position (for waiting on the projection).
+    fileprivate func deposit(into account: String, bank: Bank) async throws -> Int64 {
+        var root = try await bank.account(account)
+        try root.deposit(Money(cents: 100))
+        return try await save(&root).positions[0]
     }
 }

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import MireProjections
+import ServiceLifecycle
+
+struct Project: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the read-model projection in the foreground (one of several replicas)."
+    )
+    @OptionGroup var options: GlobalOptions
+    @Option(help: "This worker's id; replicas must differ.") var workerID = "worker-\(ProcessInfo.processInfo.processIdentifier)"
+    @Flag(help: "Stop once the read model has caught up with the log.") var untilCaughtUp = false
+
+    func run() async throws {
+        try await withBank(options) { bank in
+            try await ReadModel.prepare(bank.store.pool)
+            let runner = ReadModel.runner(bank: bank, workerID: workerID, logger: options.makeLoggerOnce())
+            if untilCaughtUp {
+                try await runner.runUntilCaughtUp()
+                let status = try await runner.status(ReadModel.projectionName)
+                try printOutput(status, json: options.json) {
+                    "caught up: \(status.eventsHandled) events handled, checkpoint at position \(status.cursorPosition)"
+                }
+            } else {
+                if !options.json { print("worker \(workerID) running; Ctrl-C to stop") }
+                // SIGINT/SIGTERM trigger graceful shutdown: the runner releases its lease.
+                let group = ServiceGroup(
+                    configuration: .init(
+                        services: [runner], gracefulShutdownSignals: [.sigterm, .sigint], logger: options.makeLoggerOnce()))
+                try await group.run()
+            }
+        }
+    }
+}
+
+struct Accounts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List every account from the read model.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let rows = try await withBank(options) { bank in
+            try await ReadModel.prepare(bank.store.pool)
+            return try await ReadModel.accounts(bank.store.pool)
+        }
+        try printOutput(rows, json: options.json) {
+            rows.isEmpty ? "no accounts in the read model yet (run `mire-bank project --until-caught-up`)"
+                : rows.map { "\($0.account.padding(toLength: 24, withPad: " ", startingAt: 0)) \($0.owner.padding(toLength: 12, withPad: " ", startingAt: 0)) \($0.balance) \($0.open ? "" : "(closed)")" }
+                    .joined(separator: "\n")
+        }
+    }
+}
+
+struct Statement: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show an account's statement from the read model.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The account id.") var account: String
+
+    func run() async throws {
+        let lines = try await withBank(options) { bank in
+            try await ReadModel.prepare(bank.store.pool)
+            return try await ReadModel.statement(bank.store.pool, account: account)
+        }
+        try printOutput(lines, json: options.json) {
+            lines.isEmpty ? "no statement for \(account) yet (run `mire-bank project --until-caught-up`)"
+                : lines.map { line in
+                    "v\(line.version)  \(line.kind.padding(toLength: 13, withPad: " ", startingAt: 0)) \((line.amount ?? "").padding(toLength: 10, withPad: " ", startingAt: 0)) balance \(line.balanceAfter)\(line.counterparty.map { "  (\($0))" } ?? "")"
+                }.joined(separator: "\n")
+        }
+    }
+}

@@ -51,6 +51,13 @@ let package = Package(
             path: "Sources/SnapshotRatios",
             swiftSettings: settings
         ),
+        // Projections: catch-up rate and wake-up latency: `swift run -c release projection-ratios`.
+        .executableTarget(
+            name: "projection-ratios",
+            dependencies: ["DriverWorkloads", .product(name: "MireProjections", package: rootPackage)],
+            path: "Sources/ProjectionRatios",
+            swiftSettings: settings
+        ),
         // Distributions (p50…p99, allocations) with ordo-one/benchmark: `swift package benchmark`.
         .executableTarget(
             name: "DriverBenchmarks",

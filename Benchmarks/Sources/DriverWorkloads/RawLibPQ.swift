@@ -44,6 +44,21 @@ public final class RawLibPQ: @unchecked Sendable {
         return Int(PQntuples(result))
     }
 
+    /// Runs `sql` with text parameters and returns every row as text columns.
+    public func rows(_ sql: String, _ parameters: [String]) throws -> [[String]] {
+        let copies = parameters.map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        var pointers = copies.map { UnsafePointer($0) }
+        let result = PQexecParams(connection, sql, Int32(parameters.count), nil, &pointers, nil, nil, 0)
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_TUPLES_OK else {
+            throw RawFailure(message: String(cString: PQresultErrorMessage(result)))
+        }
+        return (0..<PQntuples(result)).map { row in
+            (0..<PQnfields(result)).map { column in String(cString: PQgetvalue(result, row, column)) }
+        }
+    }
+
     /// `SELECT 1` through the extended protocol with a binary result, like Mire sends it.
     public func selectOne() throws {
         try check(PQexecParams(connection, "SELECT 1", 0, nil, nil, nil, nil, 1))

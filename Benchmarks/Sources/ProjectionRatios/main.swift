@@ -1,0 +1,135 @@
+import DriverWorkloads
+import Foundation
+import Logging
+import MireProjections
+import Synchronization
+
+// Projections: catch-up rate of a transactional projection over N events (default 1,000,000) vs
+// hand-written SQL doing the same scan and per-event upserts in batches of the same size; and the
+// latency from an append's commit to the handler, with notifications and with polling only.
+
+enum LedgerEvent: Codable, Sendable { case added(amount: Int64) }
+struct Ledger: Aggregate {
+    static let category = "ledger"
+    var total: Int64 = 0
+    mutating func apply(_ event: LedgerEvent) { if case .added(let amount) = event { total += amount } }
+}
+
+let eventCount = Int(ProcessInfo.processInfo.environment["MIRE_BENCH_EVENTS"] ?? "") ?? 1_000_000
+let batchSize = 500
+let logger = Logger(label: "bench")
+let configuration = try await BenchmarkServer.start()
+let pool = PostgresPool(configuration: configuration, maximumConnections: 4, logger: logger)
+let store = EventStore(pool: pool, configuration: .init(wakeUpChannel: "bench_events"), logger: logger)
+try await store.migrate()
+
+print("writing \(eventCount) events across 1,000 streams…")
+try await pool.withConnection { connection in
+    try await connection.executeScript(
+        """
+        INSERT INTO mire_streams (stream_id, category, version)
+        SELECT 'ledger-' || s, 'ledger', \(eventCount) / 1000 FROM generate_series(0, 999) s;
+        INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload)
+        SELECT 'ledger-' || (g % 1000), g / 1000 + 1, 'ledger', gen_random_uuid(), 'ledger.added', '{"amount": 1}'
+        FROM generate_series(0, \(eventCount - 1)) g;
+        CREATE TABLE mire_totals (id text PRIMARY KEY, total bigint NOT NULL);
+        CREATE TABLE raw_totals (id text PRIMARY KEY, total bigint NOT NULL);
+        CREATE TABLE raw_checkpoint (xid xid8 NOT NULL, position bigint NOT NULL);
+        INSERT INTO raw_checkpoint VALUES ('0', 0);
+        ANALYZE mire_events;
+        """
+    )
+}
+
+// Mire: a transactional projection, one upsert per event, checkpoint per batch.
+let projection = Projection.transactional("totals", of: Ledger.self) { recorded, connection in
+    guard case .added(let amount) = recorded.event else { return }
+    try await connection.query(
+        "INSERT INTO mire_totals VALUES (\(recorded.stream.entityID), \(amount)) ON CONFLICT (id) DO UPDATE SET total = mire_totals.total + EXCLUDED.total",
+        prepared: true)
+}
+var runnerConfiguration = ProjectionRunner.Configuration(workerID: "bench")
+runnerConfiguration.batchSize = batchSize
+runnerConfiguration.wakeUpChannel = nil
+let runner = ProjectionRunner(store: store, projections: [projection], configuration: runnerConfiguration, logger: logger)
+let clock = ContinuousClock()
+let mireTime = try await clock.measure { try await runner.runUntilCaughtUp() }
+
+// Raw: the same gap-safe scan in batches, one upsert per event, checkpoint per batch, over libpq.
+let raw = try RawLibPQ(conninfo: BenchmarkServer.conninfo(configuration))
+nonisolated(unsafe) var rawSeen = 0
+let rawTime = try clock.measure {
+    var xid = "0"
+    var position = "0"
+    while true {
+        try raw.run("BEGIN", [])
+        let rows = try raw.rows(
+            """
+            SELECT transaction_id::text AS xid_text, global_position::text AS position_text, stream_id, payload->>'amount' FROM mire_events
+            WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) AND (transaction_id, global_position) > ($1::xid8, $2::int8)
+            ORDER BY transaction_id, global_position LIMIT \(batchSize)
+            """, [xid, position])
+        if rows.isEmpty {
+            try raw.run("COMMIT", [])
+            break
+        }
+        rawSeen += rows.count
+        if ProcessInfo.processInfo.environment["MIRE_BENCH_DEBUG"] != nil { print("raw batch", rows.count, rows.first ?? [], rows.last ?? []) }
+        for row in rows {
+            let id = String(row[2].dropFirst("ledger-".count))
+            try raw.run("INSERT INTO raw_totals VALUES ($1, $2::int8) ON CONFLICT (id) DO UPDATE SET total = raw_totals.total + EXCLUDED.total", [id, row[3]])
+        }
+        xid = rows.last![0]
+        position = rows.last![1]
+        try raw.run("UPDATE raw_checkpoint SET xid = $1::xid8, position = $2::int8", [xid, position])
+        try raw.run("COMMIT", [])
+    }
+}
+func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+let totals = try await pool.withConnection { connection in
+    try await connection.query("SELECT (SELECT sum(total) FROM mire_totals)::int8, (SELECT sum(total) FROM raw_totals)::int8").first!
+        .decode((Int64, Int64).self)
+}
+if totals.0 != Int64(eventCount) || totals.1 != Int64(eventCount) {
+    print("read models disagree with the log: Mire \(totals.0), raw \(totals.1) (\(rawSeen) rows scanned), events \(eventCount)")
+    exit(1)
+}
+print(String(format: "catch-up over %d events, batches of %d: Mire %.0f events/s (%.1f s), raw SQL %.0f events/s (%.1f s), Mire/raw %.2f×",
+             eventCount, batchSize, Double(eventCount) / seconds(mireTime), seconds(mireTime),
+             Double(eventCount) / seconds(rawTime), seconds(rawTime), seconds(rawTime) / seconds(mireTime)))
+
+// Latency from saving an event to its handler running.
+final class Arrivals: Sendable {
+    let times = Mutex<[Int64: ContinuousClock.Instant]>([:])
+}
+func latencies(wakeUps: Bool, poll: Duration, samples: Int) async throws -> [Double] {
+    let arrivals = Arrivals()
+    let name = wakeUps ? "latency-notify" : "latency-poll"
+    let watcher = Projection(name: name, category: "probe", delivery: .plain) { event, _ in
+        arrivals.times.withLock { $0[event.position] = .now }
+    }
+    var latencyConfiguration = ProjectionRunner.Configuration(workerID: "bench")
+    latencyConfiguration.pollInterval = poll
+    latencyConfiguration.wakeUpChannel = wakeUps ? "bench_events" : nil
+    let latencyRunner = ProjectionRunner(store: store, projections: [watcher], configuration: latencyConfiguration, logger: logger)
+    let task = Task { try await latencyRunner.run() }
+    try await Task.sleep(for: .seconds(1))
+    var results: [Double] = []
+    for index in 0..<samples {
+        let started = ContinuousClock.now
+        let saved = try await store.append([NewEvent(type: "probe.sent", payload: Data("{}".utf8))], to: StreamID("probe-\(name)-\(index)"), expecting: .noStream)
+        while arrivals.times.withLock({ $0[saved.positions[0]] }) == nil { try await Task.sleep(for: .microseconds(200)) }
+        let arrived = arrivals.times.withLock { $0[saved.positions[0]]! }
+        results.append(seconds(arrived - started) * 1000)
+        try await Task.sleep(for: .milliseconds(Int.random(in: 5...40)))
+    }
+    task.cancel()
+    _ = try? await task.value
+    return results.sorted()
+}
+func percentile(_ sorted: [Double], _ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+let notified = try await latencies(wakeUps: true, poll: .seconds(1), samples: 200)
+let polled = try await latencies(wakeUps: false, poll: .milliseconds(250), samples: 60)
+print(String(format: "append → handler latency with notifications (poll 1 s as fallback): p50 %.1f ms, p99 %.1f ms", percentile(notified, 0.5), percentile(notified, 0.99)))
+print(String(format: "append → handler latency polling every 250 ms, no notifications: p50 %.1f ms, p99 %.1f ms", percentile(polled, 0.5), percentile(polled, 0.99)))
+await pool.shutdown()

@@ -1,16 +1,16 @@
 public import ArgumentParser
 import Foundation
 public import Logging
-import Synchronization
 import MirePostgres
+import Synchronization
 
 /// Options every subcommand takes: where the database is, how much to log, how to print.
 struct GlobalOptions: ParsableArguments {
     @Option(help: "PostgreSQL URL (default: $MIRE_DATABASE_URL, else the embedded server).")
     var database: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .warning
+    @Option(help: "How much to log (to standard error).")
+    var logLevel = LogLevel(.warning)
 
     @Flag(help: "Print data as JSON.")
     var json = false
@@ -29,7 +29,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// Sets up logging once for the process (apps bootstrap logging; libraries never do).
     func makeLogger() -> Logger {
-        let level = logLevel
+        let level = logLevel.level
         LoggingBootstrap.once {
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
@@ -46,7 +46,9 @@ struct GlobalOptions: ParsableArguments {
     /// Connects to the configured database, starting the embedded server when needed.
     func connect(logger: Logger) async throws -> BankDatabase {
         if let url = databaseURL {
-            return BankDatabase(configuration: PostgresConfiguration(url: url, applicationName: "mire-bank"), embedded: false, logger: logger)
+            return BankDatabase(
+                configuration: PostgresConfiguration(url: url, applicationName: "mire-bank"), embedded: false,
+                logger: logger)
         }
         var configuration = try await embeddedServer.start()
         configuration.applicationName = "mire-bank"
@@ -54,7 +56,21 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-extension Logger.Level: @retroactive ExpressibleByArgument {}
+/// `--log-level`: swift-log's levels, parsed by name.
+struct LogLevel: ExpressibleByArgument, Sendable {
+    let level: Logger.Level
+
+    init?(argument: String) {
+        guard let level = Logger.Level(rawValue: argument) else { return nil }
+        self.level = level
+    }
+
+    init(_ level: Logger.Level) { self.level = level }
+
+    static var allValueStrings: [String] { Logger.Level.allCases.map(\.rawValue) }
+
+    var defaultValueDescription: String { level.rawValue }
+}
 
 /// The bank's handle on its database: a pool and where it points.
 struct BankDatabase {

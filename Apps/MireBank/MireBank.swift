@@ -12,7 +12,8 @@ struct MireBank: AsyncParsableCommand {
             """,
         subcommands: [
             Demo.self, Database.self, Open.self, Deposit.self, Withdraw.self, Close.self, Balance.self, History.self,
-            Race.self, Ingest.self, Transfer.self, TransferStorm.self, Snapshot.self, Bench.self, Project.self, Accounts.self, Statement.self,
+            Race.self, Ingest.self, Transfer.self, TransferStorm.self, Snapshot.self, Bench.self, Project.self,
+            Accounts.self, Statement.self,
         ]
     )
 }

@@ -87,7 +87,9 @@ public struct EventCodec<A: Aggregate>: Sendable {
         let caseName: String
         if let pinned = caseNameByStoredType[type] {
             caseName = pinned
-        } else if type.hasPrefix(A.category + "."), A.eventTypeNames[String(type.dropFirst(A.category.count + 1))] == nil {
+        } else if type.hasPrefix(A.category + "."),
+            A.eventTypeNames[String(type.dropFirst(A.category.count + 1))] == nil
+        {
             caseName = String(type.dropFirst(A.category.count + 1))
         } else {
             throw MireError(

@@ -40,7 +40,8 @@ public struct EventMetadata: Sendable, Hashable, Codable {
             var causationID: UUID?
             var custom: [String: String]?
         }
-        let stored = Stored(correlationID: correlationID, causationID: causationID, custom: custom.isEmpty ? nil : custom)
+        let stored = Stored(
+            correlationID: correlationID, causationID: causationID, custom: custom.isEmpty ? nil : custom)
         return (try? JSONEncoder().encode(stored)) ?? Data("{}".utf8)
     }
 

@@ -85,7 +85,8 @@ public struct StreamID: Hashable, Sendable, CustomStringConvertible, Codable {
         if let bad = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
             throw MireError(
                 code: .invalidStreamID,
-                message: "the stream id contains the control character U+\(String(bad.value, radix: 16, uppercase: true))",
+                message:
+                    "the stream id contains the control character U+\(String(bad.value, radix: 16, uppercase: true))",
                 recovery: "remove control characters (newlines, tabs, NUL) from the id"
             )
         }

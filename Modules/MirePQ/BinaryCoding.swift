@@ -43,7 +43,9 @@ public struct PostgresBinaryReader {
         let size = MemoryLayout<I>.size
         guard remaining >= size else { throw .init("expected \(size) bytes, found \(remaining)") }
         var value = I.zero
-        withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + size])) }
+        withUnsafeMutableBytes(of: &value) {
+            $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + size]))
+        }
         offset += size
         return I(bigEndian: value)
     }

@@ -13,7 +13,9 @@ extension Bool: PostgresArrayElement, PostgresDecodable {
 }
 
 /// Decodes any integer column that fits `I` (int2, int4, int8; xid8 and oid as unsigned).
-private func decodeInteger<I: FixedWidthInteger>(_: I.Type, from reader: inout PostgresBinaryReader, type: PostgresDataType)
+private func decodeInteger<I: FixedWidthInteger>(
+    _: I.Type, from reader: inout PostgresBinaryReader, type: PostgresDataType
+)
     throws(PostgresDecodingFailure) -> I
 {
     let wide: Int64

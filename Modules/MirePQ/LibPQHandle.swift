@@ -1,7 +1,7 @@
 internal import CLibPQ
+import Foundation
 import Logging
 import Synchronization
-import Foundation
 
 /// Receives server notices (`RAISE NOTICE`, warnings) and sends them to swift-log at debug,
 /// instead of libpq's default of writing to stderr. Kept alive by the handle that registered it.
@@ -38,8 +38,8 @@ final class LibPQHandle: @unchecked Sendable {
         let keys = parameters.map { strdup($0.0) }
         let values = parameters.map { strdup($0.1) }
         defer {
-            keys.forEach { free($0) }
-            values.forEach { free($0) }
+            for key in keys { free(key) }
+            for value in values { free(value) }
         }
         let connection: OpaquePointer? =
             (keys.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { keyBuffer in

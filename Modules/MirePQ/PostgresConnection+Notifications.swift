@@ -30,12 +30,14 @@ extension PostgresConnection {
         let connection = handle.pointer
         var notifications = drainNotifications()
         if !notifications.isEmpty { return notifications }
-        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(
+            timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
         let ready = poll(&descriptor, 1, milliseconds)
         if ready > 0 {
             guard PQconsumeInput(connection) == 1, !handle.isBroken else {
-                throw PostgresError(code: .connectionLost, message: "the listening connection was lost: \(handle.errorMessage)")
+                throw PostgresError(
+                    code: .connectionLost, message: "the listening connection was lost: \(handle.errorMessage)")
             }
             notifications = drainNotifications()
         }

@@ -34,7 +34,8 @@ extension PostgresConnection {
             if let result, PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
                 PQclear(result)
                 if firstError == nil {
-                    firstError = PostgresError(code: .server, message: "statement skipped: an earlier one failed", query: statement.sql)
+                    firstError = PostgresError(
+                        code: .server, message: "statement skipped: an earlier one failed", query: statement.sql)
                 }
             } else {
                 do {

@@ -48,7 +48,8 @@ public actor PostgresConnection {
     ///
     /// - Throws: ``PostgresError`` with code `connectionFailed` when the server is unreachable,
     ///   the credentials are refused or the database does not exist.
-    public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection {
+    public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection
+    {
         let id = counter.withLock { value in
             value += 1
             return value
@@ -246,7 +247,9 @@ func withParameters<R>(
         pointers.withUnsafeBufferPointer { values in
             lengths.withUnsafeBufferPointer { lengthBuffer in
                 formats.withUnsafeBufferPointer { formatBuffer in
-                    body(Int32(count), types.baseAddress, values.baseAddress, lengthBuffer.baseAddress, formatBuffer.baseAddress)
+                    body(
+                        Int32(count), types.baseAddress, values.baseAddress, lengthBuffer.baseAddress,
+                        formatBuffer.baseAddress)
                 }
             }
         }

@@ -81,7 +81,8 @@ public struct PostgresRow: Sendable {
         }
         let result = handle.pointer
         guard column >= 0, column < Int(PQnfields(result)) else {
-            throw PostgresError(code: .decoding, message: "no column at index \(column); the row has \(PQnfields(result))")
+            throw PostgresError(
+                code: .decoding, message: "no column at index \(column); the row has \(PQnfields(result))")
         }
         let row = Int32(index)
         let col = Int32(column)

@@ -56,7 +56,9 @@ public struct GapSafeReader: Sendable {
         }
     }
 
-    func next(after start: Checkpoint, category: String?, limit: Int, on connection: PostgresConnection) async throws -> Batch {
+    func next(after start: Checkpoint, category: String?, limit: Int, on connection: PostgresConnection) async throws
+        -> Batch
+    {
         let cursorXID = PostgresTransactionID(start.cursor.transactionID)
         let categoryFilter: PostgresQuery =
             """

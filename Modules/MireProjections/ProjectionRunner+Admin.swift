@@ -13,13 +13,19 @@ extension ProjectionRunner {
     /// let saved = try await store.save(&account)
     /// try await runner.waitUntilCaughtUp("account_balances", to: saved.positions.last!)
     /// ```
-    public func waitUntilCaughtUp(_ projection: String, to position: Int64, timeout: Duration = .seconds(30)) async throws {
+    public func waitUntilCaughtUp(_ projection: String, to position: Int64, timeout: Duration = .seconds(30))
+        async throws
+    {
         let key = try await store.pool.withConnection { connection in
             try await connection.query("SELECT transaction_id FROM mire_events WHERE global_position = \(position)")
-                .first.map { Checkpoint.Key(transactionID: try $0.decode(PostgresTransactionID.self, at: 0).rawValue, position: position) }
+                .first.map {
+                    Checkpoint.Key(
+                        transactionID: try $0.decode(PostgresTransactionID.self, at: 0).rawValue, position: position)
+                }
         }
         guard let key else {
-            throw MireError(code: .invalidOperation, message: "no event is stored at position \(position)", position: position)
+            throw MireError(
+                code: .invalidOperation, message: "no event is stored at position \(position)", position: position)
         }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -27,7 +33,8 @@ extension ProjectionRunner {
             try await Task.sleep(for: .milliseconds(20))
         }
         throw MireError(
-            code: .timeout, message: "projection \(projection) did not reach position \(position) in time", position: position,
+            code: .timeout, message: "projection \(projection) did not reach position \(position) in time",
+            position: position,
             recovery: "check that a runner holds the projection's lease (status) and that its handler is not failing"
         )
     }

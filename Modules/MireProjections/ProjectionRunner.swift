@@ -90,7 +90,9 @@ public final class ProjectionRunner: Service {
         while !Task.isCancelled {
             let grant: LeaseGrant
             do {
-                guard let acquired = try await leases.acquire(projection.name, workerID: configuration.workerID, ttl: configuration.leaseTTL)
+                guard
+                    let acquired = try await leases.acquire(
+                        projection.name, workerID: configuration.workerID, ttl: configuration.leaseTTL)
                 else {
                     try await Task.sleep(for: configuration.leaseRecheckInterval)
                     continue
@@ -99,7 +101,8 @@ public final class ProjectionRunner: Service {
             } catch is CancellationError {
                 return
             } catch {
-                logger.debug("could not take the lease", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
+                logger.debug(
+                    "could not take the lease", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, configuration.maximumBackoff)
                 continue
@@ -126,7 +129,9 @@ public final class ProjectionRunner: Service {
                     await releaseIgnoringCancellation(grant)
                     return
                 }
-                logger.debug("projection loop failed; retaking the lease", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
+                logger.debug(
+                    "projection loop failed; retaking the lease",
+                    metadata: ["projection": "\(projection.name)", "error": "\(error)"])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, configuration.maximumBackoff)
             }
@@ -161,10 +166,14 @@ public final class ProjectionRunner: Service {
         var lastError = ""
         while true {
             try Task.checkCancellation()
-            let batch = try await reader.next(after: checkpoint, category: projection.category, limit: configuration.batchSize)
+            let batch = try await reader.next(
+                after: checkpoint, category: projection.category, limit: configuration.batchSize)
             if batch.steps.isEmpty {
+                if !batch.isHeldBack { await recordLag(of: projection, at: checkpoint) }
                 if let head, checkpoint.hasHandled(head) { return }
-                await wake.wait(timeout: batch.isHeldBack ? min(configuration.pollInterval, .milliseconds(100)) : configuration.pollInterval)
+                await wake.wait(
+                    timeout: batch.isHeldBack
+                        ? min(configuration.pollInterval, .milliseconds(100)) : configuration.pollInterval)
                 continue
             }
             // After a failure, go one event at a time to find (and maybe skip) the failing one.
@@ -179,6 +188,7 @@ public final class ProjectionRunner: Service {
                     .increment(by: steps.filter { $0.event != nil }.count)
                 Gauge(label: "mire_projection_checkpoint_position", dimensions: [("projection", projection.name)])
                     .record(checkpoint.cursor.position)
+                await recordLag(of: projection, at: checkpoint)
                 failures = 0
             } catch is Fenced {
                 throw Fenced()
@@ -187,23 +197,40 @@ public final class ProjectionRunner: Service {
             } catch {
                 failures += 1
                 lastError = "\(error)"
-                Counter(label: "mire_projection_handler_failures", dimensions: [("projection", projection.name)]).increment()
+                Counter(label: "mire_projection_handler_failures", dimensions: [("projection", projection.name)])
+                    .increment()
                 let failing = steps.compactMap(\.event).first
                 logger.debug(
                     "handler failed; retrying",
-                    metadata: ["projection": "\(projection.name)", "position": "\(failing?.position ?? -1)", "attempt": "\(failures)", "error": "\(error)"])
+                    metadata: [
+                        "projection": "\(projection.name)", "position": "\(failing?.position ?? -1)",
+                        "attempt": "\(failures)", "error": "\(error)",
+                    ])
                 if case .skipAfter(let attempts) = configuration.poisonPolicy, failures >= attempts,
                     let failing, steps.compactMap(\.event).count == 1
                 {
-                    try await skip(failing, error: lastError, attempts: failures, checkpoint: steps.last!.checkpoint, of: projection, grant: grant)
+                    try await skip(
+                        failing, error: lastError, attempts: failures, checkpoint: steps.last!.checkpoint,
+                        of: projection, grant: grant)
                     checkpoint = steps.last!.checkpoint
                     failures = 0
                     continue
                 }
                 let exponent = min(failures - 1, 16)
-                try await Task.sleep(for: min(configuration.initialBackoff * (1 << exponent), configuration.maximumBackoff))
+                try await Task.sleep(
+                    for: min(configuration.initialBackoff * (1 << exponent), configuration.maximumBackoff))
             }
         }
+    }
+
+    /// Records how far (in positions) the checkpoint trails the log's newest event.
+    private func recordLag(of projection: Projection, at checkpoint: Checkpoint) async {
+        let newest = try? await store.pool.withConnection { connection in
+            try await connection.query("SELECT coalesce(max(global_position), 0) FROM mire_events", prepared: true).single(Int64.self)
+        }
+        guard let newest else { return }
+        Gauge(label: "mire_projection_lag", dimensions: [("projection", projection.name)])
+            .record(max(0, newest - checkpoint.cursor.position))
     }
 
     private func deliver(_ steps: [GapSafeReader.Step], of projection: Projection, grant: LeaseGrant) async throws {
@@ -213,23 +240,30 @@ public final class ProjectionRunner: Service {
         case .transactional:
             try await store.pool.withTransaction { connection in
                 for event in events { try await projection.handle(event, connection) }
-                guard try await leases.checkpoint(grant, to: target, handled: events.count, on: connection) else { throw Fenced() }
+                guard try await leases.checkpoint(grant, to: target, handled: events.count, on: connection) else {
+                    throw Fenced()
+                }
             }
         case .plain:
             try await store.pool.withConnection { connection in
                 for event in events { try await projection.handle(event, connection) }
-                guard try await leases.checkpoint(grant, to: target, handled: events.count, on: connection) else { throw Fenced() }
+                guard try await leases.checkpoint(grant, to: target, handled: events.count, on: connection) else {
+                    throw Fenced()
+                }
             }
         }
     }
 
     /// Records a poison event and checkpoints past it, in one fenced transaction.
     private func skip(
-        _ event: RawRecordedEvent, error: String, attempts: Int, checkpoint: Checkpoint, of projection: Projection, grant: LeaseGrant
+        _ event: RawRecordedEvent, error: String, attempts: Int, checkpoint: Checkpoint, of projection: Projection,
+        grant: LeaseGrant
     ) async throws {
         logger.warning(
             "skipping an event whose handler keeps failing",
-            metadata: ["projection": "\(projection.name)", "position": "\(event.position)", "stream": "\(event.stream)"])
+            metadata: [
+                "projection": "\(projection.name)", "position": "\(event.position)", "stream": "\(event.stream)",
+            ])
         try await store.pool.withTransaction { connection in
             try await connection.query(
                 """

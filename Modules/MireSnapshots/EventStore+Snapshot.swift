@@ -11,14 +11,17 @@ extension EventStore {
     public func takeSnapshot<A: SnapshottableAggregate>(_ root: AggregateRoot<A>) async throws {
         guard !root.hasUncommittedEvents else {
             throw MireError(
-                code: .invalidOperation, message: "cannot snapshot an aggregate with unsaved events", stream: root.id.rawValue,
+                code: .invalidOperation, message: "cannot snapshot an aggregate with unsaved events",
+                stream: root.id.rawValue,
                 recovery: "save it first"
             )
         }
         let configuration = (self.configuration.snapshots as? Snapshots)?.configuration ?? SnapshotConfiguration()
-        let blob = try SnapshotBlob.encode(root.state, threshold: configuration.compressionThreshold, level: configuration.compressionLevel)
+        let blob = try SnapshotBlob.encode(
+            root.state, threshold: configuration.compressionThreshold, level: configuration.compressionLevel)
         do {
-            try await Snapshots.upsert(blob, stream: root.id, version: root.version, schema: A.snapshotSchemaVersion, store: self)
+            try await Snapshots.upsert(
+                blob, stream: root.id, version: root.version, schema: A.snapshotSchemaVersion, store: self)
         } catch {
             throw MireError.database(error, stream: root.id, doing: "writing a snapshot")
         }

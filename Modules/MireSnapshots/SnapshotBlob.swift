@@ -15,7 +15,9 @@ struct SnapshotBlob: Sendable, Equatable {
     ) throws -> SnapshotBlob {
         let json = try JSONEncoder().encode(state)
         if json.count >= threshold {
-            return SnapshotBlob(encoding: jsonZlib, uncompressedSize: json.count, bytes: try ZlibCompression.compress(json, level: level))
+            return SnapshotBlob(
+                encoding: jsonZlib, uncompressedSize: json.count,
+                bytes: try ZlibCompression.compress(json, level: level))
         }
         return SnapshotBlob(encoding: Self.json, uncompressedSize: json.count, bytes: json)
     }

@@ -76,9 +76,12 @@ public final class Snapshots: SnapshotHook {
             return nil
         }
         do {
-            let (version, schema, encoding, size, bytes, streamVersion) = try row.decode((Int64, Int32, String, Int32, Data, Int64).self)
+            let (version, schema, encoding, size, bytes, streamVersion) = try row.decode(
+                (Int64, Int32, String, Int32, Data, Int64).self)
             guard Int(schema) == snapshottable.snapshotSchemaVersion else {
-                fallBack(stream, because: "its schema version \(schema) is not the current \(snapshottable.snapshotSchemaVersion)")
+                fallBack(
+                    stream,
+                    because: "its schema version \(schema) is not the current \(snapshottable.snapshotSchemaVersion)")
                 return nil
             }
             guard version <= streamVersion else {
@@ -86,7 +89,9 @@ public final class Snapshots: SnapshotHook {
                 return nil
             }
             let blob = SnapshotBlob(encoding: encoding, uncompressedSize: Int(size), bytes: bytes)
-            guard let state = try Self.decodeState(snapshottable, blob: blob, limit: configuration.maximumStateSize) as? A else {
+            guard
+                let state = try Self.decodeState(snapshottable, blob: blob, limit: configuration.maximumStateSize) as? A
+            else {
                 return nil
             }
             counters.withLock { $0.restored += 1 }
@@ -127,18 +132,22 @@ public final class Snapshots: SnapshotHook {
         guard let snapshottable = A.self as? any SnapshottableAggregate.Type, root.version > 0 else { return false }
         do {
             let blob = try Self.encodeState(root.state, as: snapshottable, configuration: configuration)
-            try await Self.upsert(blob, stream: root.id, version: root.version, schema: snapshottable.snapshotSchemaVersion, store: store)
+            try await Self.upsert(
+                blob, stream: root.id, version: root.version, schema: snapshottable.snapshotSchemaVersion, store: store)
             counters.withLock { $0.written += 1 }
             return true
         } catch {
             counters.withLock { $0.failedWrites += 1 }
-            logger.debug("snapshot write failed; the save stands", metadata: ["stream": "\(root.id)", "error": "\(error)"])
+            logger.debug(
+                "snapshot write failed; the save stands", metadata: ["stream": "\(root.id)", "error": "\(error)"])
             return false
         }
     }
 
     /// Stores the snapshot unless a newer one (same schema) is already there.
-    static func upsert(_ blob: SnapshotBlob, stream: StreamID, version: Int64, schema: Int, store: EventStore) async throws {
+    static func upsert(_ blob: SnapshotBlob, stream: StreamID, version: Int64, schema: Int, store: EventStore)
+        async throws
+    {
         try await store.pool.withConnection { connection in
             try await connection.query(
                 """
@@ -161,7 +170,9 @@ public final class Snapshots: SnapshotHook {
         logger.debug("snapshot not used; replaying in full", metadata: ["stream": "\(stream)", "reason": "\(reason)"])
     }
 
-    private static func decodeState<S: SnapshottableAggregate>(_ type: S.Type, blob: SnapshotBlob, limit: Int) throws -> S {
+    private static func decodeState<S: SnapshottableAggregate>(_ type: S.Type, blob: SnapshotBlob, limit: Int) throws
+        -> S
+    {
         try blob.decode(S.self, limit: limit)
     }
 
@@ -169,6 +180,7 @@ public final class Snapshots: SnapshotHook {
         _ state: some Sendable, as type: S.Type, configuration: SnapshotConfiguration
     ) throws -> SnapshotBlob {
         guard let state = state as? S else { throw SnapshotBlob.Unusable(description: "state type mismatch") }
-        return try SnapshotBlob.encode(state, threshold: configuration.compressionThreshold, level: configuration.compressionLevel)
+        return try SnapshotBlob.encode(
+            state, threshold: configuration.compressionThreshold, level: configuration.compressionLevel)
     }
 }

@@ -50,7 +50,8 @@ extension EventStore {
                 // One round trip: BEGIN and the lock timeout together (trusted text, no user input).
                 var script = "BEGIN ISOLATION LEVEL \(options.isolationLevel.rawValue);"
                 if let timeout = options.lockTimeout {
-                    let milliseconds = max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+                    let milliseconds = max(
+                        1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
                     script += " SET LOCAL lock_timeout = \(milliseconds);"
                 }
                 try await connection.executeScript(script)
@@ -69,7 +70,9 @@ extension EventStore {
             } catch {
                 transaction.close()
                 await connection.rollbackQuietly()
-                if let postgres = error as? PostgresError { throw MireError.database(postgres, doing: "the transaction") }
+                if let postgres = error as? PostgresError {
+                    throw MireError.database(postgres, doing: "the transaction")
+                }
                 throw error
             }
             return result

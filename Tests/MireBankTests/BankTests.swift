@@ -1,5 +1,5 @@
-import MireTransactions
 import MireTestSupport
+import MireTransactions
 import Testing
 
 @testable import MireBank
@@ -33,17 +33,26 @@ struct BankTests {
     @Test func invalidCommandsAreRefusedAndRecordNothing() async throws {
         try await TestDatabase.withStore { store throws in
             let bank = Bank(pool: store.pool, logger: TestDatabase.logger)
-            await #expect(throws: BankError.notFound(account: "ghost")) { try await bank.deposit(Money(cents: 1), into: "ghost") }
+            await #expect(throws: BankError.notFound(account: "ghost")) {
+                try await bank.deposit(Money(cents: 1), into: "ghost")
+            }
             #expect(try await store.load(Account.self, id: "ghost") == nil)
 
             try await bank.open("b", owner: "Bea")
             try await bank.deposit(Money(cents: 10_00), into: "b")
-            await #expect(throws: BankError.insufficientFunds(account: "b", balance: Money(cents: 10_00), requested: Money(cents: 10_01))) {
+            await #expect(
+                throws: BankError.insufficientFunds(
+                    account: "b", balance: Money(cents: 10_00), requested: Money(cents: 10_01))
+            ) {
                 try await bank.withdraw(Money(cents: 10_01), from: "b")
             }
-            await #expect(throws: BankError.balanceNotZero(account: "b", balance: Money(cents: 10_00))) { try await bank.close("b") }
+            await #expect(throws: BankError.balanceNotZero(account: "b", balance: Money(cents: 10_00))) {
+                try await bank.close("b")
+            }
             await #expect(throws: BankError.alreadyExists(account: "b")) { try await bank.open("b", owner: "Again") }
-            await #expect(throws: BankError.invalidAmount(Money(cents: 0))) { try await bank.deposit(Money(cents: 0), into: "b") }
+            await #expect(throws: BankError.invalidAmount(Money(cents: 0))) {
+                try await bank.deposit(Money(cents: 0), into: "b")
+            }
             #expect(try await bank.account("b").version == 2)
 
             try await bank.withdraw(Money(cents: 10_00), from: "b")
@@ -56,7 +65,8 @@ struct BankTests {
 
     @Test func theRaceLosesNothing() async throws {
         try await TestDatabase.withStore(maximumConnections: 4) { store throws in
-            let report = try await Race.race(bank: Bank(pool: store.pool, logger: TestDatabase.logger), account: nil, writers: 4, deposits: 10)
+            let report = try await Race.race(
+                bank: Bank(pool: store.pool, logger: TestDatabase.logger), account: nil, writers: 4, deposits: 10)
             #expect(report.correct)
             #expect(report.finalBalance == "40.00")
             #expect(report.finalVersion == 41)
@@ -65,7 +75,8 @@ struct BankTests {
 
     @Test func batchedIngestWritesEveryEvent() async throws {
         try await TestDatabase.withStore { store throws in
-            let report = try await Ingest.ingest(bank: Bank(pool: store.pool, logger: TestDatabase.logger), events: 120, batch: 50, progress: nil)
+            let report = try await Ingest.ingest(
+                bank: Bank(pool: store.pool, logger: TestDatabase.logger), events: 120, batch: 50, progress: nil)
             #expect(report.events == 120)
             let accounts = try await store.readCategory("account", limit: 10_000)
             // Two accounts: each opened (1 event) then given 120 deposits.
@@ -83,11 +94,18 @@ struct BankTests {
             #expect(try await bank.account("from").state.balance == 30_00)
             #expect(try await bank.account("to").state.balance == 20_00)
 
-            await #expect(throws: BankError.insufficientFunds(account: "from", balance: Money(cents: 30_00), requested: Money(cents: 31_00))) {
+            await #expect(
+                throws: BankError.insufficientFunds(
+                    account: "from", balance: Money(cents: 30_00), requested: Money(cents: 31_00))
+            ) {
                 try await bank.transfer(Money(cents: 31_00), from: "from", to: "to")
             }
-            await #expect(throws: BankError.notFound(account: "ghost")) { try await bank.transfer(Money(cents: 1), from: "from", to: "ghost") }
-            await #expect(throws: BankError.sameAccount("from")) { try await bank.transfer(Money(cents: 1), from: "from", to: "from") }
+            await #expect(throws: BankError.notFound(account: "ghost")) {
+                try await bank.transfer(Money(cents: 1), from: "from", to: "ghost")
+            }
+            await #expect(throws: BankError.sameAccount("from")) {
+                try await bank.transfer(Money(cents: 1), from: "from", to: "from")
+            }
             // Nothing of the refused transfers reached the log.
             #expect(try await bank.account("from").version == 3)
             #expect(try await bank.account("to").version == 2)
@@ -96,7 +114,8 @@ struct BankTests {
 
     @Test func aTransferStormConservesMoney() async throws {
         try await TestDatabase.withStore(maximumConnections: 6) { store throws in
-            let report = try await TransferStorm.storm(bank: Bank(pool: store.pool, logger: TestDatabase.logger), accounts: 5, transfers: 150, concurrency: 6)
+            let report = try await TransferStorm.storm(
+                bank: Bank(pool: store.pool, logger: TestDatabase.logger), accounts: 5, transfers: 150, concurrency: 6)
             #expect(report.correct)
             #expect(report.historiesConsistent)
             #expect(report.totalAfter == report.totalBefore)

@@ -15,11 +15,15 @@ func readModelMatchesLog(_ bank: Bank) async throws -> [String] {
         streams.formUnion(page.map(\.stream.entityID))
         position = page.last!.position
     }
-    if Set(rows.map(\.account)) != streams { problems.append("read model has \(rows.count) accounts, the log \(streams.count)") }
+    if Set(rows.map(\.account)) != streams {
+        problems.append("read model has \(rows.count) accounts, the log \(streams.count)")
+    }
     for row in rows {
         let account = try await bank.account(row.account)
         if row.balanceCents != account.state.balance || row.version != account.version {
-            problems.append("\(row.account): read model \(row.balanceCents) at v\(row.version), log \(account.state.balance) at v\(account.version)")
+            problems.append(
+                "\(row.account): read model \(row.balanceCents) at v\(row.version), log \(account.state.balance) at v\(account.version)"
+            )
         }
     }
     return problems
@@ -70,9 +74,14 @@ struct ProjectionPatternTests {
                 let leases = ProjectionLeases(pool: store.pool)
                 while !Task.isCancelled {
                     if let status = try? await leases.status(ReadModel.projectionName) {
-                        if status.fenceToken < lastToken { problems.append("token fell from \(lastToken) to \(status.fenceToken)") }
-                        let cursor = Checkpoint.Key(transactionID: status.cursorTransactionID, position: status.cursorPosition)
-                        if cursor < lastCursor { problems.append("checkpoint went back from \(lastCursor) to \(cursor)") }
+                        if status.fenceToken < lastToken {
+                            problems.append("token fell from \(lastToken) to \(status.fenceToken)")
+                        }
+                        let cursor = Checkpoint.Key(
+                            transactionID: status.cursorTransactionID, position: status.cursorPosition)
+                        if cursor < lastCursor {
+                            problems.append("checkpoint went back from \(lastCursor) to \(cursor)")
+                        }
                         lastToken = max(lastToken, status.fenceToken)
                         lastCursor = max(lastCursor, cursor)
                     }
@@ -164,7 +173,7 @@ enum BankBinary {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for argument in argv { free(argument) } }
         var pid: pid_t = 0
         let status = posix_spawn(&pid, path, &actions, nil, argv, environ)
         guard status == 0 else { throw POSIXError(.init(rawValue: status) ?? .EIO) }

@@ -59,12 +59,15 @@ struct EventCodecTests {
 
     @Test func unknownTypesAndBadPayloadsAreTypedErrors() {
         let unknown = #expect(throws: MireError.self) {
-            try codec.decode(type: "lamp.exploded", payload: Data("{}".utf8), stream: "lamp-1", version: 3, position: 42)
+            try codec.decode(
+                type: "lamp.exploded", payload: Data("{}".utf8), stream: "lamp-1", version: 3, position: 42)
         }
         #expect(unknown?.code == .unknownEventType)
         #expect(unknown?.stream == "lamp-1")
         #expect(unknown?.position == 42)
-        let foreign = #expect(throws: MireError.self) { try codec.decode(type: "door.opened", payload: Data("{}".utf8)) }
+        let foreign = #expect(throws: MireError.self) {
+            try codec.decode(type: "door.opened", payload: Data("{}".utf8))
+        }
         #expect(foreign?.code == .unknownEventType)
         let bad = #expect(throws: MireError.self) {
             try codec.decode(type: "lamp.installed", payload: Data(#"{"room": 5}"#.utf8))

@@ -46,6 +46,9 @@ struct StreamIDTests {
             code: .concurrencyConflict, message: "expected version 3, found 4", stream: "account-1", version: 4,
             recovery: "reload the aggregate and retry"
         )
-        #expect(error.description == "concurrencyConflict: expected version 3, found 4 (stream account-1, version 4). reload the aggregate and retry")
+        #expect(
+            error.description
+                == "concurrencyConflict: expected version 3, found 4 (stream account-1, version 4). reload the aggregate and retry"
+        )
     }
 }

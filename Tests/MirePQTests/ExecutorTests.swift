@@ -13,7 +13,8 @@ struct ExecutorTests {
         let count = 8
         var connections: [PostgresConnection] = []
         for _ in 0..<count {
-            connections.append(try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger))
+            connections.append(
+                try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger))
         }
         let ticks = Mutex<[ContinuousClock.Instant]>([])
         let ticker = Task {

@@ -37,7 +37,9 @@ struct PoolTests {
             for await _ in inserted.stream { break }
             task.cancel()
             await #expect(throws: CancellationError.self) { try await task.value }
-            let count = try await pool.withConnection { try await $0.query("SELECT count(*) FROM t").single(Int64.self) }
+            let count = try await pool.withConnection {
+                try await $0.query("SELECT count(*) FROM t").single(Int64.self)
+            }
             #expect(count == 0)
         }
     }
@@ -80,7 +82,8 @@ struct PoolTests {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             let pid = try await pool.withConnection { await $0.backendPID }
             try await pool.withConnection { _ in }  // still the same idle connection
-            let admin = try await PostgresConnection.connect(configuration: pool.configuration, logger: TestDatabase.logger)
+            let admin = try await PostgresConnection.connect(
+                configuration: pool.configuration, logger: TestDatabase.logger)
             try await admin.query("SELECT pg_terminate_backend(\(pid))")
             await admin.close()
 
@@ -101,7 +104,9 @@ struct PoolTests {
 
     @Test func exhaustedPoolMakesCallersWaitInOrder() async throws {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
-            try await pool.withConnection { try await $0.query("CREATE TABLE log (n int8, at timestamptz DEFAULT clock_timestamp())") }
+            try await pool.withConnection {
+                try await $0.query("CREATE TABLE log (n int8, at timestamptz DEFAULT clock_timestamp())")
+            }
             let holding = AsyncStream<Void>.makeStream()
             let release = AsyncStream<Void>.makeStream()
             let holder = Task {
@@ -164,7 +169,9 @@ struct PoolTests {
                 try await connection.query("BEGIN")
                 try await connection.query("INSERT INTO t VALUES (\(1))")
             }
-            let count = try await pool.withConnection { try await $0.query("SELECT count(*) FROM t").single(Int64.self) }
+            let count = try await pool.withConnection {
+                try await $0.query("SELECT count(*) FROM t").single(Int64.self)
+            }
             #expect(count == 0)
         }
     }

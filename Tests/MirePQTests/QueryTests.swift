@@ -16,7 +16,9 @@ struct QueryTests {
             try await pool.withConnection { connection throws in
                 try await connection.query("CREATE TABLE students (name text)")
                 try await connection.query(query)
-                let names = try await connection.query("SELECT name FROM students").map { try $0.decode(String.self, at: 0) }
+                let names = try await connection.query("SELECT name FROM students").map {
+                    try $0.decode(String.self, at: 0)
+                }
                 #expect(names == [attack])
                 #expect(try await connection.query("SELECT count(*) FROM students").single(Int64.self) == 1)
             }
@@ -50,7 +52,8 @@ struct QueryTests {
                 let syntax = await #expect(throws: PostgresError.self) { try await connection.query("SELEC 1") }
                 #expect(syntax?.sqlState == "42601")
                 let lock = await #expect(throws: PostgresError.self) {
-                    try await connection.query("DO $$ BEGIN RAISE EXCEPTION 'busy' USING ERRCODE = '55P03', HINT = 'wait'; END $$")
+                    try await connection.query(
+                        "DO $$ BEGIN RAISE EXCEPTION 'busy' USING ERRCODE = '55P03', HINT = 'wait'; END $$")
                 }
                 #expect(lock?.isLockNotAvailable == true)
                 #expect(lock?.hint == "wait")
@@ -120,7 +123,8 @@ struct QueryTests {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             try await pool.withConnection { connection throws in
                 for value in 1...3 {
-                    let doubled = try await connection.query("SELECT \(Int64(value)) * 2", prepared: true).single(Int64.self)
+                    let doubled = try await connection.query("SELECT \(Int64(value)) * 2", prepared: true).single(
+                        Int64.self)
                     #expect(doubled == Int64(value) * 2)
                 }
                 let prepared = try await connection.query(
@@ -135,7 +139,8 @@ struct QueryTests {
         let collected = LogCollector()
         var logger = Logger(label: "notices") { _ in collected }
         logger.logLevel = .debug
-        let connection = try await PostgresConnection.connect(configuration: try await TestDatabase.configuration(), logger: logger)
+        let connection = try await PostgresConnection.connect(
+            configuration: try await TestDatabase.configuration(), logger: logger)
         try await connection.query("DO $$ BEGIN RAISE NOTICE 'hello from plpgsql'; END $$")
         await connection.close()
         #expect(collected.messages.contains { $0.contains("hello from plpgsql") })
@@ -144,7 +149,8 @@ struct QueryTests {
     @Test func scriptsRunSeveralStatements() async throws {
         try await TestDatabase.withPool { pool throws in
             try await pool.withConnection { connection throws in
-                try await connection.executeScript("CREATE TABLE a (id int); CREATE TABLE b (id int); INSERT INTO a VALUES (1);")
+                try await connection.executeScript(
+                    "CREATE TABLE a (id int); CREATE TABLE b (id int); INSERT INTO a VALUES (1);")
                 #expect(try await connection.query("SELECT count(*) FROM a").single(Int64.self) == 1)
             }
         }

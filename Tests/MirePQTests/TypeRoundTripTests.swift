@@ -29,7 +29,9 @@ struct TypeRoundTripTests {
         let date = Date(timeIntervalSince1970: 1_700_000_000.123456)
         let decodedDate = try await roundTrip(date, cast: "timestamptz")
         #expect(abs(decodedDate.timeIntervalSince(date)) < 0.000_001)
-        #expect(try await roundTrip(PostgresTransactionID(9_000_000_000), cast: "xid8") == PostgresTransactionID(9_000_000_000))
+        #expect(
+            try await roundTrip(PostgresTransactionID(9_000_000_000), cast: "xid8")
+                == PostgresTransactionID(9_000_000_000))
     }
 
     @Test func textIsExactIncludingNonASCII() async throws {

@@ -1,9 +1,9 @@
 import Foundation
-import Synchronization
 import MireCore
 import MirePQ
 import MirePostgres
 import MireTestSupport
+import Synchronization
 import Testing
 
 @Suite("Event store: load, record, save")
@@ -144,7 +144,9 @@ struct EventStoreTests {
                         await ready.arriveAndWait()
                         var seen = 0
                         for _ in 0..<50 {
-                            let result = try await store.update(Account.self, id: "hot", retry: RetryPolicy(maximumAttempts: 100)) {
+                            let result = try await store.update(
+                                Account.self, id: "hot", retry: RetryPolicy(maximumAttempts: 100)
+                            ) {
                                 $0.deposit(1)
                             }
                             seen += result.conflicts
@@ -166,7 +168,9 @@ struct EventStoreTests {
             var account = try await store.loadOrDefault(Account.self, id: "retry")
             account.open(owner: "x")
             account.deposit(10)
-            let events = try account.uncommittedEvents.map { try NewEvent(Account.self, $0.event, metadata: $0.metadata) }
+            let events = try account.uncommittedEvents.map {
+                try NewEvent(Account.self, $0.event, metadata: $0.metadata)
+            }
             let first = try await store.append(events, to: account.id, expecting: .noStream)
             // The outcome was "unknown" (say the connection dropped after COMMIT): send it again.
             let again = try await store.append(events, to: account.id, expecting: .noStream)
@@ -188,9 +192,13 @@ struct EventStoreTests {
         try await TestDatabase.withStore { store throws in
             let stream = try StreamID(category: "account", id: "rules")
             let event = { try NewEvent(Account.self, .deposited(amount: 1)) }
-            await #expect(throws: MireError.self) { try await store.append([try event()], to: stream, expecting: .streamExists) }
+            await #expect(throws: MireError.self) {
+                try await store.append([try event()], to: stream, expecting: .streamExists)
+            }
             try await store.append([try event()], to: stream, expecting: .noStream)
-            await #expect(throws: MireError.self) { try await store.append([try event()], to: stream, expecting: .noStream) }
+            await #expect(throws: MireError.self) {
+                try await store.append([try event()], to: stream, expecting: .noStream)
+            }
             try await store.append([try event()], to: stream, expecting: .streamExists)
             try await store.append([try event()], to: stream, expecting: .any)
             try await store.append([try event()], to: stream, expecting: .exact(3))
@@ -255,7 +263,9 @@ struct EventStoreTests {
             #expect(error?.message.contains("account.deposited") == true)
             #expect(error?.message.contains("amount") == true)
 
-            try await store.append([NewEvent(type: "account.teleported", payload: Data("{}".utf8))], to: StreamID("account-odd"), expecting: .any)
+            try await store.append(
+                [NewEvent(type: "account.teleported", payload: Data("{}".utf8))], to: StreamID("account-odd"),
+                expecting: .any)
             let unknown = await #expect(throws: MireError.self) { try await store.load(Account.self, id: "odd") }
             #expect(unknown?.code == .unknownEventType)
             #expect(unknown?.message.contains("account.teleported") == true)
@@ -332,7 +342,8 @@ struct EventStoreTests {
             var a = try await store.loadOrDefault(Account.self, id: "r1")
             for _ in 0..<5 { a.deposit(1) }
             try await store.save(&a)
-            try await store.append([NewEvent(type: "audit.noted", payload: Data("{}".utf8))], to: StreamID("audit-1"), expecting: .any)
+            try await store.append(
+                [NewEvent(type: "audit.noted", payload: Data("{}".utf8))], to: StreamID("audit-1"), expecting: .any)
 
             #expect(try await store.readStream(a.id, from: 2, limit: 2).map(\.version) == [2, 3])
             #expect(try await store.readStreamBackward(a.id, limit: 2).map(\.version) == [5, 4])
@@ -340,7 +351,10 @@ struct EventStoreTests {
             let all = try await store.readAll()
             #expect(all.count == 6)
             #expect(all.map(\.position) == all.map(\.position).sorted())
-            #expect(try await store.readAll(after: all[2].position, limit: 2).map(\.position) == [all[3].position, all[4].position])
+            #expect(
+                try await store.readAll(after: all[2].position, limit: 2).map(\.position) == [
+                    all[3].position, all[4].position,
+                ])
             #expect(try await store.readCategory("audit").map(\.stream.rawValue) == ["audit-1"])
             #expect(all.allSatisfy { $0.transactionID > 0 })
         }
@@ -355,7 +369,8 @@ struct EventStoreTests {
             try await admin.query("CREATE ROLE \(identifier: role) LOGIN SUPERUSER")
             var saverConfiguration = configuration
             saverConfiguration.keywords["user"] = role
-            let pool = PostgresPool(configuration: saverConfiguration, maximumConnections: 1, logger: TestDatabase.logger)
+            let pool = PostgresPool(
+                configuration: saverConfiguration, maximumConnections: 1, logger: TestDatabase.logger)
             let store = EventStore(pool: pool, logger: TestDatabase.logger)
             try await store.migrate()
             var warmUp = try await store.loadOrDefault(Account.self, id: "warm-up")

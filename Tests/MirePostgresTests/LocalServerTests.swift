@@ -9,7 +9,8 @@ import Testing
 @Suite("Local PostgreSQL server")
 struct LocalServerTests {
     @Test func persistentServerKeepsDataAcrossRestarts() async throws {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "mire-persistent-\(UUID().uuidString.prefix(8))")
+        let directory = FileManager.default.temporaryDirectory.appending(
+            path: "mire-persistent-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: directory) }
         let server = LocalPostgresServer.persistent(at: directory)
         #expect(!server.isRunning)
@@ -48,7 +49,8 @@ struct LocalServerTests {
     }
 
     @Test func stoppingAServerThatIsNotRunningIsHarmless() throws {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "mire-never-\(UUID().uuidString.prefix(8))")
+        let directory = FileManager.default.temporaryDirectory.appending(
+            path: "mire-never-\(UUID().uuidString.prefix(8))")
         try LocalPostgresServer.persistent(at: directory).stop()
     }
 

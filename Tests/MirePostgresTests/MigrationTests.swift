@@ -10,7 +10,8 @@ import Testing
 struct MigrationTests {
     /// The SQL compiled into the library is exactly the text of `Migrations/*.sql`.
     @Test func embeddedSQLEqualsTheFiles() throws {
-        let directory = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../Migrations").standardized
+        let directory = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../Migrations")
+            .standardized
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".sql") }
             .sorted()
@@ -36,7 +37,11 @@ struct MigrationTests {
                     "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1"
                 ).map { try $0.decode(String.self, at: 0) }
             }
-            #expect(tables == ["mire_events", "mire_projection_leases", "mire_projection_skipped", "mire_schema_migrations", "mire_snapshots", "mire_streams", "mire_subscriptions"])
+            #expect(
+                tables == [
+                    "mire_events", "mire_projection_leases", "mire_projection_skipped", "mire_schema_migrations",
+                    "mire_snapshots", "mire_streams", "mire_subscriptions",
+                ])
         }
     }
 
@@ -46,7 +51,8 @@ struct MigrationTests {
             let applied = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<6 {
                     group.addTask {
-                        let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: TestDatabase.logger)
+                        let pool = PostgresPool(
+                            configuration: configuration, maximumConnections: 1, logger: TestDatabase.logger)
                         defer { Task { await pool.shutdown() } }
                         return try await Migrator(pool: pool, logger: TestDatabase.logger).migrate().count
                     }
@@ -55,7 +61,8 @@ struct MigrationTests {
             }
             #expect(applied.reduce(0, +) == Migration.all.count)
             #expect(applied.filter { $0 > 0 }.count == 1)
-            let connection = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+            let connection = try await PostgresConnection.connect(
+                configuration: configuration, logger: TestDatabase.logger)
             let recorded = try await connection.query("SELECT count(*) FROM mire_schema_migrations").single(Int64.self)
             #expect(recorded == Int64(Migration.all.count))
             await connection.close()
@@ -80,7 +87,8 @@ struct MigrationTests {
         try await TestDatabase.withPool { pool throws in
             let broken = Migration(version: 900, name: "900_broken.sql", sql: "CREATE TABLE half (id int); SELEC oops;")
             let error = await #expect(throws: MireError.self) {
-                try await Migrator(pool: pool, migrations: Migration.all + [broken], logger: TestDatabase.logger).migrate()
+                try await Migrator(pool: pool, migrations: Migration.all + [broken], logger: TestDatabase.logger)
+                    .migrate()
             }
             #expect(error?.message.contains("900_broken.sql") == true)
             let exists = try await pool.withConnection {
@@ -104,7 +112,8 @@ struct MigrationTests {
                     """
                 )
                 for statement: PostgresQuery in [
-                    "UPDATE mire_events SET payload = '{\"x\":1}'", "DELETE FROM mire_events", "TRUNCATE mire_events CASCADE",
+                    "UPDATE mire_events SET payload = '{\"x\":1}'", "DELETE FROM mire_events",
+                    "TRUNCATE mire_events CASCADE",
                 ] {
                     let error = await #expect(throws: PostgresError.self) { try await connection.query(statement) }
                     #expect(error?.sqlState == "P0M01")

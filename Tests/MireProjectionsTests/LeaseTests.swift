@@ -30,7 +30,9 @@ struct LeaseTests {
             #expect(try await leases.checkpoint(of: "p") == Checkpoint())
             // The current holder's checkpoint lands.
             let current = Checkpoint(cursor: .init(transactionID: 5, position: 7), deliveredAhead: [9])
-            let wrote = try await store.pool.withConnection { try await leases.checkpoint(second, to: current, handled: 2, on: $0) }
+            let wrote = try await store.pool.withConnection {
+                try await leases.checkpoint(second, to: current, handled: 2, on: $0)
+            }
             #expect(wrote)
             #expect(try await leases.checkpoint(of: "p") == current)
 
@@ -53,20 +55,32 @@ struct LeaseTests {
             await #expect(throws: Fenced.self) {
                 try await store.pool.withTransaction { connection in
                     try await connection.query("INSERT INTO read_model VALUES (\(Int64(1)))")
-                    guard try await leases.checkpoint(stale, to: Checkpoint(cursor: .init(transactionID: 1, position: 1)), handled: 1, on: connection)
+                    guard
+                        try await leases.checkpoint(
+                            stale, to: Checkpoint(cursor: .init(transactionID: 1, position: 1)), handled: 1,
+                            on: connection)
                     else { throw Fenced() }
                 }
             }
-            #expect(try await store.pool.withConnection { try await $0.query("SELECT count(*) FROM read_model").single(Int64.self) } == 0)
+            #expect(
+                try await store.pool.withConnection {
+                    try await $0.query("SELECT count(*) FROM read_model").single(Int64.self)
+                } == 0)
         }
     }
 
     @Test func exactlyOneRunnerDrivesAProjectionAndAnotherTakesOver() async throws {
         try await TestDatabase.withStore(maximumConnections: 8) { store throws in
             let seen = Seen()
-            let projection = Projection(name: "shared", category: "tally", delivery: .transactional) { event, _ in seen.append(event) }
-            let one = ProjectionRunner(store: store, projections: [projection], configuration: testConfiguration("one", ttl: .milliseconds(600)), logger: TestDatabase.logger)
-            let two = ProjectionRunner(store: store, projections: [projection], configuration: testConfiguration("two", ttl: .milliseconds(600)), logger: TestDatabase.logger)
+            let projection = Projection(name: "shared", category: "tally", delivery: .transactional) { event, _ in
+                seen.append(event)
+            }
+            let one = ProjectionRunner(
+                store: store, projections: [projection],
+                configuration: testConfiguration("one", ttl: .milliseconds(600)), logger: TestDatabase.logger)
+            let two = ProjectionRunner(
+                store: store, projections: [projection],
+                configuration: testConfiguration("two", ttl: .milliseconds(600)), logger: TestDatabase.logger)
             let firstTask = Task { try await one.run() }
             try await Task.sleep(for: .milliseconds(200))
             let secondTask = Task { try await two.run() }

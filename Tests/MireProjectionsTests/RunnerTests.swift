@@ -8,7 +8,9 @@ import Testing
 struct RunnerTests {
     @Test func aTransactionalProjectionBuildsItsReadModelExactlyOnce() async throws {
         try await TestDatabase.withStore(maximumConnections: 6) { store throws in
-            try await store.pool.withConnection { try await $0.query("CREATE TABLE totals (id text PRIMARY KEY, total int8)") }
+            try await store.pool.withConnection {
+                try await $0.query("CREATE TABLE totals (id text PRIMARY KEY, total int8)")
+            }
             let projection = Projection.transactional("totals", of: Tally.self) { recorded, connection in
                 guard case .added(let amount) = recorded.event else { return }
                 try await connection.query(
@@ -17,7 +19,9 @@ struct RunnerTests {
                     ON CONFLICT (id) DO UPDATE SET total = totals.total + EXCLUDED.total
                     """)
             }
-            let runner = ProjectionRunner(store: store, projections: [projection], configuration: testConfiguration("w"), logger: TestDatabase.logger)
+            let runner = ProjectionRunner(
+                store: store, projections: [projection], configuration: testConfiguration("w"),
+                logger: TestDatabase.logger)
             try await whileRunning(runner) {
                 var last: Int64 = 0
                 for index in 0..<30 {
@@ -42,10 +46,13 @@ struct RunnerTests {
     @Test func gapTorture() async throws {
         try await TestDatabase.withStore(maximumConnections: 12) { store throws in
             let seen = Seen()
-            let projection = Projection(name: "torture", category: nil, delivery: .transactional) { event, _ in seen.append(event) }
+            let projection = Projection(name: "torture", category: nil, delivery: .transactional) { event, _ in
+                seen.append(event)
+            }
             var configuration = testConfiguration("w")
             configuration.batchSize = 7
-            let runner = ProjectionRunner(store: store, projections: [projection], configuration: configuration, logger: TestDatabase.logger)
+            let runner = ProjectionRunner(
+                store: store, projections: [projection], configuration: configuration, logger: TestDatabase.logger)
             struct Rollback: Error {}
             try await whileRunning(runner) {
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -55,7 +62,8 @@ struct RunnerTests {
                                 let options = TransactionOptions(retry: RetryPolicy(maximumAttempts: 50))
                                 do {
                                     try await store.transaction(options) { tx in
-                                        var tally = try await tx.loadOrDefault(Tally.self, id: "s\((writer + round) % 4)")
+                                        var tally = try await tx.loadOrDefault(
+                                            Tally.self, id: "s\((writer + round) % 4)")
                                         tally.record(.added(1))
                                         if round % 3 == 0 { tally.record(.added(2)) }
                                         try await tx.save(&tally)
@@ -97,19 +105,26 @@ struct RunnerTests {
             try await blocker.query("INSERT INTO scratch VALUES (0)")
             // T2 appends v1 and commits; T1 appends v2 and commits.
             try await store.append([try event()], to: stream, expecting: .noStream)
-            try await early.query(EventStore.appendQueryForTests(stream: stream, expected: .exact(1), events: [try event()]))
+            try await early.query(
+                EventStore.appendQueryForTests(stream: stream, expected: .exact(1), events: [try event()]))
             try await early.query("COMMIT")
 
             let seen = Seen()
-            let projection = Projection(name: "ordered", category: "tally", delivery: .transactional) { event, _ in seen.append(event) }
-            let first = ProjectionRunner(store: store, projections: [projection], configuration: testConfiguration("first"), logger: TestDatabase.logger)
+            let projection = Projection(name: "ordered", category: "tally", delivery: .transactional) { event, _ in
+                seen.append(event)
+            }
+            let first = ProjectionRunner(
+                store: store, projections: [projection], configuration: testConfiguration("first"),
+                logger: TestDatabase.logger)
             try await whileRunning(first) {
                 try await Task.sleep(for: .milliseconds(400))
             }
             #expect(seen.all.isEmpty)  // v2 is held back: v1's transaction is not below the horizon yet
 
             try await blocker.query("COMMIT")
-            let second = ProjectionRunner(store: store, projections: [projection], configuration: testConfiguration("second"), logger: TestDatabase.logger)
+            let second = ProjectionRunner(
+                store: store, projections: [projection], configuration: testConfiguration("second"),
+                logger: TestDatabase.logger)
             let log = try await store.readAll()
             try await whileRunning(second) {
                 try await second.waitUntilCaughtUp("ordered", to: log.map(\.position).max()!, timeout: .seconds(10))
@@ -128,11 +143,21 @@ struct RunnerTests {
             try await store.pool.withConnection { try await $0.query("CREATE TABLE handled (id serial, version int8)") }
             struct Flaky: Error {}
             // The read model is in the database: a failed batch's writes roll back with it.
-            let projection = Projection(name: "flaky", category: "tally", delivery: .transactional) { event, connection in
+            let projection = Projection(name: "flaky", category: "tally", delivery: .transactional) {
+                event, connection in
                 try await connection.query("INSERT INTO handled (version) VALUES (\(event.version))")
-                if event.version == 2, failuresLeft.withLock({ left in left -= 1; return left >= 0 }) { throw Flaky() }
+                if event.version == 2,
+                    failuresLeft.withLock({ left in
+                        left -= 1
+                        return left >= 0
+                    })
+                {
+                    throw Flaky()
+                }
             }
-            let runner = ProjectionRunner(store: store, projections: [projection], configuration: testConfiguration("w"), logger: TestDatabase.logger)
+            let runner = ProjectionRunner(
+                store: store, projections: [projection], configuration: testConfiguration("w"),
+                logger: TestDatabase.logger)
             var tally = try await store.loadOrDefault(Tally.self, id: "f")
             for amount in 1...4 { tally.record(.added(Int64(amount))) }
             let saved = try await store.save(&tally)
@@ -141,7 +166,9 @@ struct RunnerTests {
             }
             // Rolled-back attempts left no trace: each event was handled once, in order.
             let handled = try await store.pool.withConnection { connection in
-                try await connection.query("SELECT version FROM handled ORDER BY id").map { try $0.decode(Int64.self, at: 0) }
+                try await connection.query("SELECT version FROM handled ORDER BY id").map {
+                    try $0.decode(Int64.self, at: 0)
+                }
             }
             #expect(handled == [1, 2, 3, 4])
             #expect(failuresLeft.value < 0)
@@ -152,13 +179,15 @@ struct RunnerTests {
         try await TestDatabase.withStore { store throws in
             try await store.pool.withConnection { try await $0.query("CREATE TABLE handled (id serial, version int8)") }
             struct Poison: Error, CustomStringConvertible { var description: String { "cannot handle this one" } }
-            let projection = Projection(name: "poisoned", category: "tally", delivery: .transactional) { event, connection in
+            let projection = Projection(name: "poisoned", category: "tally", delivery: .transactional) {
+                event, connection in
                 if event.version == 2 { throw Poison() }
                 try await connection.query("INSERT INTO handled (version) VALUES (\(event.version))")
             }
             var configuration = testConfiguration("w")
             configuration.poisonPolicy = .skipAfter(attempts: 3)
-            let runner = ProjectionRunner(store: store, projections: [projection], configuration: configuration, logger: TestDatabase.logger)
+            let runner = ProjectionRunner(
+                store: store, projections: [projection], configuration: configuration, logger: TestDatabase.logger)
             var tally = try await store.loadOrDefault(Tally.self, id: "p")
             for amount in 1...3 { tally.record(.added(Int64(amount))) }
             let saved = try await store.save(&tally)
@@ -166,12 +195,16 @@ struct RunnerTests {
                 try await runner.waitUntilCaughtUp("poisoned", to: saved.positions.last!)
             }
             let handled = try await store.pool.withConnection { connection in
-                try await connection.query("SELECT version FROM handled ORDER BY id").map { try $0.decode(Int64.self, at: 0) }
+                try await connection.query("SELECT version FROM handled ORDER BY id").map {
+                    try $0.decode(Int64.self, at: 0)
+                }
             }
             #expect(handled == [1, 3])
             let skipped = try await store.pool.withConnection { connection in
-                try await connection.query("SELECT global_position, stream_version, error, attempts FROM mire_projection_skipped WHERE name = 'poisoned'")
-                    .map { try $0.decode((Int64, Int64, String, Int32).self) }
+                try await connection.query(
+                    "SELECT global_position, stream_version, error, attempts FROM mire_projection_skipped WHERE name = 'poisoned'"
+                )
+                .map { try $0.decode((Int64, Int64, String, Int32).self) }
             }
             #expect(skipped.count == 1)
             #expect(skipped.first?.0 == saved.positions[1])
@@ -185,14 +218,19 @@ struct RunnerTests {
             // A channel of its own, so other tests' writes do not wake this runner.
             let channel = "mire_test_" + UUID().uuidString.prefix(8).lowercased()
             let pool = PostgresPool(configuration: configuration, maximumConnections: 4, logger: TestDatabase.logger)
-            let store = EventStore(pool: pool, configuration: .init(wakeUpChannel: channel), logger: TestDatabase.logger)
+            let store = EventStore(
+                pool: pool, configuration: .init(wakeUpChannel: channel), logger: TestDatabase.logger)
             try await store.migrate()
             var runnerConfiguration = testConfiguration("w")
             runnerConfiguration.pollInterval = .seconds(30)
             runnerConfiguration.wakeUpChannel = channel
             let seen = Seen()
-            let projection = Projection(name: "woken", category: "tally", delivery: .plain) { event, _ in seen.append(event) }
-            let runner = ProjectionRunner(store: store, projections: [projection], configuration: runnerConfiguration, logger: TestDatabase.logger)
+            let projection = Projection(name: "woken", category: "tally", delivery: .plain) { event, _ in
+                seen.append(event)
+            }
+            let runner = ProjectionRunner(
+                store: store, projections: [projection], configuration: runnerConfiguration, logger: TestDatabase.logger
+            )
             try await whileRunning(runner) {
                 try await Task.sleep(for: .milliseconds(500))  // lease taken, first (empty) read done, listening
                 var tally = try await store.loadOrDefault(Tally.self, id: "n")
@@ -215,7 +253,9 @@ struct RunnerTests {
             ) { _, connection in
                 try await connection.query("INSERT INTO counted VALUES (1)")
             }
-            let runner = ProjectionRunner(store: store, projections: [projection], configuration: testConfiguration("w"), logger: TestDatabase.logger)
+            let runner = ProjectionRunner(
+                store: store, projections: [projection], configuration: testConfiguration("w"),
+                logger: TestDatabase.logger)
             var tally = try await store.loadOrDefault(Tally.self, id: "r")
             for _ in 0..<5 { tally.record(.added(1)) }
             let saved = try await store.save(&tally)
@@ -224,7 +264,10 @@ struct RunnerTests {
             #expect(try await runner.status("rebuilt").cursorPosition == 0)
             try await runner.runUntilCaughtUp()
             try await runner.waitUntilCaughtUp("rebuilt", to: saved.positions.last!)
-            #expect(try await store.pool.withConnection { try await $0.query("SELECT count(*) FROM counted").single(Int64.self) } == 5)
+            #expect(
+                try await store.pool.withConnection {
+                    try await $0.query("SELECT count(*) FROM counted").single(Int64.self)
+                } == 5)
         }
     }
 }

@@ -3,7 +3,10 @@ import MireSnapshots
 import MireTestSupport
 import Testing
 
-enum CounterEvent: Codable, Sendable { case added(Int64), noted(String) }
+enum CounterEvent: Codable, Sendable {
+    case added(Int64)
+    case noted(String)
+}
 
 /// State with some bulk, so compression has something to do.
 struct Counter: SnapshottableAggregate, Equatable {
@@ -155,7 +158,8 @@ struct SnapshotTests {
             try await store.save(&large)
             #expect(try await storedSnapshot(store, "counter-large")?.encoding == "json+zlib")
             let (stored, size) = try await store.pool.withConnection { connection in
-                try await connection.query("SELECT length(state), uncompressed_size FROM mire_snapshots WHERE stream_id = 'counter-large'")[0]
+                try await connection.query(
+                    "SELECT length(state), uncompressed_size FROM mire_snapshots WHERE stream_id = 'counter-large'")[0]
                     .decode((Int32, Int32).self)
             }
             #expect(stored * 3 < size)
@@ -173,7 +177,9 @@ struct SnapshotTests {
         }
         #expect(error?.message.contains("limit") == true)
         // A row claiming a small size cannot make it produce more than claimed either.
-        #expect(throws: ZlibCompression.Failure.self) { _ = try ZlibCompression.decompress(bomb, expectedSize: 100, limit: 64 << 20) }
+        #expect(throws: ZlibCompression.Failure.self) {
+            _ = try ZlibCompression.decompress(bomb, expectedSize: 100, limit: 64 << 20)
+        }
         #expect(try ZlibCompression.decompress(bomb, expectedSize: 8 << 20, limit: 64 << 20).count == 8 << 20)
     }
 
@@ -185,7 +191,8 @@ struct SnapshotTests {
             let bomb = try ZlibCompression.compress(Data(count: 8 << 20))
             try await store.pool.withConnection { connection in
                 try await connection.query(
-                    "UPDATE mire_snapshots SET state = \(bomb), uncompressed_size = \(Int32(8 << 20)), encoding = 'json+zlib'")
+                    "UPDATE mire_snapshots SET state = \(bomb), uncompressed_size = \(Int32(8 << 20)), encoding = 'json+zlib'"
+                )
             }
             let loaded = try #require(try await store.load(Counter.self, id: "bomb"))
             #expect(loaded.state.total == 5)
@@ -203,17 +210,24 @@ struct SnapshotTests {
         var damaged = try ZlibCompression.compress(text)
         damaged[damaged.count / 2] ^= 0xFF
         #expect(throws: ZlibCompression.Failure.self) { _ = try ZlibCompression.decompress(damaged, limit: 1 << 20) }
-        #expect(throws: ZlibCompression.Failure.self) { _ = try ZlibCompression.decompress(damaged.prefix(10), limit: 1 << 20) }
+        #expect(throws: ZlibCompression.Failure.self) {
+            _ = try ZlibCompression.decompress(damaged.prefix(10), limit: 1 << 20)
+        }
     }
 
     @Test func concurrentSavesWhileSnapshotsAreTakenStayCorrect() async throws {
-        let snapshots = Snapshots(configuration: SnapshotConfiguration(every: 3), logger: TestDatabase.logger)  // background
-        try await TestDatabase.withStore(maximumConnections: 6, configuration: EventStore.Configuration(snapshots: snapshots)) { store throws in
+        // Written in the background (the default), while other saves go on.
+        let snapshots = Snapshots(configuration: SnapshotConfiguration(every: 3), logger: TestDatabase.logger)
+        try await TestDatabase.withStore(
+            maximumConnections: 6, configuration: EventStore.Configuration(snapshots: snapshots)
+        ) { store throws in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
                     group.addTask {
                         for _ in 0..<25 {
-                            try await store.update(Counter.self, id: "busy", retry: RetryPolicy(maximumAttempts: 200)) { $0.record(.added(1)) }
+                            try await store.update(Counter.self, id: "busy", retry: RetryPolicy(maximumAttempts: 200)) {
+                                $0.record(.added(1))
+                            }
                         }
                     }
                 }
@@ -231,8 +245,9 @@ struct SnapshotTests {
     }
 
     @Test func aManualSnapshotIsUsedByTheNextLoad() async throws {
-        try await TestDatabase.withStore(configuration: EventStore.Configuration(
-            snapshots: Snapshots(configuration: SnapshotConfiguration(every: 1_000), logger: TestDatabase.logger))
+        try await TestDatabase.withStore(
+            configuration: EventStore.Configuration(
+                snapshots: Snapshots(configuration: SnapshotConfiguration(every: 1_000), logger: TestDatabase.logger))
         ) { store throws in
             var counter = try await store.loadOrDefault(Counter.self, id: "manual")
             for _ in 0..<4 { counter.record(.added(5)) }

@@ -36,7 +36,9 @@ public enum TestDatabase {
     /// A logger for tests: quiet unless `MIRE_TEST_LOG_LEVEL` says otherwise.
     public static var logger: Logger {
         var logger = Logger(label: "mire.tests")
-        logger.logLevel = ProcessInfo.processInfo.environment["MIRE_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["MIRE_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) }
+            ?? .critical
         return logger
     }
 
@@ -89,7 +91,8 @@ public enum TestDatabase {
         _ body: (PostgresPool) async throws -> T
     ) async throws -> T {
         try await withSchema { configuration in
-            let pool = PostgresPool(configuration: configuration, maximumConnections: maximumConnections, logger: logger)
+            let pool = PostgresPool(
+                configuration: configuration, maximumConnections: maximumConnections, logger: logger)
             do {
                 let result = try await body(pool)
                 await pool.shutdown()

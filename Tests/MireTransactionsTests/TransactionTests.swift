@@ -3,7 +3,10 @@ import MireTestSupport
 import MireTransactions
 import Testing
 
-enum WalletEvent: Codable, Sendable { case credited(Int64), debited(Int64) }
+enum WalletEvent: Codable, Sendable {
+    case credited(Int64)
+    case debited(Int64)
+}
 
 struct Wallet: Aggregate {
     static let category = "wallet"
@@ -100,7 +103,8 @@ struct TransactionTests {
             for await _ in locked.stream { break }
             let writer = Task {
                 // Appends with .any: it only has to wait for the lock, never conflicts.
-                try await store.append([try NewEvent(Wallet.self, .credited(5))], to: StreamID("wallet-a"), expecting: .any)
+                try await store.append(
+                    [try NewEvent(Wallet.self, .credited(5))], to: StreamID("wallet-a"), expecting: .any)
                 order.withLock { $0.append("writer saved") }
             }
             try await Task.sleep(for: .milliseconds(300))
@@ -195,9 +199,13 @@ struct TransactionTests {
             try await fund(store, ["a"])
             let attempts = Locked(0)
             let retried = Locked(0)
-            let options = TransactionOptions(retry: RetryPolicy(maximumAttempts: 3), onRetry: { _, _ in retried.withLock { $0 += 1 } })
+            let options = TransactionOptions(
+                retry: RetryPolicy(maximumAttempts: 3), onRetry: { _, _ in retried.withLock { $0 += 1 } })
             try await store.transaction(options) { tx in
-                let attempt = attempts.withLock { $0 += 1; return $0 }
+                let attempt = attempts.withLock {
+                    $0 += 1
+                    return $0
+                }
                 var a = try #require(try await tx.load(Wallet.self, id: "a"))
                 if attempt == 1 {
                     var other = try #require(try await store.load(Wallet.self, id: "a"))

@@ -104,9 +104,13 @@ struct Balance: AsyncParsableCommand {
         let loaded = try await withBank(options) { try await $0.account(account) }
         try printOutput(BalanceReport(loaded), json: options.json) {
             let status = loaded.state.isOpen ? "open" : "closed"
-            let source = loaded.loadDetails.snapshotVersion.map { "snapshot at version \($0) + \(loaded.loadDetails.eventsReplayed) events" }
+            let source =
+                loaded.loadDetails.snapshotVersion.map {
+                    "snapshot at version \($0) + \(loaded.loadDetails.eventsReplayed) events"
+                }
                 ?? "\(loaded.loadDetails.eventsReplayed) events replayed, no snapshot"
-            return "account \(account) (\(loaded.state.owner), \(status)): balance \(Money(cents: loaded.state.balance)) at version \(loaded.version) (\(source))"
+            return
+                "account \(account) (\(loaded.state.owner), \(status)): balance \(Money(cents: loaded.state.balance)) at version \(loaded.version) (\(source))"
         }
     }
 }
@@ -132,7 +136,9 @@ struct History: AsyncParsableCommand {
             return try await bank.store.history(Account.self, id: account, limit: 100_000)
         }
         let entries = events.map { recorded in
-            var entry = Entry(version: recorded.version, position: recorded.position, type: recorded.type, recordedAt: recorded.recordedAt)
+            var entry = Entry(
+                version: recorded.version, position: recorded.position, type: recorded.type,
+                recordedAt: recorded.recordedAt)
             switch recorded.event {
             case .opened(let owner): entry.owner = owner
             case .deposited(let amount), .withdrawn(let amount): entry.amount = Money(cents: amount).description
@@ -149,7 +155,8 @@ struct History: AsyncParsableCommand {
         try printOutput(entries, json: options.json) {
             entries.map { entry in
                 let detail = (entry.amount ?? entry.owner ?? "") + (entry.counterparty.map { " (\($0))" } ?? "")
-                return "v\(entry.version)  #\(entry.position)  \(entry.type.padding(toLength: 24, withPad: " ", startingAt: 0)) \(detail)"
+                return
+                    "v\(entry.version)  #\(entry.position)  \(entry.type.padding(toLength: 24, withPad: " ", startingAt: 0)) \(detail)"
             }.joined(separator: "\n")
         }
     }

@@ -30,7 +30,8 @@ struct Database: AsyncParsableCommand {
 
         func run() async throws {
             let logger = options.makeLogger()
-            var report = StatusReport(server: options.databaseURL == nil ? "embedded" : "external", running: false, migrations: [])
+            var report = StatusReport(
+                server: options.databaseURL == nil ? "embedded" : "external", running: false, migrations: [])
             if options.databaseURL == nil {
                 let server = options.embeddedServer
                 report.dataDirectory = server.dataDirectory.path

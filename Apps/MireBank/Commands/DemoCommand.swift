@@ -39,9 +39,15 @@ struct Demo: AsyncParsableCommand {
         let say: (String) -> Void = { line in if !options.json { print(line) } }
         do {
             let applied = try await store.migrate()
-            let version = try await database.pool.withConnection { try await $0.query("SHOW server_version").single(String.self) }
-            say("Mire bank demo on \(database.embedded ? "the embedded server" : "\(database.configuration)") (PostgreSQL \(version))")
-            say("migrations: \(applied.isEmpty ? "up to date" : "applied " + applied.map(\.name).joined(separator: ", "))")
+            let version = try await database.pool.withConnection {
+                try await $0.query("SHOW server_version").single(String.self)
+            }
+            say(
+                "Mire bank demo on \(database.embedded ? "the embedded server" : "\(database.configuration)") (PostgreSQL \(version))"
+            )
+            say(
+                "migrations: \(applied.isEmpty ? "up to date" : "applied " + applied.map(\.name).joined(separator: ", "))"
+            )
             let run = UUID().uuidString.prefix(6).lowercased()
 
             say("\n== Aggregate lifecycle: load → record → save, then load again to replay")
@@ -51,7 +57,9 @@ struct Demo: AsyncParsableCommand {
             try await bank.withdraw(Money(cents: 30_00), from: alice)
             let replayed = try await bank.account(alice)
             let history = try await store.history(Account.self, id: alice).map(\.type)
-            say("opened \(alice), deposited 100.00, withdrew 30.00 → balance \(Money(cents: replayed.state.balance)) at version \(replayed.version)")
+            say(
+                "opened \(alice), deposited 100.00, withdrew 30.00 → balance \(Money(cents: replayed.state.balance)) at version \(replayed.version)"
+            )
             say("history: \(history.joined(separator: ", "))")
 
             say("\n== Commands & validation: invalid operations never reach the log")
@@ -75,16 +83,22 @@ struct Demo: AsyncParsableCommand {
                 refusals.append("deposit into a closed account: \(error)")
                 say("refused deposit into a closed account: \(error)")
             }
-            say("\(alice) is at version \(try await bank.account(alice).version): the refused commands recorded nothing")
+            say(
+                "\(alice) is at version \(try await bank.account(alice).version): the refused commands recorded nothing"
+            )
 
             say("\n== Concurrency: 4 writers × 10 deposits on one account, conflicts retried")
             let race = try await Race.race(bank: bank, account: nil, writers: 4, deposits: 10)
-            say("conflicts retried: \(race.conflicts); final balance \(race.finalBalance) (expected \(race.expectedBalance)) — \(race.correct ? "correct" : "WRONG")")
+            say(
+                "conflicts retried: \(race.conflicts); final balance \(race.finalBalance) (expected \(race.expectedBalance)) — \(race.correct ? "correct" : "WRONG")"
+            )
 
             say("\n== Batched writes: 1,000 deposits one per save, then 100 per save")
             let ingest = try await Ingest.ingest(bank: bank, events: 1_000, batch: 100, progress: nil)
-            say(String(format: "one per save: %.0f events/s; batched: %.0f events/s; speedup %.1f×",
-                       ingest.singleEventsPerSecond, ingest.batchedEventsPerSecond, ingest.speedup))
+            say(
+                String(
+                    format: "one per save: %.0f events/s; batched: %.0f events/s; speedup %.1f×",
+                    ingest.singleEventsPerSecond, ingest.batchedEventsPerSecond, ingest.speedup))
 
             say("\n== Transfer: read-before-write across two accounts in one transaction")
             let bob = "bob-\(run)"
@@ -93,7 +107,9 @@ struct Demo: AsyncParsableCommand {
             try await bank.open(carol, owner: "Carol")
             try await bank.deposit(Money(cents: 50_00), into: bob)
             try await bank.transfer(Money(cents: 20_00), from: bob, to: carol)
-            var transfer = ["moved 20.00 from \(bob) to \(carol): balances \(Money(cents: try await bank.account(bob).state.balance)) and \(Money(cents: try await bank.account(carol).state.balance))"]
+            var transfer = [
+                "moved 20.00 from \(bob) to \(carol): balances \(Money(cents: try await bank.account(bob).state.balance)) and \(Money(cents: try await bank.account(carol).state.balance))"
+            ]
             do {
                 try await bank.transfer(Money(cents: 500_00), from: bob, to: carol)
             } catch let error as BankError {
@@ -101,13 +117,19 @@ struct Demo: AsyncParsableCommand {
             }
             transfer.forEach(say)
             let storm = try await TransferStorm.storm(bank: bank, accounts: 6, transfers: 120, concurrency: 6)
-            say("transfer storm: \(storm.transfersDone) done, \(storm.transfersRefused) refused, total \(storm.totalBefore) → \(storm.totalAfter) — \(storm.correct ? "conserved" : "WRONG")")
+            say(
+                "transfer storm: \(storm.transfersDone) done, \(storm.transfersRefused) refused, total \(storm.totalBefore) → \(storm.totalAfter) — \(storm.correct ? "conserved" : "WRONG")"
+            )
 
             say("\n== Snapshots: a long account loads from a snapshot plus its tail")
             let full = try await Bench.Load.measure(bank: bank, events: 5_000, snapshots: false, repetitions: 5)
             let viaSnapshot = try await Bench.Load.measure(bank: bank, events: 5_000, snapshots: true, repetitions: 5)
-            say(String(format: "5,000-event account: full replay %.1f ms (%d events); through a snapshot %.1f ms (%d events)",
-                       full.medianMilliseconds, full.eventsReplayedPerLoad, viaSnapshot.medianMilliseconds, viaSnapshot.eventsReplayedPerLoad))
+            say(
+                String(
+                    format:
+                        "5,000-event account: full replay %.1f ms (%d events); through a snapshot %.1f ms (%d events)",
+                    full.medianMilliseconds, full.eventsReplayedPerLoad, viaSnapshot.medianMilliseconds,
+                    viaSnapshot.eventsReplayedPerLoad))
 
             say("\n== Projections: a transactional read model; two replicas, one drives it")
             let projections = try await Self.projections(bank: bank, logger: logger, account: bob)
@@ -120,12 +142,17 @@ struct Demo: AsyncParsableCommand {
                     Report(
                         database: database.embedded ? "embedded" : "\(database.configuration)", serverVersion: version,
                         migrationsApplied: applied.map(\.name),
-                        lifecycle: .init(account: alice, balance: Money(cents: replayed.state.balance).description, version: replayed.version, history: history),
+                        lifecycle: .init(
+                            account: alice, balance: Money(cents: replayed.state.balance).description,
+                            version: replayed.version, history: history),
                         validation: refusals, race: race, ingest: ingest, transfer: transfer, storm: storm,
                         snapshots: [full, viaSnapshot], projections: projections
-                    ), json: true) { "" }
+                    ), json: true
+                ) { "" }
             }
-            if !race.correct || !storm.correct || projections.contains(where: { $0.hasPrefix("WRONG") }) { throw ExitCode.failure }
+            if !race.correct || !storm.correct || projections.contains(where: { $0.hasPrefix("WRONG") }) {
+                throw ExitCode.failure
+            }
         } catch {
             await database.pool.shutdown()
             throw error
@@ -150,7 +177,9 @@ struct Demo: AsyncParsableCommand {
         let head = try await bank.store.deposit(into: account, bank: bank)
         try await first.waitUntilCaughtUp(name, to: head, timeout: .seconds(120))
         var status = try await first.status(name)
-        lines.append("caught up with the log: \(status.eventsHandled) events handled; lease held by \(status.holder ?? "-") (token \(status.fenceToken))")
+        lines.append(
+            "caught up with the log: \(status.eventsHandled) events handled; lease held by \(status.holder ?? "-") (token \(status.fenceToken))"
+        )
 
         // Stop whichever replica holds the lease; the other takes over.
         let (leader, follower) = status.holder == "demo-a" ? (firstTask, second) : (secondTask, first)
@@ -166,7 +195,8 @@ struct Demo: AsyncParsableCommand {
         let agrees = readModel?.balanceCents == replayed.state.balance
         lines.append(
             (agrees ? "" : "WRONG: ")
-                + "read model says \(account) holds \(readModel?.balance ?? "?"); replaying its events gives \(Money(cents: replayed.state.balance))")
+                + "read model says \(account) holds \(readModel?.balance ?? "?"); replaying its events gives \(Money(cents: replayed.state.balance))"
+        )
         return lines
     }
 }

@@ -29,7 +29,8 @@ struct Ingest: AsyncParsableCommand {
     func run() async throws {
         let showProgress = !quiet && !options.json
         let report = try await withBank(options) { bank in
-            try await Self.ingest(bank: bank, events: events, batch: batch, progress: showProgress ? ProgressBar() : nil)
+            try await Self.ingest(
+                bank: bank, events: events, batch: batch, progress: showProgress ? ProgressBar() : nil)
         }
         try printOutput(report, json: options.json) {
             String(
@@ -80,7 +81,8 @@ struct Ingest: AsyncParsableCommand {
         let batchedSeconds = batchedTime.seconds
         return Report(
             events: events, batchSize: batch, singleSeconds: singleSeconds, batchedSeconds: batchedSeconds,
-            singleEventsPerSecond: Double(events) / singleSeconds, batchedEventsPerSecond: Double(events) / batchedSeconds,
+            singleEventsPerSecond: Double(events) / singleSeconds,
+            batchedEventsPerSecond: Double(events) / batchedSeconds,
             speedup: singleSeconds / batchedSeconds
         )
     }

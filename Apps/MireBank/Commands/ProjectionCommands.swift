@@ -8,7 +8,8 @@ struct Project: AsyncParsableCommand {
         abstract: "Run the read-model projection in the foreground (one of several replicas)."
     )
     @OptionGroup var options: GlobalOptions
-    @Option(help: "This worker's id; replicas must differ.") var workerID = "worker-\(ProcessInfo.processInfo.processIdentifier)"
+    @Option(help: "This worker's id; replicas must differ.") var workerID =
+        "worker-\(ProcessInfo.processInfo.processIdentifier)"
     @Flag(help: "Stop once the read model has caught up with the log.") var untilCaughtUp = false
 
     func run() async throws {
@@ -26,7 +27,8 @@ struct Project: AsyncParsableCommand {
                 // SIGINT/SIGTERM trigger graceful shutdown: the runner releases its lease.
                 let group = ServiceGroup(
                     configuration: .init(
-                        services: [runner], gracefulShutdownSignals: [.sigterm, .sigint], logger: options.makeLoggerOnce()))
+                        services: [runner], gracefulShutdownSignals: [.sigterm, .sigint],
+                        logger: options.makeLoggerOnce()))
                 try await group.run()
             }
         }
@@ -43,9 +45,12 @@ struct Accounts: AsyncParsableCommand {
             return try await ReadModel.accounts(bank.store.pool)
         }
         try printOutput(rows, json: options.json) {
-            rows.isEmpty ? "no accounts in the read model yet (run `mire-bank project --until-caught-up`)"
-                : rows.map { "\($0.account.padding(toLength: 24, withPad: " ", startingAt: 0)) \($0.owner.padding(toLength: 12, withPad: " ", startingAt: 0)) \($0.balance) \($0.open ? "" : "(closed)")" }
-                    .joined(separator: "\n")
+            rows.isEmpty
+                ? "no accounts in the read model yet (run `mire-bank project --until-caught-up`)"
+                : rows.map {
+                    "\($0.account.padding(toLength: 24, withPad: " ", startingAt: 0)) \($0.owner.padding(toLength: 12, withPad: " ", startingAt: 0)) \($0.balance) \($0.open ? "" : "(closed)")"
+                }
+                .joined(separator: "\n")
         }
     }
 }
@@ -61,7 +66,8 @@ struct Statement: AsyncParsableCommand {
             return try await ReadModel.statement(bank.store.pool, account: account)
         }
         try printOutput(lines, json: options.json) {
-            lines.isEmpty ? "no statement for \(account) yet (run `mire-bank project --until-caught-up`)"
+            lines.isEmpty
+                ? "no statement for \(account) yet (run `mire-bank project --until-caught-up`)"
                 : lines.map { line in
                     "v\(line.version)  \(line.kind.padding(toLength: 13, withPad: " ", startingAt: 0)) \((line.amount ?? "").padding(toLength: 10, withPad: " ", startingAt: 0)) balance \(line.balanceAfter)\(line.counterparty.map { "  (\($0))" } ?? "")"
                 }.joined(separator: "\n")

@@ -31,7 +31,9 @@ struct Race: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let report = try await withBank(options) { bank in try await Self.race(bank: bank, account: account, writers: writers, deposits: deposits) }
+        let report = try await withBank(options) { bank in
+            try await Self.race(bank: bank, account: account, writers: writers, deposits: deposits)
+        }
         try printOutput(report, json: options.json) {
             """
             race on account \(report.account): \(report.writers) writers × \(report.depositsPerWriter) deposits of 1.00
@@ -57,7 +59,9 @@ struct Race: AsyncParsableCommand {
                 group.addTask {
                     var seen = 0
                     for _ in 0..<deposits {
-                        let result = try await bank.store.update(Account.self, id: id, retry: RetryPolicy(maximumAttempts: 1_000)) {
+                        let result = try await bank.store.update(
+                            Account.self, id: id, retry: RetryPolicy(maximumAttempts: 1_000)
+                        ) {
                             try $0.deposit(unit)
                         }
                         seen += result.conflicts
@@ -71,8 +75,10 @@ struct Race: AsyncParsableCommand {
         let expected = startingBalance + Int64(writers * deposits) * unit.cents
         return Report(
             account: id, writers: writers, depositsPerWriter: deposits, conflicts: conflicts, retries: conflicts,
-            startingBalance: Money(cents: startingBalance).description, finalBalance: Money(cents: final.state.balance).description,
-            expectedBalance: Money(cents: expected).description, finalVersion: final.version, correct: final.state.balance == expected
+            startingBalance: Money(cents: startingBalance).description,
+            finalBalance: Money(cents: final.state.balance).description,
+            expectedBalance: Money(cents: expected).description, finalVersion: final.version,
+            correct: final.state.balance == expected
         )
     }
 }

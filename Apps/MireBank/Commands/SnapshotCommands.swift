@@ -14,7 +14,9 @@ struct Snapshot: AsyncParsableCommand {
             try await bank.store.takeSnapshot(loaded)
             return loaded
         }
-        try printOutput(BalanceReport(taken), json: options.json) { "snapshot of \(account) taken at version \(taken.version)" }
+        try printOutput(BalanceReport(taken), json: options.json) {
+            "snapshot of \(account) taken at version \(taken.version)"
+        }
     }
 }
 
@@ -40,9 +42,10 @@ struct Bench: AsyncParsableCommand {
                 try await Self.measure(bank: bank, events: events, snapshots: snapshots, repetitions: repetitions)
             }
             try printOutput(report, json: options.json) {
-                String(format: "load of a %d-event account %@: median %.2f ms, %d events replayed per load",
-                       report.events, report.snapshots ? "through a snapshot" : "by full replay",
-                       report.medianMilliseconds, report.eventsReplayedPerLoad)
+                String(
+                    format: "load of a %d-event account %@: median %.2f ms, %d events replayed per load",
+                    report.events, report.snapshots ? "through a snapshot" : "by full replay",
+                    report.medianMilliseconds, report.eventsReplayedPerLoad)
             }
         }
 
@@ -70,7 +73,9 @@ struct Bench: AsyncParsableCommand {
                 replayed = loaded?.loadDetails.eventsReplayed ?? 0
             }
             let median = times.sorted()[times.count / 2]
-            return Report(events: events, snapshots: snapshots, medianMilliseconds: median.seconds * 1000, eventsReplayedPerLoad: replayed)
+            return Report(
+                events: events, snapshots: snapshots, medianMilliseconds: median.seconds * 1000,
+                eventsReplayedPerLoad: replayed)
         }
     }
 }

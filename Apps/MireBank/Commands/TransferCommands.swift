@@ -23,7 +23,10 @@ struct Transfer: AsyncParsableCommand {
             try await bank.transfer(amount, from: from, to: to)
             return (try await bank.account(from), try await bank.account(to))
         }
-        try printOutput(Report(from: BalanceReport(source), to: BalanceReport(destination), amount: amount.description), json: options.json) {
+        try printOutput(
+            Report(from: BalanceReport(source), to: BalanceReport(destination), amount: amount.description),
+            json: options.json
+        ) {
             "transferred \(amount) from \(from) (now \(Money(cents: source.state.balance))) to \(to) (now \(Money(cents: destination.state.balance)))"
         }
     }

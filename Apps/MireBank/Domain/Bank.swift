@@ -51,7 +51,9 @@ struct Bank: Sendable {
         try await store.transaction(options) { tx in
             var locked: [String: AggregateRoot<Account>] = [:]
             for id in [source, destination].sorted() {
-                guard let account = try await tx.loadForUpdate(Account.self, id: id) else { throw BankError.notFound(account: id) }
+                guard let account = try await tx.loadForUpdate(Account.self, id: id) else {
+                    throw BankError.notFound(account: id)
+                }
                 locked[id] = account
             }
             var from = locked[source]!

@@ -15,7 +15,9 @@ struct Money: Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleB
         var fraction: Int64 = 0
         if parts.count == 2 {
             let digits = parts[1]
-            guard (1...2).contains(digits.count), digits.allSatisfy(\.isNumber), let value = Int64(digits) else { return nil }
+            guard (1...2).contains(digits.count), digits.allSatisfy(\.isNumber), let value = Int64(digits) else {
+                return nil
+            }
             fraction = digits.count == 1 ? value * 10 : value
         }
         let (scaled, overflow) = whole.multipliedReportingOverflow(by: 100)

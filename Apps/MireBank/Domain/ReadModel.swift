@@ -39,54 +39,54 @@ enum ReadModel {
     /// The projection: each account event updates the balance row and adds a statement line.
     static let projection = Projection.transactional(
         projectionName, of: Account.self,
-        reset: { connection in try await connection.executeScript("TRUNCATE account_balances, account_statement") }
-    ) { recorded, connection in
-        let account = recorded.stream.entityID
-        var delta: Int64 = 0
-        var kind = ""
-        var amount: Int64?
-        var counterparty: String?
-        var owner: String?
-        var open: Bool?
-        switch recorded.event {
-        case .opened(let name):
-            kind = "opened"
-            owner = name
-            open = true
-        case .deposited(let value):
-            (kind, amount, delta) = ("deposit", value, value)
-        case .withdrawn(let value):
-            (kind, amount, delta) = ("withdrawal", value, -value)
-        case .transferredIn(let value, let from):
-            (kind, amount, delta, counterparty) = ("transfer in", value, value, from)
-        case .transferredOut(let value, let to):
-            (kind, amount, delta, counterparty) = ("transfer out", value, -value, to)
-        case .closed:
-            kind = "closed"
-            open = false
-        }
-        let balance = try await connection.query(
-            """
-            INSERT INTO account_balances (account, owner, balance, open, version)
-            VALUES (\(account), coalesce(\(owner), ''), \(delta), coalesce(\(open), false), \(recorded.version))
-            ON CONFLICT (account) DO UPDATE SET
-                owner = coalesce(\(owner), account_balances.owner),
-                balance = account_balances.balance + \(delta),
-                open = coalesce(\(open), account_balances.open),
-                version = \(recorded.version),
-                updated_at = now()
-            RETURNING balance
-            """,
-            prepared: true
-        ).single(Int64.self)
-        try await connection.query(
-            """
-            INSERT INTO account_statement (account, version, position, kind, amount, counterparty, balance_after, recorded_at)
-            VALUES (\(account), \(recorded.version), \(recorded.position), \(kind), \(amount), \(counterparty), \(balance), \(recorded.recordedAt))
-            """,
-            prepared: true
-        )
-    }
+        reset: { connection in try await connection.executeScript("TRUNCATE account_balances, account_statement") },
+        handle: { recorded, connection in
+            let account = recorded.stream.entityID
+            var delta: Int64 = 0
+            var kind = ""
+            var amount: Int64?
+            var counterparty: String?
+            var owner: String?
+            var open: Bool?
+            switch recorded.event {
+            case .opened(let name):
+                kind = "opened"
+                owner = name
+                open = true
+            case .deposited(let value):
+                (kind, amount, delta) = ("deposit", value, value)
+            case .withdrawn(let value):
+                (kind, amount, delta) = ("withdrawal", value, -value)
+            case .transferredIn(let value, let from):
+                (kind, amount, delta, counterparty) = ("transfer in", value, value, from)
+            case .transferredOut(let value, let to):
+                (kind, amount, delta, counterparty) = ("transfer out", value, -value, to)
+            case .closed:
+                kind = "closed"
+                open = false
+            }
+            let balance = try await connection.query(
+                """
+                INSERT INTO account_balances (account, owner, balance, open, version)
+                VALUES (\(account), coalesce(\(owner), ''), \(delta), coalesce(\(open), false), \(recorded.version))
+                ON CONFLICT (account) DO UPDATE SET
+                    owner = coalesce(\(owner), account_balances.owner),
+                    balance = account_balances.balance + \(delta),
+                    open = coalesce(\(open), account_balances.open),
+                    version = \(recorded.version),
+                    updated_at = now()
+                RETURNING balance
+                """,
+                prepared: true
+            ).single(Int64.self)
+            try await connection.query(
+                """
+                INSERT INTO account_statement (account, version, position, kind, amount, counterparty, balance_after, recorded_at)
+                VALUES (\(account), \(recorded.version), \(recorded.position), \(kind), \(amount), \(counterparty), \(balance), \(recorded.recordedAt))
+                """,
+                prepared: true
+            )
+        })
 
     struct AccountRow: Encodable, Equatable {
         var account: String
@@ -99,11 +99,15 @@ enum ReadModel {
 
     static func accounts(_ pool: PostgresPool) async throws -> [AccountRow] {
         try await pool.withConnection { connection in
-            try await connection.query("SELECT account, owner, balance, open, version FROM account_balances ORDER BY account")
-                .map { row in
-                    let (account, owner, balance, open, version) = try row.decode((String, String, Int64, Bool, Int64).self)
-                    return AccountRow(account: account, owner: owner, balance: Money(cents: balance).description, balanceCents: balance, open: open, version: version)
-                }
+            try await connection.query(
+                "SELECT account, owner, balance, open, version FROM account_balances ORDER BY account"
+            )
+            .map { row in
+                let (account, owner, balance, open, version) = try row.decode((String, String, Int64, Bool, Int64).self)
+                return AccountRow(
+                    account: account, owner: owner, balance: Money(cents: balance).description, balanceCents: balance,
+                    open: open, version: version)
+            }
         }
     }
 
@@ -124,9 +128,11 @@ enum ReadModel {
                 FROM account_statement WHERE account = \(account) ORDER BY version
                 """
             ).map { row in
-                let (version, kind, amount, counterparty, balance, at) = try row.decode((Int64, String, Int64?, String?, Int64, Date).self)
+                let (version, kind, amount, counterparty, balance, at) = try row.decode(
+                    (Int64, String, Int64?, String?, Int64, Date).self)
                 return StatementLine(
-                    version: version, kind: kind, amount: amount.map { Money(cents: $0).description }, counterparty: counterparty,
+                    version: version, kind: kind, amount: amount.map { Money(cents: $0).description },
+                    counterparty: counterparty,
                     balanceAfter: Money(cents: balance).description, recordedAt: at)
             }
         }
@@ -139,6 +145,7 @@ enum ReadModel {
         configuration.heartbeatInterval = .seconds(1)
         configuration.leaseRecheckInterval = .milliseconds(500)
         configuration.pollInterval = .milliseconds(500)
-        return ProjectionRunner(store: bank.store, projections: [projection], configuration: configuration, logger: logger)
+        return ProjectionRunner(
+            store: bank.store, projections: [projection], configuration: configuration, logger: logger)
     }
 }

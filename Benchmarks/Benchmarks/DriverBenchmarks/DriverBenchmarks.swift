@@ -17,7 +17,9 @@ let benchmarks: @Sendable () -> Void = {
     )
     Benchmark.setup = {
         let configuration = try await BenchmarkServer.start()
-        mire = MireWorkloads(connection: try await PostgresConnection.connect(configuration: configuration, logger: Logger(label: "bench")))
+        mire = MireWorkloads(
+            connection: try await PostgresConnection.connect(
+                configuration: configuration, logger: Logger(label: "bench")))
         raw = try RawLibPQ(conninfo: BenchmarkServer.conninfo(configuration))
         try await mire.resetTable()
     }

@@ -6,7 +6,8 @@ import MirePostgres
 // Runs each workload through Mire and through raw libpq on the same server, interleaved, and
 // prints medians with the ratio Mire / raw (1.00 = no overhead).
 let configuration = try await BenchmarkServer.start()
-let mire = MireWorkloads(connection: try await PostgresConnection.connect(configuration: configuration, logger: Logger(label: "bench")))
+let mire = MireWorkloads(
+    connection: try await PostgresConnection.connect(configuration: configuration, logger: Logger(label: "bench")))
 let raw = try RawLibPQ(conninfo: BenchmarkServer.conninfo(configuration))
 try await mire.resetTable()
 
@@ -24,13 +25,18 @@ struct Workload {
 }
 
 let workloads = [
-    Workload(name: "SELECT 1 round trip", repetitions: 2000, mire: { try await mire.selectOne() }, raw: { try raw.selectOne() }),
-    Workload(name: "1000 inserts, one round trip each", repetitions: 5,
-             mire: { try await mire.insertOneByOne(1000) }, raw: { try raw.insertOneByOne(1000) }),
-    Workload(name: "1000 inserts, pipelined (one sync)", repetitions: 30,
-             mire: { try await mire.insertPipelined(1000) }, raw: { try raw.insertPipelined(1000) }),
-    Workload(name: "1000 rows, one array insert", repetitions: 30,
-             mire: { try await mire.insertArray(1000) }, raw: { try raw.insertArray(1000) }),
+    Workload(
+        name: "SELECT 1 round trip", repetitions: 2000, mire: { try await mire.selectOne() },
+        raw: { try raw.selectOne() }),
+    Workload(
+        name: "1000 inserts, one round trip each", repetitions: 5,
+        mire: { try await mire.insertOneByOne(1000) }, raw: { try raw.insertOneByOne(1000) }),
+    Workload(
+        name: "1000 inserts, pipelined (one sync)", repetitions: 30,
+        mire: { try await mire.insertPipelined(1000) }, raw: { try raw.insertPipelined(1000) }),
+    Workload(
+        name: "1000 rows, one array insert", repetitions: 30,
+        mire: { try await mire.insertArray(1000) }, raw: { try raw.insertArray(1000) }),
 ]
 
 print("Mire driver vs raw libpq, same server, medians (\(configuration))")
@@ -47,8 +53,11 @@ for workload in workloads {
         mireTimes.append(try await clock.measure { try await workload.mire() })
         rawTimes.append(try clock.measure { try workload.raw() })
     }
-    let ratio = Double(median(mireTimes).components.attoseconds + median(mireTimes).components.seconds * 1_000_000_000_000_000_000)
-        / Double(median(rawTimes).components.attoseconds + median(rawTimes).components.seconds * 1_000_000_000_000_000_000)
+    let ratio =
+        Double(
+            median(mireTimes).components.attoseconds + median(mireTimes).components.seconds * 1_000_000_000_000_000_000)
+        / Double(
+            median(rawTimes).components.attoseconds + median(rawTimes).components.seconds * 1_000_000_000_000_000_000)
     print(
         workload.name.padding(toLength: 40, withPad: " ", startingAt: 0),
         format(median(mireTimes)), format(median(rawTimes)), String(format: "%10.2f×", ratio)

@@ -33,7 +33,7 @@ public final class RawLibPQ: @unchecked Sendable {
     @discardableResult
     public func run(_ sql: String, _ parameters: [String]) throws -> Int {
         let copies = parameters.map { strdup($0) }
-        defer { copies.forEach { free($0) } }
+        defer { for copy in copies { free(copy) } }
         var pointers = copies.map { UnsafePointer($0) }
         let result = PQexecParams(connection, sql, Int32(parameters.count), nil, &pointers, nil, nil, 1)
         defer { PQclear(result) }
@@ -47,7 +47,7 @@ public final class RawLibPQ: @unchecked Sendable {
     /// Runs `sql` with text parameters and returns every row as text columns.
     public func rows(_ sql: String, _ parameters: [String]) throws -> [[String]] {
         let copies = parameters.map { strdup($0) }
-        defer { copies.forEach { free($0) } }
+        defer { for copy in copies { free(copy) } }
         var pointers = copies.map { UnsafePointer($0) }
         let result = PQexecParams(connection, sql, Int32(parameters.count), nil, &pointers, nil, nil, 0)
         defer { PQclear(result) }
@@ -74,7 +74,9 @@ public final class RawLibPQ: @unchecked Sendable {
             value = Int64(index).bigEndian
             try withUnsafeBytes(of: &value) { bytes in
                 var pointer: UnsafePointer<CChar>? = bytes.baseAddress!.assumingMemoryBound(to: CChar.self)
-                try check(PQexecParams(connection, "INSERT INTO bench_rows (v) VALUES ($1)", 1, types, &pointer, &length, &format, 1))
+                try check(
+                    PQexecParams(
+                        connection, "INSERT INTO bench_rows (v) VALUES ($1)", 1, types, &pointer, &length, &format, 1))
             }
         }
     }
@@ -90,7 +92,8 @@ public final class RawLibPQ: @unchecked Sendable {
             var value = Int64(index).bigEndian
             withUnsafeBytes(of: &value) { bytes in
                 var pointer: UnsafePointer<CChar>? = bytes.baseAddress!.assumingMemoryBound(to: CChar.self)
-                _ = PQsendQueryParams(connection, "INSERT INTO bench_rows (v) VALUES ($1)", 1, types, &pointer, &length, &format, 1)
+                _ = PQsendQueryParams(
+                    connection, "INSERT INTO bench_rows (v) VALUES ($1)", 1, types, &pointer, &length, &format, 1)
             }
             while PQflush(connection) == 1 { _ = PQconsumeInput(connection) }
         }
@@ -109,8 +112,14 @@ public final class RawLibPQ: @unchecked Sendable {
     public func insertArray(_ count: Int) throws {
         // Binary int8[]: ndim, has-nulls, element oid, length, lower bound, then (len, value) pairs.
         var bytes: [UInt8] = []
-        func append<I: FixedWidthInteger>(_ value: I) { withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) } }
-        append(Int32(1)); append(Int32(0)); append(Int32(20)); append(Int32(count)); append(Int32(1))
+        func append<I: FixedWidthInteger>(_ value: I) {
+            withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        }
+        append(Int32(1))
+        append(Int32(0))
+        append(Int32(20))
+        append(Int32(count))
+        append(Int32(1))
         for index in 0..<count {
             append(Int32(8))
             append(Int64(index))
@@ -121,7 +130,9 @@ public final class RawLibPQ: @unchecked Sendable {
         try bytes.withUnsafeBytes { buffer in
             var pointer: UnsafePointer<CChar>? = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
             try check(
-                PQexecParams(connection, "INSERT INTO bench_rows (v) SELECT unnest($1::int8[])", 1, types, &pointer, &length, &format, 1)
+                PQexecParams(
+                    connection, "INSERT INTO bench_rows (v) SELECT unnest($1::int8[])", 1, types, &pointer, &length,
+                    &format, 1)
             )
         }
     }

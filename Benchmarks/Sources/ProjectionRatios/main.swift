@@ -51,7 +51,8 @@ let projection = Projection.transactional("totals", of: Ledger.self) { recorded,
 var runnerConfiguration = ProjectionRunner.Configuration(workerID: "bench")
 runnerConfiguration.batchSize = batchSize
 runnerConfiguration.wakeUpChannel = nil
-let runner = ProjectionRunner(store: store, projections: [projection], configuration: runnerConfiguration, logger: logger)
+let runner = ProjectionRunner(
+    store: store, projections: [projection], configuration: runnerConfiguration, logger: logger)
 let clock = ContinuousClock()
 let mireTime = try await clock.measure { try await runner.runUntilCaughtUp() }
 
@@ -74,10 +75,14 @@ let rawTime = try clock.measure {
             break
         }
         rawSeen += rows.count
-        if ProcessInfo.processInfo.environment["MIRE_BENCH_DEBUG"] != nil { print("raw batch", rows.count, rows.first ?? [], rows.last ?? []) }
+        if ProcessInfo.processInfo.environment["MIRE_BENCH_DEBUG"] != nil {
+            print("raw batch", rows.count, rows.first ?? [], rows.last ?? [])
+        }
         for row in rows {
             let id = String(row[2].dropFirst("ledger-".count))
-            try raw.run("INSERT INTO raw_totals VALUES ($1, $2::int8) ON CONFLICT (id) DO UPDATE SET total = raw_totals.total + EXCLUDED.total", [id, row[3]])
+            try raw.run(
+                "INSERT INTO raw_totals VALUES ($1, $2::int8) ON CONFLICT (id) DO UPDATE SET total = raw_totals.total + EXCLUDED.total",
+                [id, row[3]])
         }
         xid = rows.last![0]
         position = rows.last![1]
@@ -85,18 +90,27 @@ let rawTime = try clock.measure {
         try raw.run("COMMIT", [])
     }
 }
-func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
 let totals = try await pool.withConnection { connection in
-    try await connection.query("SELECT (SELECT sum(total) FROM mire_totals)::int8, (SELECT sum(total) FROM raw_totals)::int8").first!
-        .decode((Int64, Int64).self)
+    try await connection.query(
+        "SELECT (SELECT sum(total) FROM mire_totals)::int8, (SELECT sum(total) FROM raw_totals)::int8"
+    ).first!
+    .decode((Int64, Int64).self)
 }
 if totals.0 != Int64(eventCount) || totals.1 != Int64(eventCount) {
-    print("read models disagree with the log: Mire \(totals.0), raw \(totals.1) (\(rawSeen) rows scanned), events \(eventCount)")
+    print(
+        "read models disagree with the log: Mire \(totals.0), raw \(totals.1) (\(rawSeen) rows scanned), events \(eventCount)"
+    )
     exit(1)
 }
-print(String(format: "catch-up over %d events, batches of %d: Mire %.0f events/s (%.1f s), raw SQL %.0f events/s (%.1f s), Mire/raw %.2f×",
-             eventCount, batchSize, Double(eventCount) / seconds(mireTime), seconds(mireTime),
-             Double(eventCount) / seconds(rawTime), seconds(rawTime), seconds(rawTime) / seconds(mireTime)))
+print(
+    String(
+        format:
+            "catch-up over %d events, batches of %d: Mire %.0f events/s (%.1f s), raw SQL %.0f events/s (%.1f s), Mire/raw %.2f×",
+        eventCount, batchSize, Double(eventCount) / seconds(mireTime), seconds(mireTime),
+        Double(eventCount) / seconds(rawTime), seconds(rawTime), seconds(rawTime) / seconds(mireTime)))
 
 // Latency from saving an event to its handler running.
 final class Arrivals: Sendable {
@@ -111,14 +125,19 @@ func latencies(wakeUps: Bool, poll: Duration, samples: Int) async throws -> [Dou
     var latencyConfiguration = ProjectionRunner.Configuration(workerID: "bench")
     latencyConfiguration.pollInterval = poll
     latencyConfiguration.wakeUpChannel = wakeUps ? "bench_events" : nil
-    let latencyRunner = ProjectionRunner(store: store, projections: [watcher], configuration: latencyConfiguration, logger: logger)
+    let latencyRunner = ProjectionRunner(
+        store: store, projections: [watcher], configuration: latencyConfiguration, logger: logger)
     let task = Task { try await latencyRunner.run() }
     try await Task.sleep(for: .seconds(1))
     var results: [Double] = []
     for index in 0..<samples {
         let started = ContinuousClock.now
-        let saved = try await store.append([NewEvent(type: "probe.sent", payload: Data("{}".utf8))], to: StreamID("probe-\(name)-\(index)"), expecting: .noStream)
-        while arrivals.times.withLock({ $0[saved.positions[0]] }) == nil { try await Task.sleep(for: .microseconds(200)) }
+        let saved = try await store.append(
+            [NewEvent(type: "probe.sent", payload: Data("{}".utf8))], to: StreamID("probe-\(name)-\(index)"),
+            expecting: .noStream)
+        while arrivals.times.withLock({ $0[saved.positions[0]] }) == nil {
+            try await Task.sleep(for: .microseconds(200))
+        }
         let arrived = arrivals.times.withLock { $0[saved.positions[0]]! }
         results.append(seconds(arrived - started) * 1000)
         try await Task.sleep(for: .milliseconds(Int.random(in: 5...40)))
@@ -127,9 +146,17 @@ func latencies(wakeUps: Bool, poll: Duration, samples: Int) async throws -> [Dou
     _ = try? await task.value
     return results.sorted()
 }
-func percentile(_ sorted: [Double], _ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
 let notified = try await latencies(wakeUps: true, poll: .seconds(1), samples: 200)
 let polled = try await latencies(wakeUps: false, poll: .milliseconds(250), samples: 60)
-print(String(format: "append → handler latency with notifications (poll 1 s as fallback): p50 %.1f ms, p99 %.1f ms", percentile(notified, 0.5), percentile(notified, 0.99)))
-print(String(format: "append → handler latency polling every 250 ms, no notifications: p50 %.1f ms, p99 %.1f ms", percentile(polled, 0.5), percentile(polled, 0.99)))
+print(
+    String(
+        format: "append → handler latency with notifications (poll 1 s as fallback): p50 %.1f ms, p99 %.1f ms",
+        percentile(notified, 0.5), percentile(notified, 0.99)))
+print(
+    String(
+        format: "append → handler latency polling every 250 ms, no notifications: p50 %.1f ms, p99 %.1f ms",
+        percentile(polled, 0.5), percentile(polled, 0.99)))
 await pool.shutdown()

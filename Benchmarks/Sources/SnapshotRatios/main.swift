@@ -6,7 +6,10 @@ import MireSnapshots
 // Snapshots: load times of streams of 10 … 100,000 events with and without a snapshot; zlib
 // ratio and time on ~1 KB and ~1 MB states; the cost a due snapshot adds to a save.
 
-enum NoteEvent: Codable, Sendable { case added(Int64), noted(String) }
+enum NoteEvent: Codable, Sendable {
+    case added(Int64)
+    case noted(String)
+}
 struct Notebook: SnapshottableAggregate {
     static let category = "notebook"
     static let snapshotSchemaVersion = 1
@@ -58,13 +61,18 @@ for length in [10, 1_000, 10_000, 100_000] {
     snapshotTimes[length] = median(fast)
     print(String(format: "%7d %13.2f %15.2f %9.1f×", length, median(full), median(fast), median(full) / median(fast)))
 }
-print(String(format: "with snapshots, 100,000 events load in %.2f× the time of 10 (target ≤ 1.5×)", snapshotTimes[100_000]! / snapshotTimes[10]!))
+print(
+    String(
+        format: "with snapshots, 100,000 events load in %.2f× the time of 10 (target ≤ 1.5×)",
+        snapshotTimes[100_000]! / snapshotTimes[10]!))
 
 print("\nzlib on a realistic state (JSON of the aggregate), median of 20")
 print("state        level     ratio   compress ms   decompress ms")
 for (label, noteCount) in [("~1 KB", 12), ("~1 MB", 20_000)] {
     var notebook = Notebook()
-    for index in 0..<noteCount { notebook.apply(.noted("note \(index): paid invoice INV-\(100_000 + index) for \(index % 97) units")) }
+    for index in 0..<noteCount {
+        notebook.apply(.noted("note \(index): paid invoice INV-\(100_000 + index) for \(index % 97) units"))
+    }
     let json = try JSONEncoder().encode(notebook)
     for (name, level) in [("fast", ZlibCompression.Level.fast), ("default", ZlibCompression.Level.default)] {
         var packed = Data()
@@ -72,34 +80,44 @@ for (label, noteCount) in [("~1 KB", 12), ("~1 MB", 20_000)] {
         var decompress: [Duration] = []
         for _ in 0..<20 {
             compress.append(try clock.measure { packed = try ZlibCompression.compress(json, level: level) })
-            decompress.append(try clock.measure { _ = try ZlibCompression.decompress(packed, expectedSize: json.count, limit: 64 << 20) })
+            decompress.append(
+                try clock.measure {
+                    _ = try ZlibCompression.decompress(packed, expectedSize: json.count, limit: 64 << 20)
+                })
         }
-        print(String(format: "%@ (%7d B) %-8@ %6.1f× %12.3f %15.3f", label, json.count, name, Double(json.count) / Double(packed.count), median(compress), median(decompress)))
+        print(
+            String(
+                format: "%@ (%7d B) %-8@ %6.1f× %12.3f %15.3f", label, json.count, name,
+                Double(json.count) / Double(packed.count), median(compress), median(decompress)))
     }
 }
 
 print("\nCost a due snapshot adds to a save (median ms of 100 saves of one event)")
 do {
-var plainSaves: [Duration] = []
-var dueSaves: [Duration] = []
-var a = try await plain.loadOrDefault(Notebook.self, id: "save-plain")
-var b = try await withSnapshots.loadOrDefault(Notebook.self, id: "save-due")
-let everySave = Snapshots(configuration: SnapshotConfiguration(every: 1, writeMode: .inline), logger: logger)
-let dueStore = EventStore(pool: pool, configuration: .init(snapshots: everySave), logger: logger)
-let background = Snapshots(configuration: SnapshotConfiguration(every: 1, writeMode: .background), logger: logger)
-let backgroundStore = EventStore(pool: pool, configuration: .init(snapshots: background), logger: logger)
-var c = try await backgroundStore.loadOrDefault(Notebook.self, id: "save-background")
-var backgroundSaves: [Duration] = []
-for index in 0..<100 {
-    a.record(.noted("entry \(index)"))
-    b.record(.noted("entry \(index)"))
-    c.record(.noted("entry \(index)"))
-    plainSaves.append(try await clock.measure { try await plain.save(&a) })
-    dueSaves.append(try await clock.measure { try await dueStore.save(&b) })
-    backgroundSaves.append(try await clock.measure { try await backgroundStore.save(&c) })
-    await background.waitForPendingWrites()
-}
-print(String(format: "save without snapshot %.3f ms; with an inline snapshot %.3f ms (%.2f×); with a background snapshot %.3f ms (%.2f×)",
-             median(plainSaves), median(dueSaves), median(dueSaves) / median(plainSaves), median(backgroundSaves), median(backgroundSaves) / median(plainSaves)))
+    var plainSaves: [Duration] = []
+    var dueSaves: [Duration] = []
+    var a = try await plain.loadOrDefault(Notebook.self, id: "save-plain")
+    var b = try await withSnapshots.loadOrDefault(Notebook.self, id: "save-due")
+    let everySave = Snapshots(configuration: SnapshotConfiguration(every: 1, writeMode: .inline), logger: logger)
+    let dueStore = EventStore(pool: pool, configuration: .init(snapshots: everySave), logger: logger)
+    let background = Snapshots(configuration: SnapshotConfiguration(every: 1, writeMode: .background), logger: logger)
+    let backgroundStore = EventStore(pool: pool, configuration: .init(snapshots: background), logger: logger)
+    var c = try await backgroundStore.loadOrDefault(Notebook.self, id: "save-background")
+    var backgroundSaves: [Duration] = []
+    for index in 0..<100 {
+        a.record(.noted("entry \(index)"))
+        b.record(.noted("entry \(index)"))
+        c.record(.noted("entry \(index)"))
+        plainSaves.append(try await clock.measure { try await plain.save(&a) })
+        dueSaves.append(try await clock.measure { try await dueStore.save(&b) })
+        backgroundSaves.append(try await clock.measure { try await backgroundStore.save(&c) })
+        await background.waitForPendingWrites()
+    }
+    print(
+        String(
+            format:
+                "save without snapshot %.3f ms; with an inline snapshot %.3f ms (%.2f×); with a background snapshot %.3f ms (%.2f×)",
+            median(plainSaves), median(dueSaves), median(dueSaves) / median(plainSaves), median(backgroundSaves),
+            median(backgroundSaves) / median(plainSaves)))
 }
 await pool.shutdown()

@@ -58,12 +58,16 @@ do {
     precondition(loaded?.state.total == 1_000)
 }
 @MainActor func rawLoad() throws {
-    let rows = try raw.run("SELECT stream_version, event_type, payload FROM mire_events WHERE stream_id = $1 ORDER BY stream_version", ["ledger-long"])
+    let rows = try raw.run(
+        "SELECT stream_version, event_type, payload FROM mire_events WHERE stream_id = $1 ORDER BY stream_version",
+        ["ledger-long"])
     precondition(rows == 1_000)
 }
 
 func median(_ values: [Duration]) -> Duration { values.sorted()[values.count / 2] }
-func micros(_ duration: Duration) -> Double { Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12 }
+func micros(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
+}
 
 struct Workload {
     let name: String
@@ -73,9 +77,15 @@ struct Workload {
     let raw: @MainActor () throws -> Void
 }
 let workloads = [
-    Workload(name: "save 1 event (durable commit)", repetitions: 400, events: 1, mire: { try await mireSave(1) }, raw: { try rawSave(1) }),
-    Workload(name: "save 100 events in one save", repetitions: 100, events: 100, mire: { try await mireSave(100) }, raw: { try rawSave(100) }),
-    Workload(name: "load a 1,000-event stream", repetitions: 100, events: 1_000, mire: { try await mireLoad() }, raw: { try rawLoad() }),
+    Workload(
+        name: "save 1 event (durable commit)", repetitions: 400, events: 1, mire: { try await mireSave(1) },
+        raw: { try rawSave(1) }),
+    Workload(
+        name: "save 100 events in one save", repetitions: 100, events: 100, mire: { try await mireSave(100) },
+        raw: { try rawSave(100) }),
+    Workload(
+        name: "load a 1,000-event stream", repetitions: 100, events: 1_000, mire: { try await mireLoad() },
+        raw: { try rawLoad() }),
 ]
 
 print("Mire event store vs hand-written SQL over raw libpq, same durable server, medians")
@@ -96,7 +106,9 @@ for workload in workloads {
     let r = micros(median(rawTimes))
     print(
         workload.name.padding(toLength: 32, withPad: " ", startingAt: 0)
-            + String(format: "%9.0f %10.0f  %10.0f %10.0f  %8.2f×", m, Double(workload.events) / m * 1e6, r, Double(workload.events) / r * 1e6, m / r)
+            + String(
+                format: "%9.0f %10.0f  %10.0f %10.0f  %8.2f×", m, Double(workload.events) / m * 1e6, r,
+                Double(workload.events) / r * 1e6, m / r)
     )
 }
 await pool.shutdown()

@@ -7,7 +7,10 @@ import MireTransactions
 // hand over raw libpq (lock both stream rows, insert two events, advance two stream rows), at 1 and
 // 8 concurrent clients, on the same durable server.
 
-enum LedgerEvent: Codable, Sendable { case credited(Int64), debited(Int64) }
+enum LedgerEvent: Codable, Sendable {
+    case credited(Int64)
+    case debited(Int64)
+}
 struct Ledger: Aggregate {
     static let category = "ledger"
     var balance: Int64 = 0
@@ -28,10 +31,14 @@ try await store.migrate()
 // Accounts for both sides: Mire's as aggregates, raw's as plain stream rows with one event.
 var opening: [StreamAppend] = []
 for index in 0..<accountCount {
-    opening.append(StreamAppend(stream: try StreamID(category: "ledger", id: "\(index)"), expecting: .noStream,
-                                events: [try NewEvent(Ledger.self, .credited(1_000_000))]))
-    opening.append(StreamAppend(stream: try StreamID(category: "raw", id: "\(index)"), expecting: .noStream,
-                                events: [NewEvent(type: "raw.credited", payload: Data("{\"amount\":1000000}".utf8))]))
+    opening.append(
+        StreamAppend(
+            stream: try StreamID(category: "ledger", id: "\(index)"), expecting: .noStream,
+            events: [try NewEvent(Ledger.self, .credited(1_000_000))]))
+    opening.append(
+        StreamAppend(
+            stream: try StreamID(category: "raw", id: "\(index)"), expecting: .noStream,
+            events: [NewEvent(type: "raw.credited", payload: Data("{\"amount\":1000000}".utf8))]))
     if opening.count >= 200 {
         try await store.append(opening)
         opening = []
@@ -126,7 +133,9 @@ final class Locked: @unchecked Sendable {
     var value: Int { lock.withLock { count } }
 }
 
-print("Transfers per second: MireTransactions vs hand-written SQL over raw libpq (durable server, \(accountCount) accounts)")
+print(
+    "Transfers per second: MireTransactions vs hand-written SQL over raw libpq (durable server, \(accountCount) accounts)"
+)
 print("clients   Mire/s    raw/s   Mire/raw")
 for clients in [1, 8] {
     let transfers = clients == 1 ? 400 : 1_600

@@ -22,7 +22,9 @@ extension EventStore {
 
     /// Where replay starts: a snapshot's state and version when a usable one exists, else empty.
     package func startingPoint<A: Aggregate>(_ type: A.Type, stream: StreamID) async -> AggregateRoot<A> {
-        if let snapshots = configuration.snapshots, let restored = await snapshots.restore(A.self, stream: stream, store: self) {
+        if let snapshots = configuration.snapshots,
+            let restored = await snapshots.restore(A.self, stream: stream, store: self)
+        {
             return restored
         }
         return AggregateRoot<A>(stream: stream, state: A(), version: 0)
@@ -61,17 +63,18 @@ extension EventStore {
             let rows: PostgresRows
             do {
                 let page: PostgresQuery = """
-                        SELECT s.version, e.stream_version, e.global_position, e.event_type, e.payload
-                        FROM mire_streams s
-                        LEFT JOIN LATERAL (
-                            SELECT stream_version, global_position, event_type, payload FROM mire_events e
-                            WHERE e.stream_id = s.stream_id AND e.stream_version > \(after) AND e.stream_version <= \(upTo)
-                            ORDER BY e.stream_version LIMIT \(Int64(pageSize))
-                        ) e ON true
-                        WHERE s.stream_id = \(stream.rawValue)
-                        """
+                    SELECT s.version, e.stream_version, e.global_position, e.event_type, e.payload
+                    FROM mire_streams s
+                    LEFT JOIN LATERAL (
+                        SELECT stream_version, global_position, event_type, payload FROM mire_events e
+                        WHERE e.stream_id = s.stream_id AND e.stream_version > \(after) AND e.stream_version <= \(upTo)
+                        ORDER BY e.stream_version LIMIT \(Int64(pageSize))
+                    ) e ON true
+                    WHERE s.stream_id = \(stream.rawValue)
+                    """
                 if lockingStream && lastVersion == nil {
-                    let lock: PostgresQuery = "SELECT version FROM mire_streams WHERE stream_id = \(stream.rawValue) FOR UPDATE"
+                    let lock: PostgresQuery =
+                        "SELECT version FROM mire_streams WHERE stream_id = \(stream.rawValue) FOR UPDATE"
                     rows = try await target.query(after: lock, page)
                 } else {
                     rows = try await target.query(page)
@@ -113,7 +116,8 @@ extension EventStore {
             if fetched < pageSize {
                 throw MireError(
                     code: .corruptStream,
-                    message: "the stream row says version \(lastVersion!) but its events end at version \(root.version)",
+                    message:
+                        "the stream row says version \(lastVersion!) but its events end at version \(root.version)",
                     stream: stream.rawValue, version: root.version,
                     recovery: "the log was changed outside Mire; restore it from a backup"
                 )
@@ -123,7 +127,9 @@ extension EventStore {
 
     /// Decodes the columns (stream_version, global_position, transaction_id, event_type, payload,
     /// metadata, event_id, recorded_at), starting at `columnOffset`.
-    package static func rawEvent(_ row: PostgresRow, stream: StreamID? = nil, columnOffset: Int = 0) throws -> RawRecordedEvent {
+    package static func rawEvent(_ row: PostgresRow, stream: StreamID? = nil, columnOffset: Int = 0) throws
+        -> RawRecordedEvent
+    {
         let version = try row.decode(Int64.self, at: columnOffset)
         let position = try row.decode(Int64.self, at: columnOffset + 1)
         let transaction = try row.decode(PostgresTransactionID.self, at: columnOffset + 2)

@@ -84,7 +84,8 @@ extension EventStore {
     public func streamInfo(_ stream: StreamID) async throws -> StreamInfo {
         do {
             let rows = try await pool.withConnection { connection in
-                try await connection.query("SELECT version FROM mire_streams WHERE stream_id = \(stream.rawValue)", prepared: true)
+                try await connection.query(
+                    "SELECT version FROM mire_streams WHERE stream_id = \(stream.rawValue)", prepared: true)
             }
             return StreamInfo(stream: stream, version: try rows.first?.decode(Int64.self, at: 0) ?? 0)
         } catch {

@@ -14,7 +14,9 @@ public struct RetryPolicy: Sendable, Hashable {
     public var maximumDelay: Duration
 
     /// A policy.
-    public init(maximumAttempts: Int = 10, baseDelay: Duration = .milliseconds(1), maximumDelay: Duration = .milliseconds(100)) {
+    public init(
+        maximumAttempts: Int = 10, baseDelay: Duration = .milliseconds(1), maximumDelay: Duration = .milliseconds(100)
+    ) {
         precondition(maximumAttempts >= 1, "at least one attempt")
         self.maximumAttempts = maximumAttempts
         self.baseDelay = baseDelay
@@ -28,7 +30,8 @@ public struct RetryPolicy: Sendable, Hashable {
     package func delay(beforeAttempt attempt: Int) -> Duration {
         let exponent = min(attempt - 2, 20)
         let ceiling = min(baseDelay * (1 << exponent), maximumDelay)
-        let nanoseconds = max(ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000, 1)
+        let nanoseconds = max(
+            ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000, 1)
         return .nanoseconds(Int64.random(in: 0...nanoseconds))
     }
 }
@@ -70,7 +73,8 @@ extension EventStore {
             do {
                 try await save(&root)
                 return UpdateResult(root: root, attempts: attempt)
-            } catch let error as MireError where error.code == .concurrencyConflict && attempt < policy.maximumAttempts {
+            } catch let error as MireError where error.code == .concurrencyConflict && attempt < policy.maximumAttempts
+            {
                 attempt += 1
                 logger.debug("conflict; retrying", metadata: ["stream": "\(root.id)", "attempt": "\(attempt)"])
                 try await Task.sleep(for: policy.delay(beforeAttempt: attempt))

@@ -38,7 +38,8 @@ extension EventStore {
     public func save<A: Aggregate>(_ roots: inout [AggregateRoot<A>]) async throws -> [AppendResult] {
         let pending = roots.indices.filter { roots[$0].hasUncommittedEvents }
         let appends = try pending.map { index in
-            StreamAppend(stream: roots[index].id, expecting: roots[index].expectedVersion, events: try Self.encode(roots[index]))
+            StreamAppend(
+                stream: roots[index].id, expecting: roots[index].expectedVersion, events: try Self.encode(roots[index]))
         }
         let results = try await append(appends)
         for (index, result) in zip(pending, results) {
@@ -65,7 +66,9 @@ extension EventStore {
     }
 
     /// Appends on `target` (a pooled connection, or one holding a transaction).
-    package func append(_ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion, on target: QueryTarget)
+    package func append(
+        _ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion, on target: QueryTarget
+    )
         async throws -> AppendResult
     {
         let statement = Self.appendStatement(stream: stream, expected: expected, events: events)
@@ -92,7 +95,9 @@ extension EventStore {
         let work = batch.enumerated().filter { !$0.element.events.isEmpty }.sorted {
             $0.element.stream.rawValue < $1.element.stream.rawValue
         }
-        guard !work.isEmpty else { return batch.map { AppendResult(stream: $0.stream, version: 0, positions: [], wasAlreadyStored: false) } }
+        guard !work.isEmpty else {
+            return batch.map { AppendResult(stream: $0.stream, version: 0, positions: [], wasAlreadyStored: false) }
+        }
         let streams = Set(work.map(\.element.stream))
         guard streams.count == work.count else {
             throw MireError(
@@ -100,16 +105,21 @@ extension EventStore {
                 recovery: "merge the events for one stream into one StreamAppend"
             )
         }
-        let statements = work.map { Self.appendStatement(stream: $0.element.stream, expected: $0.element.expected, events: $0.element.events) }
+        let statements = work.map {
+            Self.appendStatement(stream: $0.element.stream, expected: $0.element.expected, events: $0.element.events)
+        }
         let rowsList: [PostgresRows]
         do {
             rowsList = try await pool.withConnection { connection in
-                work.count == 1 ? [try await connection.query(statements[0], prepared: true)] : try await connection.pipeline(statements)
+                work.count == 1
+                    ? [try await connection.query(statements[0], prepared: true)]
+                    : try await connection.pipeline(statements)
             }
         } catch {
             // Name the stream whose expectation failed, when the server said which.
             let failing = work.first { append in
-                (error as? PostgresError)?.message.contains("stream \(append.element.stream.rawValue) is at version") == true
+                (error as? PostgresError)?.message.contains("stream \(append.element.stream.rawValue) is at version")
+                    == true
             }
             throw Self.mapAppendError(error, stream: failing?.element.stream, expected: failing?.element.expected)
         }
@@ -133,7 +143,9 @@ extension EventStore {
     }
 
     /// The append statement, for tests that must write from a connection of their own.
-    public static func appendQueryForTests(stream: StreamID, expected: ExpectedVersion, events: [NewEvent]) -> PostgresQuery {
+    public static func appendQueryForTests(stream: StreamID, expected: ExpectedVersion, events: [NewEvent])
+        -> PostgresQuery
+    {
         appendStatement(stream: stream, expected: expected, events: events)
     }
 
@@ -166,7 +178,8 @@ extension EventStore {
             }
             return MireError(
                 code: .concurrencyConflict,
-                message: "the save expected \(expected.map { "\($0)" } ?? "another version") but the stream is at version \(actual.map(String.init) ?? "?")",
+                message:
+                    "the save expected \(expected.map { "\($0)" } ?? "another version") but the stream is at version \(actual.map(String.init) ?? "?")",
                 stream: stream?.rawValue,
                 version: actual,
                 expected: expected,

@@ -89,7 +89,8 @@ extension MireError {
         }
         return MireError(
             code: .database,
-            message: "\(action) failed: " + (postgres.map { "\($0.message) (SQLSTATE \($0.sqlState ?? "-"))" } ?? "\(error)"),
+            message: "\(action) failed: "
+                + (postgres.map { "\($0.message) (SQLSTATE \($0.sqlState ?? "-"))" } ?? "\(error)"),
             stream: stream?.rawValue,
             recovery: postgres?.isRetryable == true
                 ? "the failure is transient; retry the operation" : "check the database and the error underneath",

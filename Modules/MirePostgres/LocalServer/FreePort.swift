@@ -17,7 +17,9 @@ enum FreePort {
                 bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
             }
         }
-        guard bound else { throw MireError(code: .localServer, message: "could not bind a loopback port: errno \(errno)") }
+        guard bound else {
+            throw MireError(code: .localServer, message: "could not bind a loopback port: errno \(errno)")
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }

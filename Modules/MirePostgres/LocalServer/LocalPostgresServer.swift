@@ -172,18 +172,23 @@ public final class LocalPostgresServer: Sendable {
             // Unix socket paths are limited to ~107 bytes; without room, use TCP only.
             let socketPath = socketDirectory.path
             options.append(
-                socketPath.utf8.count < 90 ? "-c unix_socket_directories='\(socketPath)'" : "-c unix_socket_directories=''"
+                socketPath.utf8.count < 90
+                    ? "-c unix_socket_directories='\(socketPath)'" : "-c unix_socket_directories=''"
             )
             for (key, value) in settings.sorted(by: { $0.key < $1.key }) { options.append("-c \(key)=\(value)") }
             let start = try tools.run(
                 "pg_ctl",
-                ["-D", dataDirectory.path, "-l", logFile.path, "-o", options.joined(separator: " "), "-w", "-t", "60", "start"]
+                [
+                    "-D", dataDirectory.path, "-l", logFile.path, "-o", options.joined(separator: " "), "-w", "-t",
+                    "60", "start",
+                ]
             )
             if start.status == 0, isRunning {
                 if mode == .throwaway { StopWhenParentExits.install(server: self, tools: tools) }
                 return try configuration()
             }
-            lastFailure = start.output + "\n" + ((try? String(contentsOf: logFile, encoding: .utf8))?.suffix(2000) ?? "")
+            lastFailure =
+                start.output + "\n" + ((try? String(contentsOf: logFile, encoding: .utf8))?.suffix(2000) ?? "")
         }
         throw MireError(
             code: .localServer,

@@ -33,7 +33,8 @@ struct ServerBinaries: Sendable {
         let fileManager = FileManager.default
         guard
             let directory = candidates.first(where: {
-                fileManager.isExecutableFile(atPath: $0 + "/initdb") && fileManager.isExecutableFile(atPath: $0 + "/pg_ctl")
+                fileManager.isExecutableFile(atPath: $0 + "/initdb")
+                    && fileManager.isExecutableFile(atPath: $0 + "/pg_ctl")
             })
         else {
             throw MireError(
@@ -95,7 +96,8 @@ struct ServerBinaries: Sendable {
                     code: .localServer,
                     message: "\(parent.path) is not searchable by other users, so the postgres user cannot reach "
                         + directory.path,
-                    recovery: "put the data directory elsewhere (e.g. under /tmp or /var/lib) or chmod o+x \(parent.path)"
+                    recovery:
+                        "put the data directory elsewhere (e.g. under /tmp or /var/lib) or chmod o+x \(parent.path)"
                 )
             }
             parent = parent.deletingLastPathComponent()

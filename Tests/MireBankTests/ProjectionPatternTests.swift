@@ -96,33 +96,52 @@ struct ProjectionPatternTests {
                 try await bank.open(id, owner: "c")
                 try await bank.deposit(Money(cents: 1_000_00), into: id)
             }
+            let stopWriting = Locked(false)
             let writing = Task {
-                for round in 0..<300 {
+                var round = 0
+                while !stopWriting.value {
                     let from = ids[round % ids.count]
                     let to = ids[(round * 7 + 1) % ids.count]
                     if from != to, round.isMultiple(of: 3) {
                         try? await bank.transfer(Money(cents: Int64(round % 50 + 1)), from: from, to: to)
                     } else {
-                        try await bank.deposit(Money(cents: Int64(round + 1)), into: from)
+                        try await bank.deposit(Money(cents: Int64(round % 1000 + 1)), into: from)
                     }
+                    round += 1
                     try await Task.sleep(for: .milliseconds(10))
                 }
             }
 
-            // Chaos: kill or pause a random worker every ~400 ms.
-            for step in 0..<12 {
-                try await Task.sleep(for: .milliseconds(400))
-                let (name, pid) = workers.value.randomElement()!
-                if step.isMultiple(of: 2) {
-                    kill(pid, SIGKILL)
-                    BankBinary.reap(pid)
-                    try start(name)
-                } else {
+            // Chaos: kill the lease holder, pause it past its lease (another takes over, then the
+            // paused one wakes up stale and must be fenced), and pause others briefly.
+            let leases = ProjectionLeases(pool: store.pool)
+            func holderPID() async throws -> (String, pid_t)? {
+                guard let holder = try await leases.status(ReadModel.projectionName).holder else { return nil }
+                return workers.value[holder].map { (holder, $0) }
+            }
+            for step in 0..<8 {
+                try await Task.sleep(for: .milliseconds(500))
+                switch step % 4 {
+                case 0:
+                    if let (name, pid) = try await holderPID() {
+                        kill(pid, SIGKILL)
+                        BankBinary.reap(pid)
+                        try start(name)
+                    }
+                case 2:
+                    if let (_, pid) = try await holderPID() {
+                        kill(pid, SIGSTOP)
+                        try await Task.sleep(for: .milliseconds(3_800))  // longer than the 3 s lease
+                        kill(pid, SIGCONT)
+                    }
+                default:
+                    let (_, pid) = workers.value.randomElement()!
                     kill(pid, SIGSTOP)
                     try await Task.sleep(for: .milliseconds(Int.random(in: 200...900)))
                     kill(pid, SIGCONT)
                 }
             }
+            stopWriting.withLock { $0 = true }
             try await writing.value
 
             // Let the survivors catch up with the whole log, then stop them.
@@ -140,7 +159,8 @@ struct ProjectionPatternTests {
             #expect(watchProblems.isEmpty, "\(watchProblems)")
             let problems = try await readModelMatchesLog(bank)
             #expect(problems.isEmpty, "\(problems)")
-            #expect(try await ProjectionLeases(pool: store.pool).status(ReadModel.projectionName).fenceToken >= 2)
+            // At least the two kills and the two long pauses of holders forced takeovers.
+            #expect(try await leases.status(ReadModel.projectionName).fenceToken >= 4)
         }
     }
 }

@@ -115,21 +115,30 @@ struct ProjectionPatternTests {
             // Chaos: kill the lease holder, pause it past its lease (another takes over, then the
             // paused one wakes up stale and must be fenced), and pause others briefly.
             let leases = ProjectionLeases(pool: store.pool)
+            /// The live lease holder, waiting (up to 20 s) for one: workers start slowly under load.
             func holderPID() async throws -> (String, pid_t)? {
-                guard let holder = try await leases.status(ReadModel.projectionName).holder else { return nil }
-                return workers.value[holder].map { (holder, $0) }
+                for _ in 0..<400 {
+                    let status = try await leases.status(ReadModel.projectionName)
+                    if status.isLeased, let holder = status.holder, let pid = workers.value[holder] { return (holder, pid) }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                return nil
             }
             for step in 0..<8 {
                 try await Task.sleep(for: .milliseconds(500))
                 switch step % 4 {
                 case 0:
-                    if let (name, pid) = try await holderPID() {
+                    let target = try await holderPID()
+                    #expect(target != nil, "no worker took the lease")
+                    if let (name, pid) = target {
                         kill(pid, SIGKILL)
                         BankBinary.reap(pid)
                         try start(name)
                     }
                 case 2:
-                    if let (_, pid) = try await holderPID() {
+                    let target = try await holderPID()
+                    #expect(target != nil, "no worker took the lease")
+                    if let (_, pid) = target {
                         kill(pid, SIGSTOP)
                         try await Task.sleep(for: .milliseconds(3_800))  // longer than the 3 s lease
                         kill(pid, SIGCONT)

@@ -29,19 +29,24 @@ public final class PostgresListener: Service, Sendable {
     let logger: Logger
     private let continuation: AsyncStream<PostgresNotification>.Continuation
     private let sessions = Mutex(0)
+    private let onListening: (@Sendable () -> Void)?
 
     /// A listener on `channels`. It connects when ``run()`` starts.
     ///
     /// - Parameters:
     ///   - pollInterval: how often the listening thread checks for cancellation while idle.
     ///   - reconnectDelay: the pause between reconnection attempts.
+    ///   - onListening: called each time a connection starts listening (first time and after
+    ///     each reconnection): the moment to re-read whatever the notifications stand for.
     public init(
         configuration: PostgresConfiguration,
         channels: [String],
         pollInterval: Duration = .milliseconds(200),
         reconnectDelay: Duration = .milliseconds(250),
-        logger: Logger
+        logger: Logger,
+        onListening: (@Sendable () -> Void)? = nil
     ) {
+        self.onListening = onListening
         self.configuration = configuration
         self.channels = channels
         self.pollInterval = pollInterval
@@ -72,6 +77,7 @@ public final class PostgresListener: Service, Sendable {
                     try await opened.query("LISTEN \(identifier: channel)")
                 }
                 sessions.withLock { $0 += 1 }
+                onListening?()
                 logger.debug("listening", metadata: ["channels": "\(channels)"])
                 while !Task.isCancelled {
                     for notification in try await opened.waitForNotifications(timeout: pollInterval) {

@@ -71,7 +71,11 @@ public final class ProjectionRunner: Service {
 
     /// Forwards notifications to the wake signal; reconnects on loss (a PostgresListener).
     private func listen(on channel: String) async {
-        let listener = PostgresListener(configuration: store.pool.configuration, channels: [channel], logger: logger)
+        // Each time the listener is (re)connected, look at the log: a notification sent while it
+        // was not listening is lost, the events are not.
+        let listener = PostgresListener(
+            configuration: store.pool.configuration, channels: [channel], logger: logger,
+            onListening: { [wake] in wake.signal() })
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await listener.run() }
             group.addTask {
@@ -166,12 +170,14 @@ public final class ProjectionRunner: Service {
         var lastError = ""
         while true {
             try Task.checkCancellation()
+            let signalsSeen = wake.generation
             let batch = try await reader.next(
                 after: checkpoint, category: projection.category, limit: configuration.batchSize)
             if batch.steps.isEmpty {
                 if !batch.isHeldBack { await recordLag(of: projection, at: checkpoint) }
                 if let head, checkpoint.hasHandled(head) { return }
                 await wake.wait(
+                    after: signalsSeen,
                     timeout: batch.isHeldBack
                         ? min(configuration.pollInterval, .milliseconds(100)) : configuration.pollInterval)
                 continue
@@ -226,7 +232,8 @@ public final class ProjectionRunner: Service {
     /// Records how far (in positions) the checkpoint trails the log's newest event.
     private func recordLag(of projection: Projection, at checkpoint: Checkpoint) async {
         let newest = try? await store.pool.withConnection { connection in
-            try await connection.query("SELECT coalesce(max(global_position), 0) FROM mire_events", prepared: true).single(Int64.self)
+            try await connection.query("SELECT coalesce(max(global_position), 0) FROM mire_events", prepared: true)
+                .single(Int64.self)
         }
         guard let newest else { return }
         Gauge(label: "mire_projection_lag", dimensions: [("projection", projection.name)])

@@ -119,7 +119,9 @@ struct ProjectionPatternTests {
             func holderPID() async throws -> (String, pid_t)? {
                 for _ in 0..<400 {
                     let status = try await leases.status(ReadModel.projectionName)
-                    if status.isLeased, let holder = status.holder, let pid = workers.value[holder] { return (holder, pid) }
+                    if status.isLeased, let holder = status.holder, let pid = workers.value[holder] {
+                        return (holder, pid)
+                    }
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 return nil

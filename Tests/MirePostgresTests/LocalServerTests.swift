@@ -62,3 +62,30 @@ struct LocalServerTests {
         #expect(error?.recovery?.contains("apt-get install postgresql") == true)
     }
 }
+
+@Suite("Recovery from a server restart")
+struct ServerRestartTests {
+    /// A persistent server comes back on its port; the pool discards the dead connection (the
+    /// caller gets a retryable `connectionLost`) and the next call gets a fresh one.
+    @Test func thePoolRecoversAfterTheServerRestarts() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(
+            path: "mire-restart-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = LocalPostgresServer.persistent(at: directory)
+        let configuration = try await server.start()
+        let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: TestDatabase.logger)
+        #expect(try await pool.withConnection { try await $0.query("SELECT 1::int8").single(Int64.self) } == 1)
+
+        try server.stop()
+        let restarted = try await server.start()
+        #expect(restarted == configuration)  // same port
+
+        let lost = await #expect(throws: PostgresError.self) {
+            try await pool.withConnection { try await $0.query("SELECT 1::int8").single(Int64.self) }
+        }
+        #expect(lost?.isRetryable == true)
+        #expect(try await pool.withConnection { try await $0.query("SELECT 2::int8").single(Int64.self) } == 2)
+        await pool.shutdown()
+        try server.stop()
+    }
+}

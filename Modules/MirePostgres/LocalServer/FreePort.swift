@@ -4,22 +4,37 @@ import MireCore
 /// Finds a free TCP port on 127.0.0.1 by binding port 0 and reading what the kernel chose.
 enum FreePort {
     static func find() throws(MireError) -> Int {
+        guard let port = try bind(port: 0) else {
+            throw MireError(code: .localServer, message: "could not bind a loopback port: errno \(errno)")
+        }
+        return port
+    }
+
+    /// Whether `port` is free on 127.0.0.1 right now.
+    static func isFree(_ port: Int) -> Bool {
+        (try? bind(port: port)) != nil
+    }
+
+    /// Binds `port` (0: any) on 127.0.0.1 and returns the port bound, or nil when it is taken.
+    private static func bind(port: Int) throws(MireError) -> Int? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw MireError(code: .localServer, message: "socket() failed: errno \(errno)") }
         defer { close(fd) }
+        // PostgreSQL binds with SO_REUSEADDR; so must this check, or a port with connections in
+        // TIME_WAIT (a server just restarted) would look taken.
+        var reuse: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
+                Glibc.bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
             }
         }
-        guard bound else {
-            throw MireError(code: .localServer, message: "could not bind a loopback port: errno \(errno)")
-        }
+        guard bound else { return nil }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }

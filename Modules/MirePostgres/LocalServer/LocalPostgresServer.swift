@@ -166,8 +166,19 @@ public final class LocalPostgresServer: Sendable {
         }
 
         var lastFailure = ""
-        for _ in 0..<5 {
-            let port = try FreePort.find()
+        // A persistent server comes back on its previous port when it can, so clients keep
+        // their configuration across restarts.
+        let portFile = rootDirectory.appending(path: "port")
+        let previousPort = (try? String(contentsOf: portFile, encoding: .utf8)).flatMap {
+            Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        for attempt in 0..<5 {
+            let port: Int
+            if attempt == 0, let previousPort, FreePort.isFree(previousPort) {
+                port = previousPort
+            } else {
+                port = try FreePort.find()
+            }
             var options = ["-p \(port)", "-c listen_addresses=127.0.0.1"]
             // Unix socket paths are limited to ~107 bytes; without room, use TCP only.
             let socketPath = socketDirectory.path
@@ -185,6 +196,7 @@ public final class LocalPostgresServer: Sendable {
             )
             if start.status == 0, isRunning {
                 if mode == .throwaway { StopWhenParentExits.install(server: self, tools: tools) }
+                try? String(port).write(to: portFile, atomically: true, encoding: .utf8)
                 return try configuration()
             }
             lastFailure =

@@ -69,7 +69,7 @@ let package = Package(
         ),
         .target(
             name: "MireSnapshots",
-            dependencies: ["MirePostgres", "CZlib"],
+            dependencies: ["MirePostgres", "CZlib", .product(name: "Metrics", package: "swift-metrics")],
             path: "Modules/MireSnapshots",
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 public import Logging
 public import MirePostgres
 import Synchronization
@@ -9,7 +10,8 @@ import Synchronization
 /// takes a new snapshot when the policy says so, in the background. A snapshot is never the
 /// truth: a schema-version mismatch, a corrupt or undecodable blob, or a snapshot ahead of its
 /// stream silently falls back to full replay (logged at debug, counted) and is replaced by the
-/// next one taken. A failed snapshot write never fails a save.
+/// next one taken. A failed snapshot write never fails a save. Counts go to ``statistics`` and to
+/// swift-metrics (`mire_snapshot_restored`, `_fallbacks`, `_written`, `_write_failures`).
 ///
 /// ```swift
 /// let snapshots = Snapshots(configuration: SnapshotConfiguration(every: 100), logger: logger)
@@ -95,6 +97,7 @@ public final class Snapshots: SnapshotHook {
                 return nil
             }
             counters.withLock { $0.restored += 1 }
+            Counter(label: "mire_snapshot_restored").increment()
             return AggregateRoot<A>(stream: stream, state: state, version: version, restoredFromSnapshot: true)
         } catch {
             fallBack(stream, because: "\(error)")
@@ -135,9 +138,11 @@ public final class Snapshots: SnapshotHook {
             try await Self.upsert(
                 blob, stream: root.id, version: root.version, schema: snapshottable.snapshotSchemaVersion, store: store)
             counters.withLock { $0.written += 1 }
+            Counter(label: "mire_snapshot_written").increment()
             return true
         } catch {
             counters.withLock { $0.failedWrites += 1 }
+            Counter(label: "mire_snapshot_write_failures").increment()
             logger.debug(
                 "snapshot write failed; the save stands", metadata: ["stream": "\(root.id)", "error": "\(error)"])
             return false
@@ -167,6 +172,7 @@ public final class Snapshots: SnapshotHook {
 
     private func fallBack(_ stream: StreamID, because reason: String) {
         counters.withLock { $0.fellBack += 1 }
+        Counter(label: "mire_snapshot_fallbacks").increment()
         logger.debug("snapshot not used; replaying in full", metadata: ["stream": "\(stream)", "reason": "\(reason)"])
     }
 

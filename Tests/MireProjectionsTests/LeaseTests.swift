@@ -8,16 +8,16 @@ struct LeaseTests {
     @Test func theLeaseProtocol() async throws {
         try await TestDatabase.withStore { store throws in
             let leases = ProjectionLeases(pool: store.pool)
-            let first = try #require(try await leases.acquire("p", workerID: "w1", ttl: .milliseconds(300)))
+            let first = try #require(try await leases.acquire("p", workerID: "w1", ttl: .seconds(2)))
             #expect(first.fenceToken == 1)
             // Held while valid: another worker is refused.
             #expect(try await leases.acquire("p", workerID: "w2", ttl: .seconds(1)) == nil)
-            #expect(try await leases.heartbeat(first, ttl: .milliseconds(300)))
+            #expect(try await leases.heartbeat(first, ttl: .milliseconds(400)))
             #expect(try await leases.status("p").holder == "w1")
             #expect(try await leases.status("p").isLeased)
 
             // After expiry another worker takes over with a higher token.
-            try await Task.sleep(for: .milliseconds(450))
+            try await Task.sleep(for: .milliseconds(600))
             let second = try #require(try await leases.acquire("p", workerID: "w2", ttl: .seconds(5)))
             #expect(second.fenceToken == 2)
             // The stale worker: its heartbeat reports fenced, its checkpoint changes nothing.
@@ -81,28 +81,28 @@ struct LeaseTests {
             let two = ProjectionRunner(
                 store: store, projections: [projection],
                 configuration: testConfiguration("two", ttl: .milliseconds(600)), logger: TestDatabase.logger)
-            let firstTask = Task { try await one.run() }
-            try await Task.sleep(for: .milliseconds(200))
-            let secondTask = Task { try await two.run() }
+            let tasks = ["one": Task { try await one.run() }, "two": Task { try await two.run() }]
 
             var tally = try await store.loadOrDefault(Tally.self, id: "t")
             tally.record(.added(1))
             let saved = try await store.save(&tally)
             try await one.waitUntilCaughtUp("shared", to: saved.positions[0], timeout: .seconds(10))
-            #expect(try await one.status("shared").holder == "one")
+            let leader = try #require(try await one.status("shared").holder)
+            let follower = leader == "one" ? "two" : "one"
+            let followerRunner = leader == "one" ? two : one
 
-            // The leader stops (graceful: releases); the other takes over.
-            firstTask.cancel()
-            try await firstTask.value
+            // The leader stops (graceful: it releases); the other takes over.
+            tasks[leader]!.cancel()
+            try await tasks[leader]!.value
             tally.record(.added(2))
             let more = try await store.save(&tally)
-            try await two.waitUntilCaughtUp("shared", to: more.positions[0], timeout: .seconds(10))
-            let status = try await two.status("shared")
-            #expect(status.holder == "two")
+            try await followerRunner.waitUntilCaughtUp("shared", to: more.positions[0], timeout: .seconds(10))
+            let status = try await followerRunner.status("shared")
+            #expect(status.holder == follower)
             #expect(status.fenceToken >= 2)
             #expect(seen.all.map(\.version) == [1, 2])
-            secondTask.cancel()
-            try await secondTask.value
+            tasks[follower]!.cancel()
+            try await tasks[follower]!.value
         }
     }
 }

@@ -117,12 +117,20 @@ final class QueryCanceller: Sendable {
     }
 
     /// Asks the server to cancel statement `ticket` if it is still running.
+    ///
+    /// A cancel that reaches the server before the statement does is ignored there (the backend
+    /// is idle), so the request is repeated every 50 ms for as long as this statement runs.
     func requestCancel(ticket: UInt64) {
         DispatchQueue.global().async {
-            self.state.withLock { state in
-                guard state.running, state.statement == ticket, let cancel = state.cancel else { return }
-                var buffer = [CChar](repeating: 0, count: 256)
-                _ = PQcancel(cancel, &buffer, 256)
+            for _ in 0..<1_200 {  // at most a minute of retries
+                let stillRunning = self.state.withLock { state -> Bool in
+                    guard state.running, state.statement == ticket, let cancel = state.cancel else { return false }
+                    var buffer = [CChar](repeating: 0, count: 256)
+                    _ = PQcancel(cancel, &buffer, 256)
+                    return true
+                }
+                guard stillRunning else { return }
+                usleep(50_000)
             }
         }
     }

@@ -3,6 +3,7 @@ public import Logging
 import Metrics
 public import MirePostgres
 public import ServiceLifecycle
+import Synchronization
 
 /// Runs projections: one lease per projection, so across replicas exactly one worker drives each;
 /// gap-safe reading; fenced checkpoints; retry with backoff; wake-ups by LISTEN/NOTIFY with a
@@ -27,6 +28,13 @@ public final class ProjectionRunner: Service {
     let reader: GapSafeReader
     let logger: Logger
     let wake = WakeSignal()
+    private let listenerSessions = Mutex(0)
+    private let notificationsReceived = Mutex(0)
+
+    /// Wake-up internals, for diagnosing tests: signals, listener sessions, notifications.
+    package var wakeDiagnostics: String {
+        "signals \(wake.generation), listener sessions \(listenerSessions.withLock { $0 }), notifications \(notificationsReceived.withLock { $0 })"
+    }
 
     /// A runner for `projections` on `store`.
     public init(store: EventStore, projections: [Projection], configuration: Configuration, logger: Logger) {
@@ -75,11 +83,17 @@ public final class ProjectionRunner: Service {
         // was not listening is lost, the events are not.
         let listener = PostgresListener(
             configuration: store.pool.configuration, channels: [channel], logger: logger,
-            onListening: { [wake] in wake.signal() })
+            onListening: { [self] in
+                listenerSessions.withLock { $0 += 1 }
+                wake.signal()
+            })
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await listener.run() }
             group.addTask {
-                for await _ in listener.notifications { self.wake.signal() }
+                for await _ in listener.notifications {
+                    self.notificationsReceived.withLock { $0 += 1 }
+                    self.wake.signal()
+                }
             }
         }
     }

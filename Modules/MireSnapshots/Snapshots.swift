@@ -1,6 +1,6 @@
 import Foundation
-import Metrics
 public import Logging
+import Metrics
 public import MirePostgres
 import Synchronization
 

@@ -67,6 +67,19 @@ struct PoolTests {
         }
     }
 
+    /// A cancel that arrives just as a statement is being sent (before the server runs it) must
+    /// still stop the statement: the request is repeated while the statement runs.
+    @Test func cancellingRightAwayStillStopsALongStatement() async throws {
+        try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
+            for _ in 0..<10 {
+                let task = Task { try await pool.withConnection { try await $0.query("SELECT pg_sleep(30)") } }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 0...3)))
+                task.cancel()
+                await #expect(throws: CancellationError.self) { try await task.value }
+            }
+        }
+    }
+
     @Test func aCancelledTaskDoesNotStartAQuery() async throws {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             let task = Task {

@@ -86,7 +86,7 @@ struct LeaseTests {
             var tally = try await store.loadOrDefault(Tally.self, id: "t")
             tally.record(.added(1))
             let saved = try await store.save(&tally)
-            try await one.waitUntilCaughtUp("shared", to: saved.positions[0], timeout: .seconds(10))
+            try await one.waitUntilCaughtUp("shared", to: saved.positions[0], timeout: .seconds(25))
             let leader = try #require(try await one.status("shared").holder)
             let follower = leader == "one" ? "two" : "one"
             let followerRunner = leader == "one" ? two : one
@@ -96,7 +96,7 @@ struct LeaseTests {
             try await tasks[leader]!.value
             tally.record(.added(2))
             let more = try await store.save(&tally)
-            try await followerRunner.waitUntilCaughtUp("shared", to: more.positions[0], timeout: .seconds(10))
+            try await followerRunner.waitUntilCaughtUp("shared", to: more.positions[0], timeout: .seconds(25))
             let status = try await followerRunner.status("shared")
             #expect(status.holder == follower)
             #expect(status.fenceToken >= 2)

@@ -127,7 +127,7 @@ struct RunnerTests {
                 logger: TestDatabase.logger)
             let log = try await store.readAll()
             try await whileRunning(second) {
-                try await second.waitUntilCaughtUp("ordered", to: log.map(\.position).max()!, timeout: .seconds(10))
+                try await second.waitUntilCaughtUp("ordered", to: log.map(\.position).max()!, timeout: .seconds(25))
             }
             #expect(seen.all.map(\.version) == [1, 2])
             #expect(checkDelivery(seen.all, against: log).isEmpty)
@@ -236,8 +236,25 @@ struct RunnerTests {
                 var tally = try await store.loadOrDefault(Tally.self, id: "n")
                 tally.record(.added(1))
                 let saved = try await store.save(&tally)
-                // Far sooner than the 30 s poll: the after-commit notification woke it.
-                try await runner.waitUntilCaughtUp("woken", to: saved.positions[0], timeout: .seconds(10))
+                // Sooner than the 30 s poll: the after-commit notification woke it. (Other tests'
+                // open transactions can hold the horizon back for seconds: wait up to 25 s.)
+                do {
+                    try await runner.waitUntilCaughtUp("woken", to: saved.positions[0], timeout: .seconds(25))
+                } catch {
+                    let status = try await runner.status("woken")
+                    let diagnosis = try await pool.withConnection { connection in
+                        try await connection.query(
+                            """
+                            SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
+                                   (SELECT transaction_id::text FROM mire_events WHERE global_position = \(saved.positions[0])),
+                                   (SELECT string_agg(application_name || ':' || state || ':' || coalesce(backend_xid::text, '-') || ':' || coalesce(backend_xmin::text, '-') || ':' || coalesce(now() - xact_start, '0')::text, ' | ')
+                                    FROM pg_stat_activity WHERE xact_start IS NOT NULL)
+                            """
+                        )[0].decode((String, String, String?).self)
+                    }
+                    Issue.record("DIAG status=\(status) horizon=\(diagnosis) wake=\(runner.wakeDiagnostics)")
+                    throw error
+                }
             }
             #expect(seen.all.count == 1)
             await pool.shutdown()

@@ -58,6 +58,13 @@ let package = Package(
             path: "Sources/ProjectionRatios",
             swiftSettings: settings
         ),
+        // A profiling target: loads of one 1,000-event stream (`swift run -c release load-profile`).
+        .executableTarget(
+            name: "load-profile",
+            dependencies: ["DriverWorkloads", .product(name: "MirePostgres", package: rootPackage)],
+            path: "Sources/LoadProfile",
+            swiftSettings: settings
+        ),
         // Distributions (p50…p99, allocations) with ordo-one/benchmark: `swift package benchmark`.
         .executableTarget(
             name: "DriverBenchmarks",

@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 
 /// Turns an aggregate's events into stored type names and JSON payloads, and back.
 ///
@@ -16,16 +17,24 @@ public import Foundation
 public struct EventCodec<A: Aggregate>: Sendable {
     private let caseNameByStoredType: [String: String]
     private let upcasters: [String: EventUpcaster]
+    private let pinnedCases: Set<String>
+    private let categoryPrefix: String
+    private let isStructEvent: Bool
     // Reused: building a coder per event costs more than the coding itself.
     private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
+    /// Stored type name → case name, as resolved so far (replays see few distinct names).
+    private let resolved = ResolvedNames()
 
     /// The codec for `A`, with its pinned names and upcasters.
     public init() {
         var reverse: [String: String] = [:]
         for (caseName, stored) in A.eventTypeNames { reverse[stored] = caseName }
         caseNameByStoredType = reverse
+        pinnedCases = Set(A.eventTypeNames.keys)
         upcasters = Dictionary(A.upcasters.map { ($0.fromType, $0) }, uniquingKeysWith: { first, _ in first })
+        categoryPrefix = A.category + "."
+        isStructEvent = A.Event.self is any EventStruct.Type
     }
 
     /// The stored type name for an enum case (or struct) name.
@@ -44,7 +53,7 @@ public struct EventCodec<A: Aggregate>: Sendable {
                 recovery: "make the event's Codable conformance encode all of its values", underlying: error
             )
         }
-        if !Self.isEnum {
+        if isStructEvent {
             return (storedType(forCase: Self.structName), encoded)
         }
         // Synthesised Codable writes an enum case as {"caseName":{…associated values…}}.
@@ -83,14 +92,16 @@ public struct EventCodec<A: Aggregate>: Sendable {
             type = upcaster.toType
             steps += 1
         }
-        let isStruct = !Self.isEnum
+        let isStruct = isStructEvent
         let caseName: String
-        if let pinned = caseNameByStoredType[type] {
+        if let known = resolved.caseName(for: type) {
+            caseName = known
+        } else if let pinned = caseNameByStoredType[type] {
             caseName = pinned
-        } else if type.hasPrefix(A.category + "."),
-            A.eventTypeNames[String(type.dropFirst(A.category.count + 1))] == nil
-        {
-            caseName = String(type.dropFirst(A.category.count + 1))
+            resolved.remember(type, as: pinned)
+        } else if type.hasPrefix(categoryPrefix), !pinnedCases.contains(String(type.dropFirst(categoryPrefix.count))) {
+            caseName = String(type.dropFirst(categoryPrefix.count))
+            resolved.remember(type, as: caseName)
         } else {
             throw MireError(
                 code: .unknownEventType,
@@ -146,9 +157,6 @@ public struct EventCodec<A: Aggregate>: Sendable {
         return name.prefix(1).lowercased() + name.dropFirst()
     }
 
-    /// Whether `A.Event` is an enum of cases (the default) rather than an ``EventStruct``.
-    static var isEnum: Bool { !(A.Event.self is any EventStruct.Type) }
-
     private static func splitSingleKeyObject(_ data: Data) -> (String, Data)? {
         // {"name":<value>} — the key is a Swift identifier, so it contains no quotes or escapes.
         let bytes = [UInt8](data)
@@ -191,6 +199,19 @@ public struct EventCodec<A: Aggregate>: Sendable {
             return "null for \(type) at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
         case .dataCorrupted(let context): return context.debugDescription
         @unknown default: return "\(decoding)"
+        }
+    }
+}
+
+/// A small lock-protected memo of resolved type names, shared by copies of one codec.
+final class ResolvedNames: Sendable {
+    private let names = Mutex<[String: String]>([:])
+
+    func caseName(for type: String) -> String? { names.withLock { $0[type] } }
+
+    func remember(_ type: String, as caseName: String) {
+        names.withLock { names in
+            if names.count < 1_024 { names[type] = caseName }
         }
     }
 }

@@ -21,7 +21,7 @@ final class LibPQHandle: @unchecked Sendable {
         self.noticeSink = noticeSink
     }
 
-    private var isFinished = false
+    private(set) var isFinished = false
 
     deinit { finish() }
 

@@ -69,16 +69,17 @@ public actor PostgresConnection {
     public var isBroken: Bool { handle.isBroken }
 
     /// Whether the connection is idle outside any transaction.
-    public var isIdle: Bool { PQtransactionStatus(handle.pointer) == PQTRANS_IDLE }
+    public var isIdle: Bool { !handle.isBroken && PQtransactionStatus(handle.pointer) == PQTRANS_IDLE }
 
     /// Whether a transaction is open (or failed and waiting for `ROLLBACK`).
     public var isInTransaction: Bool {
+        guard !handle.isBroken else { return false }
         let status = PQtransactionStatus(handle.pointer)
         return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
     }
 
     /// The server's backend process id (for `pg_cancel_backend`, `pg_terminate_backend`).
-    public var backendPID: Int32 { PQbackendPID(handle.pointer) }
+    public var backendPID: Int32 { handle.isFinished ? 0 : PQbackendPID(handle.pointer) }
 
     /// Runs one statement with its parameters bound (extended protocol, binary results).
     ///

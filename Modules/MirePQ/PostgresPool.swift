@@ -103,28 +103,40 @@ public final class PostgresPool: Sendable {
     }
 
     private func lease() async throws -> PostgresConnection {
-        switch try await state.lease() {
-        case .connection(let connection):
-            return connection
-        case .openNew:
-            do {
-                return try await PostgresConnection.connect(configuration: configuration, logger: logger)
-            } catch {
-                await state.slotFreed()
-                throw error
+        while true {
+            switch try await state.lease() {
+            case .connection(let connection):
+                // libpq may already know an idle connection is gone; don't hand that one out.
+                if await connection.isBroken {
+                    await discard(connection)
+                    continue
+                }
+                return connection
+            case .openNew:
+                do {
+                    return try await PostgresConnection.connect(configuration: configuration, logger: logger)
+                } catch {
+                    await state.slotFreed()
+                    throw error
+                }
             }
         }
     }
 
     private func giveBack(_ connection: PostgresConnection) async {
+        if await connection.isInTransaction { await connection.rollbackQuietly() }
+        // Checked after the rollback: a connection that could not roll back was closed.
         if await connection.isBroken {
-            logger.debug("discarding a broken connection", metadata: ["mire.connection": "\(connection.id)"])
-            await connection.close()
-            await state.slotFreed()
+            await discard(connection)
             return
         }
-        if await connection.isInTransaction { await connection.rollbackQuietly() }
         if await state.release(connection) == false { await connection.close() }
+    }
+
+    private func discard(_ connection: PostgresConnection) async {
+        logger.debug("discarding a broken connection", metadata: ["mire.connection": "\(connection.id)"])
+        await connection.close()
+        await state.slotFreed()
     }
 }
 

@@ -48,10 +48,13 @@ public final class Snapshots: SnapshotHook {
 
     /// Waits until every background snapshot write started so far has finished.
     public func waitForPendingWrites() async {
-        while true {
-            let tasks = pending.withLock { Array($0.values) }
+        while !Task.isCancelled {
+            let tasks = pending.withLock { $0 }
             if tasks.isEmpty { return }
-            for task in tasks { await task.value }
+            for (id, task) in tasks {
+                await task.value
+                _ = pending.withLock { $0.removeValue(forKey: id) }
+            }
         }
     }
 
@@ -121,11 +124,13 @@ public final class Snapshots: SnapshotHook {
             await write(root, store: store)
         case .background:
             let id = UUID()
-            let task = Task.detached { [self] in
-                await self.write(root, store: store)
-                _ = self.pending.withLock { $0.removeValue(forKey: id) }
+            // Registered under the lock before the task can finish and deregister itself.
+            pending.withLock { pending in
+                pending[id] = Task.detached { [self] in
+                    await self.write(root, store: store)
+                    _ = self.pending.withLock { $0.removeValue(forKey: id) }
+                }
             }
-            pending.withLock { $0[id] = task }
         }
     }
 

@@ -211,9 +211,15 @@ enum BankBinary {
         return pid
     }
 
-    /// Waits for `pid` to exit (it was just signalled).
+    /// Waits for `pid` to exit (it was just signalled); after 15 s it is killed, so a worker
+    /// that fails to shut down cannot hang the test run.
     static func reap(_ pid: pid_t) {
         var status: Int32 = 0
+        for _ in 0..<300 {
+            if waitpid(pid, &status, WNOHANG) != 0 { return }
+            usleep(50_000)
+        }
+        kill(pid, SIGKILL)
         _ = waitpid(pid, &status, 0)
     }
 }

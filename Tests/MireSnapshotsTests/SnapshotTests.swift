@@ -244,6 +244,23 @@ struct SnapshotTests {
         }
     }
 
+    /// Background writes that finish before they are registered must still be waited for
+    /// correctly (this once spun forever).
+    @Test(.timeLimit(.minutes(1))) func waitingForManyQuickBackgroundWritesReturns() async throws {
+        let snapshots = Snapshots(configuration: SnapshotConfiguration(every: 1), logger: TestDatabase.logger)
+        try await TestDatabase.withStore(configuration: EventStore.Configuration(snapshots: snapshots)) {
+            store throws in
+            var counter = try await store.loadOrDefault(Counter.self, id: "quick")
+            for _ in 0..<150 {
+                counter.record(.added(1))
+                try await store.save(&counter)
+            }
+            await snapshots.waitForPendingWrites()
+            #expect(snapshots.statistics.written + snapshots.statistics.failedWrites == 150)
+            #expect(try await store.load(Counter.self, id: "quick")?.loadDetails.snapshotVersion == 150)
+        }
+    }
+
     @Test func aManualSnapshotIsUsedByTheNextLoad() async throws {
         try await TestDatabase.withStore(
             configuration: EventStore.Configuration(

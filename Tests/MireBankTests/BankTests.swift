@@ -4,7 +4,7 @@ import Testing
 
 @testable import MireBank
 
-@Suite("The bank's patterns")
+@Suite("The bank's patterns", .timeLimit(.minutes(3)))
 struct BankTests {
     @Test func moneyIsParsedExactly() {
         #expect(Money(argument: "12.5")?.cents == 1250)

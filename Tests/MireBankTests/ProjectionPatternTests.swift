@@ -29,7 +29,7 @@ func readModelMatchesLog(_ bank: Bank) async throws -> [String] {
     return problems
 }
 
-@Suite("Projections in the bank")
+@Suite("Projections in the bank", .timeLimit(.minutes(3)))
 struct ProjectionPatternTests {
     @Test func theReadModelFollowsTheLog() async throws {
         try await TestDatabase.withStore(maximumConnections: 6) { store throws in
@@ -53,7 +53,7 @@ struct ProjectionPatternTests {
     /// Real `mire-bank project` processes, killed (SIGKILL) and paused (SIGSTOP/SIGCONT) at random
     /// while writers append. At the end the read model equals the fold of the log, checkpoints
     /// never went backwards and fence tokens only rose.
-    @Test(.timeLimit(.minutes(3))) func chaosWithRealProcesses() async throws {
+    @Test func chaosWithRealProcesses() async throws {
         let binary = try #require(BankBinary.path, "the mire-bank executable was not built next to the tests")
         try await TestDatabase.withStore(maximumConnections: 8) { store throws in
             let bank = Bank(pool: store.pool, logger: TestDatabase.logger)

@@ -4,7 +4,7 @@ import MireTestSupport
 import Synchronization
 import Testing
 
-@Suite("Connections run on their own executors")
+@Suite("Connections run on their own executors", .timeLimit(.minutes(3)))
 struct ExecutorTests {
     /// Eight blocking `pg_sleep(0.3)` on eight connections overlap on the server, and a ticker
     /// on the cooperative pool (two threads here) keeps ticking while they block.

@@ -3,7 +3,7 @@ import MirePQ
 import MireTestSupport
 import Testing
 
-@Suite("Pipeline mode and LISTEN/NOTIFY")
+@Suite("Pipeline mode and LISTEN/NOTIFY", .timeLimit(.minutes(3)))
 struct PipelineAndNotificationTests {
     @Test func pipelineSendsABatchAndReturnsEachResult() async throws {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in

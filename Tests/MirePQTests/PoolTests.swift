@@ -3,7 +3,7 @@ import MirePQ
 import MireTestSupport
 import Testing
 
-@Suite("Pool, transactions, cancellation, broken connections")
+@Suite("Pool, transactions, cancellation, broken connections", .timeLimit(.minutes(3)))
 struct PoolTests {
     @Test func transactionCommitsOnReturnAndRollsBackOnThrow() async throws {
         struct Boom: Error {}

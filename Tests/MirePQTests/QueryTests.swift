@@ -5,7 +5,7 @@ import MireTestSupport
 import Synchronization
 import Testing
 
-@Suite("Queries, errors and notices")
+@Suite("Queries, errors and notices", .timeLimit(.minutes(3)))
 struct QueryTests {
     @Test func interpolatedValuesAreBoundNotSpliced() async throws {
         let attack = "Robert'); DROP TABLE students; --"

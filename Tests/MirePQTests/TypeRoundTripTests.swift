@@ -3,7 +3,7 @@ import MirePQ
 import MireTestSupport
 import Testing
 
-@Suite("Parameter and result types")
+@Suite("Parameter and result types", .timeLimit(.minutes(3)))
 struct TypeRoundTripTests {
     /// Sends `value` as a parameter and decodes it back, through the server.
     func roundTrip<T: PostgresEncodable & PostgresDecodable>(_ value: T, cast: String) async throws -> T {

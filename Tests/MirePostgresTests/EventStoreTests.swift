@@ -6,7 +6,7 @@ import MireTestSupport
 import Synchronization
 import Testing
 
-@Suite("Event store: load, record, save")
+@Suite("Event store: load, record, save", .timeLimit(.minutes(3)))
 struct EventStoreTests {
     @Test func aMissingStreamLoadsAsNil() async throws {
         try await TestDatabase.withStore { store throws in

@@ -6,7 +6,7 @@ import Testing
 
 @testable import MirePostgres
 
-@Suite("Local PostgreSQL server")
+@Suite("Local PostgreSQL server", .timeLimit(.minutes(3)))
 struct LocalServerTests {
     @Test func persistentServerKeepsDataAcrossRestarts() async throws {
         let directory = FileManager.default.temporaryDirectory.appending(
@@ -63,7 +63,7 @@ struct LocalServerTests {
     }
 }
 
-@Suite("Recovery from a server restart")
+@Suite("Recovery from a server restart", .timeLimit(.minutes(3)))
 struct ServerRestartTests {
     /// A persistent server comes back on its port; the pool discards the dead connection (the
     /// caller gets a retryable `connectionLost`) and the next call gets a fresh one.

@@ -6,7 +6,7 @@ import Testing
 
 @testable import MirePostgres
 
-@Suite("Migrations")
+@Suite("Migrations", .timeLimit(.minutes(3)))
 struct MigrationTests {
     /// The SQL compiled into the library is exactly the text of `Migrations/*.sql`.
     @Test func embeddedSQLEqualsTheFiles() throws {

@@ -3,7 +3,7 @@ import MireProjections
 import MireTestSupport
 import Testing
 
-@Suite("Lease and fence token")
+@Suite("Lease and fence token", .timeLimit(.minutes(3)))
 struct LeaseTests {
     @Test func theLeaseProtocol() async throws {
         try await TestDatabase.withStore { store throws in

@@ -4,7 +4,7 @@ import MireTestSupport
 import MireTransactions
 import Testing
 
-@Suite("Projection runner")
+@Suite("Projection runner", .timeLimit(.minutes(3)))
 struct RunnerTests {
     @Test func aTransactionalProjectionBuildsItsReadModelExactlyOnce() async throws {
         try await TestDatabase.withStore(maximumConnections: 6) { store throws in

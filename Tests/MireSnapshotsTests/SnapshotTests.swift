@@ -47,7 +47,7 @@ func storedSnapshot(_ store: EventStore, _ stream: String) async throws -> (vers
     }
 }
 
-@Suite("Snapshots", .serialized)  // one test bumps Counter's schema version
+@Suite("Snapshots", .serialized, .timeLimit(.minutes(3)))  // one test bumps Counter's schema version
 struct SnapshotTests {
     @Test func snapshotPlusTailEqualsFullReplayOverRandomHistories() async throws {
         try await withSnapshotStore(interval: 7) { store, snapshots throws in

@@ -30,7 +30,7 @@ func fund(_ store: EventStore, _ ids: [String], balance: Int64 = 100) async thro
     }
 }
 
-@Suite("Transactions across aggregates")
+@Suite("Transactions across aggregates", .timeLimit(.minutes(3)))
 struct TransactionTests {
     @Test func bothStreamsAdvanceTogether() async throws {
         try await TestDatabase.withStore { store throws in

@@ -280,7 +280,7 @@ public final class ProjectionRunner: Service {
         _ event: RawRecordedEvent, error: String, attempts: Int, checkpoint: Checkpoint, of projection: Projection,
         grant: LeaseGrant
     ) async throws {
-        logger.warning(
+        logger.debug(
             "skipping an event whose handler keeps failing",
             metadata: [
                 "projection": "\(projection.name)", "position": "\(event.position)", "stream": "\(event.stream)",

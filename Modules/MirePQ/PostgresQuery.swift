@@ -57,6 +57,12 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
             sql += "$\(bindings.count)"
         }
 
+        /// Binds an optional value as the next parameter: `NULL` when nil.
+        public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) {
+            bindings.append(value)
+            sql += "$\(bindings.count)"
+        }
+
         /// Inserts a quoted identifier (a table, schema or column name).
         public mutating func appendInterpolation(identifier: String) {
             sql += "\"" + identifier.replacing("\"", with: "\"\"") + "\""

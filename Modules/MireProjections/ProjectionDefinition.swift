@@ -30,9 +30,9 @@ public struct Projection: Sendable {
     public let category: String?
     /// How handler effects and checkpoints relate.
     public let delivery: Delivery
-    /// Handles one event; the connection is the transaction's for transactional projections, a
-    /// pooled one otherwise.
-    public let handle: @Sendable (RawRecordedEvent, PostgresConnection) async throws -> Void
+    /// Handles a batch of events, in delivery order; the connection is the transaction's for
+    /// transactional projections, a pooled one otherwise. (Per-event handlers are wrapped.)
+    public let handleBatch: @Sendable ([RawRecordedEvent], PostgresConnection) async throws -> Void
     /// Clears the read model for a rebuild (run in the transaction that resets the checkpoint).
     public let reset: (@Sendable (PostgresConnection) async throws -> Void)?
 
@@ -45,7 +45,37 @@ public struct Projection: Sendable {
         self.name = name
         self.category = category
         self.delivery = delivery
-        self.handle = handle
+        self.handleBatch = { events, connection in
+            for event in events { try await handle(event, connection) }
+        }
+        self.reset = reset
+    }
+
+    /// A projection whose handler takes each batch at once (one statement per batch, say).
+    /// After a failure the runner retries one event at a time, so a batch may hold a single event.
+    ///
+    /// ```swift
+    /// let counts = Projection.batched(name: "counts", category: "account", delivery: .transactional) { events, connection in
+    ///     try await connection.query("UPDATE totals SET n = n + \(Int64(events.count))")
+    /// }
+    /// ```
+    public static func batched(
+        name: String, category: String?, delivery: Delivery,
+        reset: (@Sendable (PostgresConnection) async throws -> Void)? = nil,
+        handle: @escaping @Sendable ([RawRecordedEvent], PostgresConnection) async throws -> Void
+    ) -> Projection {
+        Projection(name: name, category: category, delivery: delivery, reset: reset, handleBatch: handle)
+    }
+
+    private init(
+        name: String, category: String?, delivery: Delivery,
+        reset: (@Sendable (PostgresConnection) async throws -> Void)?,
+        handleBatch: @escaping @Sendable ([RawRecordedEvent], PostgresConnection) async throws -> Void
+    ) {
+        self.name = name
+        self.category = category
+        self.delivery = delivery
+        self.handleBatch = handleBatch
         self.reset = reset
     }
 
@@ -58,6 +88,19 @@ public struct Projection: Sendable {
         let codec = EventCodec<A>()
         return Projection(name: name, category: A.category, delivery: .transactional, reset: reset) { raw, connection in
             try await handle(try codec.decode(raw), connection)
+        }
+    }
+
+    /// A transactional projection over one aggregate's events, decoded and handed over a batch
+    /// at a time (for set-based writes).
+    public static func transactionalBatch<A: Aggregate>(
+        _ name: String, of aggregate: A.Type,
+        reset: (@Sendable (PostgresConnection) async throws -> Void)? = nil,
+        handle: @escaping @Sendable ([RecordedEvent<A.Event>], PostgresConnection) async throws -> Void
+    ) -> Projection {
+        let codec = EventCodec<A>()
+        return .batched(name: name, category: A.category, delivery: .transactional, reset: reset) { raw, connection in
+            try await handle(try raw.map { try codec.decode($0) }, connection)
         }
     }
 

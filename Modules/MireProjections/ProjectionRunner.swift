@@ -260,14 +260,14 @@ public final class ProjectionRunner: Service {
         switch projection.delivery {
         case .transactional:
             try await store.pool.withTransaction { connection in
-                for event in events { try await projection.handle(event, connection) }
+                if !events.isEmpty { try await projection.handleBatch(events, connection) }
                 guard try await leases.checkpoint(grant, to: target, handled: events.count, on: connection) else {
                     throw Fenced()
                 }
             }
         case .plain:
             try await store.pool.withConnection { connection in
-                for event in events { try await projection.handle(event, connection) }
+                if !events.isEmpty { try await projection.handleBatch(events, connection) }
                 guard try await leases.checkpoint(grant, to: target, handled: events.count, on: connection) else {
                     throw Fenced()
                 }

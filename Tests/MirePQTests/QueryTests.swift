@@ -25,6 +25,15 @@ struct QueryTests {
         }
     }
 
+    @Test func optionalValuesBindAsValueOrNull() {
+        let present: String? = "x"
+        let absent: String? = nil
+        let query: PostgresQuery = "SELECT \(present), \(absent)"
+        #expect(query.sql == "SELECT $1, $2")
+        #expect(query.bindings.values == [Array("x".utf8), nil])
+        #expect(query.bindings.types == [PostgresDataType.text.oid, PostgresDataType.text.oid])
+    }
+
     @Test func identifiersAreQuoted() {
         let query: PostgresQuery = "SELECT * FROM \(identifier: #"we"ird"#)"
         #expect(query.sql == #"SELECT * FROM "we""ird""#)

@@ -261,6 +261,43 @@ struct RunnerTests {
         }
     }
 
+    @Test func aBatchedHandlerGetsWholeBatchesAndEveryEventOnce() async throws {
+        try await TestDatabase.withStore { store throws in
+            try await store.pool.withConnection {
+                try await $0.query("CREATE TABLE totals (id text PRIMARY KEY, total int8)")
+            }
+            let batchSizes = Locked<[Int]>([])
+            // One set-based statement per batch.
+            let projection = Projection.transactionalBatch("batched", of: Tally.self) { events, connection in
+                batchSizes.withLock { $0.append(events.count) }
+                let ids = events.map(\.stream.entityID)
+                let amounts: [Int64] = events.map { if case .added(let amount) = $0.event { amount } else { 0 } }
+                try await connection.query(
+                    """
+                    INSERT INTO totals SELECT id, sum(amount) FROM unnest(\(ids)::text[], \(amounts)::int8[]) AS t(id, amount)
+                    GROUP BY id ON CONFLICT (id) DO UPDATE SET total = totals.total + EXCLUDED.total
+                    """)
+            }
+            var configuration = testConfiguration("w")
+            configuration.batchSize = 20
+            let runner = ProjectionRunner(
+                store: store, projections: [projection], configuration: configuration, logger: TestDatabase.logger)
+            var tally = try await store.loadOrDefault(Tally.self, id: "b")
+            for index in 1...100 { tally.record(.added(Int64(index))) }
+            let saved = try await store.save(&tally)
+            try await whileRunning(runner) {
+                try await runner.waitUntilCaughtUp("batched", to: saved.positions.last!)
+            }
+            #expect(batchSizes.value.reduce(0, +) == 100)
+            #expect(batchSizes.value.allSatisfy { $0 <= 20 })
+            #expect(batchSizes.value.count < 100)
+            let total = try await store.pool.withConnection {
+                try await $0.query("SELECT total FROM totals WHERE id = 'b'").single(Int64.self)
+            }
+            #expect(total == 5050)
+        }
+    }
+
     @Test func resetRebuildsFromTheStart() async throws {
         try await TestDatabase.withStore { store throws in
             try await store.pool.withConnection { try await $0.query("CREATE TABLE counted (n int8)") }

@@ -34,6 +34,7 @@ try await pool.withConnection { connection in
         FROM generate_series(0, \(eventCount - 1)) g;
         CREATE TABLE mire_totals (id text PRIMARY KEY, total bigint NOT NULL);
         CREATE TABLE raw_totals (id text PRIMARY KEY, total bigint NOT NULL);
+        CREATE TABLE batch_totals (id text PRIMARY KEY, total bigint NOT NULL);
         CREATE TABLE raw_checkpoint (xid xid8 NOT NULL, position bigint NOT NULL);
         INSERT INTO raw_checkpoint VALUES ('0', 0);
         ANALYZE mire_events;
@@ -111,6 +112,33 @@ print(
             "catch-up over %d events, batches of %d: Mire %.0f events/s (%.1f s), raw SQL %.0f events/s (%.1f s), Mire/raw %.2f×",
         eventCount, batchSize, Double(eventCount) / seconds(mireTime), seconds(mireTime),
         Double(eventCount) / seconds(rawTime), seconds(rawTime), seconds(rawTime) / seconds(mireTime)))
+
+// The same catch-up with a batched handler: one set-based upsert per batch of 500.
+let batched = Projection.transactionalBatch("batch-totals", of: Ledger.self) { events, connection in
+    let ids = events.map(\.stream.entityID)
+    let amounts: [Int64] = events.map { if case .added(let amount) = $0.event { amount } else { 0 } }
+    try await connection.query(
+        """
+        INSERT INTO batch_totals SELECT id, sum(amount) FROM unnest(\(ids)::text[], \(amounts)::int8[]) AS t(id, amount)
+        GROUP BY id ON CONFLICT (id) DO UPDATE SET total = batch_totals.total + EXCLUDED.total
+        """,
+        prepared: true)
+}
+let batchRunner = ProjectionRunner(
+    store: store, projections: [batched], configuration: runnerConfiguration, logger: logger)
+let batchTime = try await clock.measure { try await batchRunner.runUntilCaughtUp() }
+let batchTotal = try await pool.withConnection {
+    try await $0.query("SELECT sum(total)::int8 FROM batch_totals").single(Int64.self)
+}
+if batchTotal != Int64(eventCount) {
+    print("the batched read model disagrees with the log: \(batchTotal) of \(eventCount)")
+    exit(1)
+}
+print(
+    String(
+        format:
+            "the same catch-up with a batched handler (one set-based upsert per batch): %.0f events/s (%.1f s), %.2f× the raw per-event SQL",
+        Double(eventCount) / seconds(batchTime), seconds(batchTime), seconds(rawTime) / seconds(batchTime)))
 
 // Latency from saving an event to its handler running.
 final class Arrivals: Sendable {

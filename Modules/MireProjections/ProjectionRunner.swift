@@ -116,6 +116,7 @@ public final class ProjectionRunner: Service {
                     continue
                 }
                 grant = acquired
+                backoff = configuration.initialBackoff
             } catch is CancellationError {
                 return
             } catch {

@@ -96,6 +96,7 @@ func printOutput<T: Encodable>(_ value: T, json: Bool, text: () -> String) throw
     if json {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     } else {
         print(text())

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import MirePostgres
+import MireProjections
 
 /// `mire-bank db status|start|stop|migrate`.
 struct Database: AsyncParsableCommand {
@@ -17,6 +17,8 @@ struct Database: AsyncParsableCommand {
         var dataDirectory: String?
         var serverVersion: String?
         var migrations: [MigrationState]
+        /// The read-model projection's lease and checkpoint, once its migration is applied.
+        var projection: ProjectionStatus?
 
         struct MigrationState: Encodable {
             var name: String
@@ -47,6 +49,9 @@ struct Database: AsyncParsableCommand {
                 report.migrations = try await Migrator(pool: database.pool, logger: logger).status().map {
                     .init(name: $0.migration.name, applied: $0.isApplied)
                 }
+                if report.migrations.allSatisfy(\.applied) {
+                    report.projection = try await ProjectionLeases(pool: database.pool).status(ReadModel.projectionName)
+                }
                 await database.pool.shutdown()
             }
             try printOutput(report, json: options.json) {
@@ -56,6 +61,12 @@ struct Database: AsyncParsableCommand {
                 if let version = report.serverVersion { lines.append("PostgreSQL \(version)") }
                 for migration in report.migrations {
                     lines.append("  \(migration.applied ? "applied" : "pending")  \(migration.name)")
+                }
+                if let projection = report.projection {
+                    let holder = projection.isLeased ? "held by \(projection.holder ?? "?")" : "not held"
+                    lines.append(
+                        "projection \(projection.name): lease \(holder) (token \(projection.fenceToken)), "
+                            + "\(projection.eventsHandled) events handled, lag \(projection.lag)")
                 }
                 return lines.joined(separator: "\n")
             }

@@ -6,6 +6,16 @@ let rootPackage = Context.packageDirectory.split(separator: "/").dropLast().last
 
 let settings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
+/// A benchmark executable in `Sources/<folder>` on the shared workloads and one Mire product.
+func ratios(_ name: String, in folder: String, using product: String = "MirePostgres") -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["DriverWorkloads", .product(name: product, package: rootPackage)],
+        path: "Sources/\(folder)",
+        swiftSettings: settings
+    )
+}
+
 let package = Package(
     name: "MireBenchmarks",
     platforms: [.macOS(.v14)],
@@ -23,48 +33,14 @@ let package = Package(
             path: "Sources/DriverWorkloads",
             swiftSettings: settings
         ),
-        // Prints Mire vs raw libpq side by side with the ratio: `swift run -c release driver-ratios`.
-        .executableTarget(
-            name: "driver-ratios",
-            dependencies: ["DriverWorkloads"],
-            path: "Sources/DriverRatios",
-            swiftSettings: settings
-        ),
-        // The event store vs hand-written SQL: `swift run -c release store-ratios`.
-        .executableTarget(
-            name: "store-ratios",
-            dependencies: ["DriverWorkloads", .product(name: "MirePostgres", package: rootPackage)],
-            path: "Sources/StoreRatios",
-            swiftSettings: settings
-        ),
-        // Transfers through MireTransactions vs hand-written SQL: `swift run -c release transfer-ratios`.
-        .executableTarget(
-            name: "transfer-ratios",
-            dependencies: ["DriverWorkloads", .product(name: "MireTransactions", package: rootPackage)],
-            path: "Sources/TransferRatios",
-            swiftSettings: settings
-        ),
-        // Snapshots: load times by stream length, zlib, save cost: `swift run -c release snapshot-ratios`.
-        .executableTarget(
-            name: "snapshot-ratios",
-            dependencies: ["DriverWorkloads", .product(name: "MireSnapshots", package: rootPackage)],
-            path: "Sources/SnapshotRatios",
-            swiftSettings: settings
-        ),
-        // Projections: catch-up rate and wake-up latency: `swift run -c release projection-ratios`.
-        .executableTarget(
-            name: "projection-ratios",
-            dependencies: ["DriverWorkloads", .product(name: "MireProjections", package: rootPackage)],
-            path: "Sources/ProjectionRatios",
-            swiftSettings: settings
-        ),
-        // A profiling target: loads of one 1,000-event stream (`swift run -c release load-profile`).
-        .executableTarget(
-            name: "load-profile",
-            dependencies: ["DriverWorkloads", .product(name: "MirePostgres", package: rootPackage)],
-            path: "Sources/LoadProfile",
-            swiftSettings: settings
-        ),
+        // Each prints Mire beside the same work over raw libpq: `swift run -c release NAME`.
+        ratios("driver-ratios", in: "DriverRatios"),
+        ratios("store-ratios", in: "StoreRatios"),
+        ratios("transfer-ratios", in: "TransferRatios", using: "MireTransactions"),
+        ratios("snapshot-ratios", in: "SnapshotRatios", using: "MireSnapshots"),
+        ratios("projection-ratios", in: "ProjectionRatios", using: "MireProjections"),
+        // A profiling target: repeated loads of one 1,000-event stream.
+        ratios("load-profile", in: "LoadProfile"),
         // Distributions (p50…p99, allocations) with ordo-one/benchmark: `swift package benchmark`.
         .executableTarget(
             name: "DriverBenchmarks",

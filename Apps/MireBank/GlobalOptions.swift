@@ -1,6 +1,6 @@
-public import ArgumentParser
+import ArgumentParser
 import Foundation
-public import Logging
+import Logging
 import MirePostgres
 import Synchronization
 
@@ -27,7 +27,8 @@ struct GlobalOptions: ParsableArguments {
         )
     }
 
-    /// Sets up logging once for the process (apps bootstrap logging; libraries never do).
+    /// The process's logger; logging is bootstrapped on the first call (apps bootstrap logging;
+    /// libraries never do).
     func makeLogger() -> Logger {
         let level = logLevel.level
         LoggingBootstrap.once {
@@ -40,8 +41,6 @@ struct GlobalOptions: ParsableArguments {
         return Logger(label: "mire-bank")
     }
 
-    /// The process's logger (logging is bootstrapped on first use).
-    func makeLoggerOnce() -> Logger { makeLogger() }
 
     /// Connects to the configured database, starting the embedded server when needed.
     func connect(logger: Logger) async throws -> BankDatabase {

@@ -30,8 +30,7 @@ extension PostgresConnection {
         let connection = handle.pointer
         var notifications = drainNotifications()
         if !notifications.isEmpty { return notifications }
-        let milliseconds = Int32(
-            timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(timeout.wholeMilliseconds)
         var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
         let ready = poll(&descriptor, 1, milliseconds)
         if ready > 0 {

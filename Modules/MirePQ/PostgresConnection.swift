@@ -145,6 +145,9 @@ public actor PostgresConnection {
         defer { canceller.end() }
         do {
             return try await withTaskCancellationHandler {
+                // The compiler warns that nothing here is async; keep the call anyway. Calling
+                // `operation(self)` directly in this closure was tried and crashed the test run:
+                // the closure did not run on the connection's executor.
                 try await self.perform(operation)
             } onCancel: { [canceller] in
                 canceller.requestCancel(ticket: ticket)

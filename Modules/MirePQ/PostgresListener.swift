@@ -62,7 +62,7 @@ public final class PostgresListener: Service, Sendable {
     /// Listens until the task is cancelled or graceful shutdown is triggered.
     public func run() async throws {
         defer { continuation.finish() }
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await self.listenUntilCancelled()
         }
     }

@@ -38,6 +38,7 @@ public final class PostgresPool: Sendable {
     /// Lends a connection to `body` and takes it back when `body` returns or throws.
     ///
     /// A transaction left open by `body` is rolled back; a broken connection is discarded.
+    @discardableResult
     public func withConnection<T>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> T
@@ -61,6 +62,7 @@ public final class PostgresPool: Sendable {
     ///     try await connection.query("INSERT INTO t DEFAULT VALUES RETURNING id").single(Int64.self)
     /// }
     /// ```
+    @discardableResult
     public func withTransaction<T>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> T

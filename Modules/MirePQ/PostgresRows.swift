@@ -17,35 +17,37 @@ final class ResultHandle: @unchecked Sendable {
 /// }
 /// ```
 public struct PostgresRows: Sendable, RandomAccessCollection {
-    let handle: ResultHandle?
-    /// The command tag, e.g. `INSERT 0 3`.
-    public let commandTag: String
-    let columnIndexByName: [String: Int]
+    // Everything is read from the result on demand: most statements are decoded by column
+    // index and never need names or the command tag, so nothing is built per query.
+    let handle: ResultHandle
 
     init(handle: ResultHandle) {
         self.handle = handle
-        self.commandTag = String(cString: PQcmdStatus(handle.pointer))
-        var names: [String: Int] = [:]
-        for column in 0..<PQnfields(handle.pointer) {
-            names[String(cString: PQfname(handle.pointer, column))] = Int(column)
-        }
-        self.columnIndexByName = names
     }
 
+    /// The command tag, e.g. `INSERT 0 3`.
+    public var commandTag: String { String(cString: PQcmdStatus(handle.pointer)) }
+
     public var startIndex: Int { 0 }
-    public var endIndex: Int { handle.map { Int(PQntuples($0.pointer)) } ?? 0 }
+    public var endIndex: Int { Int(PQntuples(handle.pointer)) }
     public subscript(position: Int) -> PostgresRow { PostgresRow(rows: self, index: position) }
+
+    /// The number of columns.
+    var columnCount: Int { Int(PQnfields(handle.pointer)) }
 
     /// The column names, in order.
     public var columnNames: [String] {
-        guard let handle else { return [] }
-        return (0..<PQnfields(handle.pointer)).map { String(cString: PQfname(handle.pointer, $0)) }
+        (0..<PQnfields(handle.pointer)).map { String(cString: PQfname(handle.pointer, $0)) }
+    }
+
+    /// The index of the column named exactly `name`, if any.
+    func columnIndex(named name: String) -> Int? {
+        (0..<columnCount).first { String(cString: PQfname(handle.pointer, Int32($0))) == name }
     }
 
     /// Rows inserted, updated or deleted (from the command tag); 0 when not applicable.
     public var affectedRows: Int {
-        guard let handle else { return 0 }
-        return Int(String(cString: PQcmdTuples(handle.pointer))) ?? 0
+        Int(String(cString: PQcmdTuples(handle.pointer))) ?? 0
     }
 
     /// The first column of the only row, decoded; an error if there is not exactly one row.
@@ -72,14 +74,11 @@ public struct PostgresRow: Sendable {
     let index: Int
 
     /// The number of columns.
-    public var columnCount: Int { rows.columnIndexByName.count }
+    public var columnCount: Int { rows.columnCount }
 
     /// Decodes column `column` (0-based) as `T`.
     public func decode<T: PostgresDecodable>(_: T.Type = T.self, at column: Int) throws(PostgresError) -> T {
-        guard let handle = rows.handle else {
-            throw PostgresError(code: .decoding, message: "the statement returned no columns")
-        }
-        let result = handle.pointer
+        let result = rows.handle.pointer
         guard column >= 0, column < Int(PQnfields(result)) else {
             throw PostgresError(
                 code: .decoding, message: "no column at index \(column); the row has \(PQnfields(result))")
@@ -113,7 +112,7 @@ public struct PostgresRow: Sendable {
 
     /// Decodes the column named `name` as `T`.
     public func decode<T: PostgresDecodable>(_: T.Type = T.self, named name: String) throws(PostgresError) -> T {
-        guard let column = rows.columnIndexByName[name] else {
+        guard let column = rows.columnIndex(named: name) else {
             throw PostgresError(code: .decoding, message: "no column named '\(name)'; the row has \(rows.columnNames)")
         }
         return try decode(T.self, at: column)

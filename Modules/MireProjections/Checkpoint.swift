@@ -1,4 +1,4 @@
-public import MirePostgres
+import MirePostgres
 
 /// How far a projection has got: every event up to ``cursor`` in `(transaction id, position)`
 /// order was handled, plus the positions in ``deliveredAhead`` (handled early so that a stream's

@@ -169,6 +169,6 @@ public struct ProjectionLeases: Sendable {
 extension Duration {
     /// Whole milliseconds, at least 1.
     var milliseconds: Int64 {
-        max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
+        max(1, wholeMilliseconds)
     }
 }

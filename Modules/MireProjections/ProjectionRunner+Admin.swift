@@ -1,4 +1,4 @@
-public import MirePostgres
+import MirePostgres
 
 extension ProjectionRunner {
     /// The lease and checkpoint of a projection.

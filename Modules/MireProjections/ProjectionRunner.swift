@@ -182,14 +182,24 @@ public final class ProjectionRunner: Service {
     private func process(_ projection: Projection, grant: LeaseGrant, head: Checkpoint.Key?) async throws {
         var checkpoint = try await leases.checkpoint(of: projection.name)
         var failures = 0
-        var lastError = ""
+        let dimensions = [("projection", projection.name)]
+        let handled = Counter(label: "mire_projection_events_handled", dimensions: dimensions)
+        let handlerFailures = Counter(label: "mire_projection_handler_failures", dimensions: dimensions)
+        let position = Gauge(label: "mire_projection_checkpoint_position", dimensions: dimensions)
+        // The lag costs a query: measure it at most once a second, not once per batch.
+        var lagMeasuredAt: ContinuousClock.Instant?
+        func measureLag() async {
+            if let last = lagMeasuredAt, ContinuousClock.now - last < .seconds(1) { return }
+            lagMeasuredAt = .now
+            await recordLag(of: projection, at: checkpoint)
+        }
         while true {
             try Task.checkCancellation()
             let signalsSeen = wake.generation
             let batch = try await reader.next(
                 after: checkpoint, category: projection.category, limit: configuration.batchSize)
             if batch.steps.isEmpty {
-                if !batch.isHeldBack { await recordLag(of: projection, at: checkpoint) }
+                if !batch.isHeldBack { await measureLag() }
                 if let head, checkpoint.hasHandled(head) { return }
                 await wake.wait(
                     after: signalsSeen,
@@ -205,11 +215,9 @@ public final class ProjectionRunner: Service {
             do {
                 try await deliver(steps, of: projection, grant: grant)
                 checkpoint = steps.last!.checkpoint
-                Counter(label: "mire_projection_events_handled", dimensions: [("projection", projection.name)])
-                    .increment(by: steps.filter { $0.event != nil }.count)
-                Gauge(label: "mire_projection_checkpoint_position", dimensions: [("projection", projection.name)])
-                    .record(checkpoint.cursor.position)
-                await recordLag(of: projection, at: checkpoint)
+                handled.increment(by: steps.filter { $0.event != nil }.count)
+                position.record(checkpoint.cursor.position)
+                await measureLag()
                 failures = 0
             } catch is Fenced {
                 throw Fenced()
@@ -217,9 +225,7 @@ public final class ProjectionRunner: Service {
                 throw CancellationError()
             } catch {
                 failures += 1
-                lastError = "\(error)"
-                Counter(label: "mire_projection_handler_failures", dimensions: [("projection", projection.name)])
-                    .increment()
+                handlerFailures.increment()
                 let failing = steps.compactMap(\.event).first
                 logger.debug(
                     "handler failed; retrying",
@@ -231,7 +237,7 @@ public final class ProjectionRunner: Service {
                     let failing, steps.compactMap(\.event).count == 1
                 {
                     try await skip(
-                        failing, error: lastError, attempts: failures, checkpoint: steps.last!.checkpoint,
+                        failing, error: "\(error)", attempts: failures, checkpoint: steps.last!.checkpoint,
                         of: projection, grant: grant)
                     checkpoint = steps.last!.checkpoint
                     failures = 0

@@ -1,4 +1,4 @@
-public import MirePostgres
+import MirePostgres
 
 extension ProjectionRunner {
     /// What to do with an event whose handler keeps failing.

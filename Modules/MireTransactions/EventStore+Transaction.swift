@@ -50,9 +50,7 @@ extension EventStore {
                 // One round trip: BEGIN and the lock timeout together (trusted text, no user input).
                 var script = "BEGIN ISOLATION LEVEL \(options.isolationLevel.rawValue);"
                 if let timeout = options.lockTimeout {
-                    let milliseconds = max(
-                        1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-                    script += " SET LOCAL lock_timeout = \(milliseconds);"
+                    script += " SET LOCAL lock_timeout = \(max(1, timeout.wholeMilliseconds));"
                 }
                 try await connection.executeScript(script)
             } catch {

@@ -4,6 +4,8 @@ import MireTestSupport
 import MireTransactions
 import Testing
 
+@testable import MirePostgres
+
 @Suite("Projection runner", .timeLimit(.minutes(3)))
 struct RunnerTests {
     @Test func aTransactionalProjectionBuildsItsReadModelExactlyOnce() async throws {
@@ -106,7 +108,7 @@ struct RunnerTests {
             // T2 appends v1 and commits; T1 appends v2 and commits.
             try await store.append([try event()], to: stream, expecting: .noStream)
             try await early.query(
-                EventStore.appendQueryForTests(stream: stream, expected: .exact(1), events: [try event()]))
+                EventStore.appendStatement(stream: stream, expected: .exact(1), events: [try event()]))
             try await early.query("COMMIT")
 
             let seen = Seen()

@@ -15,7 +15,7 @@ struct Project: AsyncParsableCommand {
     func run() async throws {
         try await withBank(options) { bank in
             try await ReadModel.prepare(bank.store.pool)
-            let runner = ReadModel.runner(bank: bank, workerID: workerID, logger: options.makeLoggerOnce())
+            let runner = ReadModel.runner(bank: bank, workerID: workerID, logger: options.makeLogger())
             if untilCaughtUp {
                 try await runner.runUntilCaughtUp()
                 let status = try await runner.status(ReadModel.projectionName)
@@ -28,7 +28,7 @@ struct Project: AsyncParsableCommand {
                 let group = ServiceGroup(
                     configuration: .init(
                         services: [runner], gracefulShutdownSignals: [.sigterm, .sigint],
-                        logger: options.makeLoggerOnce()))
+                        logger: options.makeLogger()))
                 try await group.run()
             }
         }

@@ -4,12 +4,6 @@ import Logging
 import MirePostgres
 
 // Loads one 1,000-event stream many times: a target for profilers (perf, callgrind).
-enum Event: Codable, Sendable { case deposited(amount: Int64) }
-struct Ledger: Aggregate {
-    static let category = "ledger"
-    var total: Int64 = 0
-    mutating func apply(_ event: Event) { if case .deposited(let amount) = event { total += amount } }
-}
 
 let configuration = try await BenchmarkServer.start()
 let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: Logger(label: "profile"))

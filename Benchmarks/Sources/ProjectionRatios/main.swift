@@ -8,12 +8,6 @@ import Synchronization
 // hand-written SQL doing the same scan and per-event upserts in batches of the same size; and the
 // latency from an append's commit to the handler, with notifications and with polling only.
 
-enum LedgerEvent: Codable, Sendable { case added(amount: Int64) }
-struct Ledger: Aggregate {
-    static let category = "ledger"
-    var total: Int64 = 0
-    mutating func apply(_ event: LedgerEvent) { if case .added(let amount) = event { total += amount } }
-}
 
 let eventCount = Int(ProcessInfo.processInfo.environment["MIRE_BENCH_EVENTS"] ?? "") ?? 1_000_000
 let batchSize = 500
@@ -30,7 +24,7 @@ try await pool.withConnection { connection in
         INSERT INTO mire_streams (stream_id, category, version)
         SELECT 'ledger-' || s, 'ledger', \(eventCount) / 1000 FROM generate_series(0, 999) s;
         INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload)
-        SELECT 'ledger-' || (g % 1000), g / 1000 + 1, 'ledger', gen_random_uuid(), 'ledger.added', '{"amount": 1}'
+        SELECT 'ledger-' || (g % 1000), g / 1000 + 1, 'ledger', gen_random_uuid(), 'ledger.deposited', '{"amount": 1}'
         FROM generate_series(0, \(eventCount - 1)) g;
         CREATE TABLE mire_totals (id text PRIMARY KEY, total bigint NOT NULL);
         CREATE TABLE raw_totals (id text PRIMARY KEY, total bigint NOT NULL);
@@ -44,7 +38,7 @@ try await pool.withConnection { connection in
 
 // Mire: a transactional projection, one upsert per event, checkpoint per batch.
 let projection = Projection.transactional("totals", of: Ledger.self) { recorded, connection in
-    guard case .added(let amount) = recorded.event else { return }
+    guard case .deposited(let amount) = recorded.event else { return }
     try await connection.query(
         "INSERT INTO mire_totals VALUES (\(recorded.stream.entityID), \(amount)) ON CONFLICT (id) DO UPDATE SET total = mire_totals.total + EXCLUDED.total",
         prepared: true)
@@ -116,7 +110,7 @@ print(
 // The same catch-up with a batched handler: one set-based upsert per batch of 500.
 let batched = Projection.transactionalBatch("batch-totals", of: Ledger.self) { events, connection in
     let ids = events.map(\.stream.entityID)
-    let amounts: [Int64] = events.map { if case .added(let amount) = $0.event { amount } else { 0 } }
+    let amounts: [Int64] = events.map { if case .deposited(let amount) = $0.event { amount } else { 0 } }
     try await connection.query(
         """
         INSERT INTO batch_totals SELECT id, sum(amount) FROM unnest(\(ids)::text[], \(amounts)::int8[]) AS t(id, amount)

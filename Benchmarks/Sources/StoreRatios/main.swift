@@ -6,12 +6,6 @@ import MirePostgres
 // The event store vs the same work in hand-written SQL through raw libpq, same durable server,
 // interleaved runs, medians and the ratio Mire / raw (1.00 = no overhead).
 
-enum Event: Codable, Sendable { case deposited(amount: Int64) }
-struct Ledger: Aggregate {
-    static let category = "ledger"
-    var total: Int64 = 0
-    mutating func apply(_ event: Event) { if case .deposited(let amount) = event { total += amount } }
-}
 
 let configuration = try await BenchmarkServer.start()
 let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: Logger(label: "bench"))

@@ -1,6 +1,6 @@
 import Foundation
 public import MireCore
-public import MirePQ
+import MirePQ
 
 extension EventStore {
     /// Loads an aggregate by replaying its stream; nil when the stream does not exist.

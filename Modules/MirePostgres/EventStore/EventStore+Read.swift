@@ -1,5 +1,5 @@
 public import MireCore
-public import MirePQ
+import MirePQ
 
 extension EventStore {
     /// The columns ``rawEvent(_:stream:columnOffset:)`` decodes, in order.

@@ -1,6 +1,6 @@
 import Foundation
 public import MireCore
-public import MirePQ
+import MirePQ
 
 extension EventStore {
     /// Saves the events recorded on `root` in one round trip, expecting the stream to be exactly
@@ -140,13 +140,6 @@ extension EventStore {
             events.append(NewEvent(type: type, payload: payload, metadata: pending.metadata))
         }
         return events
-    }
-
-    /// The append statement, for tests that must write from a connection of their own.
-    public static func appendQueryForTests(stream: StreamID, expected: ExpectedVersion, events: [NewEvent])
-        -> PostgresQuery
-    {
-        appendStatement(stream: stream, expected: expected, events: events)
     }
 
     static func appendStatement(stream: StreamID, expected: ExpectedVersion, events: [NewEvent]) -> PostgresQuery {

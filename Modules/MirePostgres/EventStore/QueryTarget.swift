@@ -1,4 +1,4 @@
-public import MirePQ
+package import MirePQ
 
 /// Where the store's statements run: any pooled connection, or one connection that holds an
 /// open transaction (MireTransactions, projection handlers).

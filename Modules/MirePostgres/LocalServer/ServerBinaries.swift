@@ -16,7 +16,7 @@ struct ServerBinaries: Sendable {
         let fileManager = FileManager.default
         var candidates: [String] = []
         if let override = ProcessInfo.processInfo.environment["MIRE_PG_BINDIR"] { candidates.append(override) }
-        if let fromPGConfig = try? capture("/usr/bin/env", ["pg_config", "--bindir"]), fromPGConfig.status == 0 {
+        if let fromPGConfig = try? ChildProcess.run("/usr/bin/env", ["pg_config", "--bindir"]), fromPGConfig.status == 0 {
             candidates.append(fromPGConfig.output.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         // Debian keeps each major version apart; prefer the newest.
@@ -61,9 +61,9 @@ struct ServerBinaries: Sendable {
         let path = binDirectory.appending(path: tool).path
         do {
             if runAsPostgres {
-                return try Self.capture("/usr/bin/env", ["runuser", "-u", "postgres", "--", path] + arguments)
+                return try ChildProcess.run("/usr/bin/env", ["runuser", "-u", "postgres", "--", path] + arguments)
             }
-            return try Self.capture(path, arguments)
+            return try ChildProcess.run(path, arguments)
         } catch {
             throw MireError(code: .localServer, message: "could not run \(tool): \(error)", underlying: error)
         }
@@ -74,7 +74,7 @@ struct ServerBinaries: Sendable {
         guard runAsPostgres else { return }
         let result: (status: Int32, output: String)
         do {
-            result = try Self.capture("/usr/bin/env", ["chown", "-R", "postgres:postgres", directory.path])
+            result = try ChildProcess.run("/usr/bin/env", ["chown", "-R", "postgres:postgres", directory.path])
         } catch {
             throw MireError(code: .localServer, message: "could not run chown: \(error)", underlying: error)
         }
@@ -102,9 +102,5 @@ struct ServerBinaries: Sendable {
             }
             parent = parent.deletingLastPathComponent()
         }
-    }
-
-    static func capture(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        try ChildProcess.run(executable, arguments)
     }
 }

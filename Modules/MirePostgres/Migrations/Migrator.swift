@@ -76,9 +76,9 @@ public struct Migrator: Sendable {
             """
         )
         let applied = try await appliedChecksums(on: connection)
+        let checksums = try await Self.checksums(of: migrations, on: connection)
         var newlyApplied: [Migration] = []
-        for migration in migrations {
-            let checksum = try await Self.checksum(of: migration, on: connection)
+        for (migration, checksum) in zip(migrations, checksums) {
             if let recorded = applied[migration.version] {
                 guard recorded == checksum else {
                     throw MireError(
@@ -128,9 +128,14 @@ public struct Migrator: Sendable {
         return result
     }
 
-    /// SHA-256 of the migration text, computed by the server (no crypto dependency needed).
-    static func checksum(of migration: Migration, on connection: PostgresConnection) async throws -> String {
-        try await connection.query("SELECT encode(sha256(convert_to(\(migration.sql), 'UTF8')), 'hex')", prepared: true)
-            .single(String.self)
+    /// SHA-256 of each migration's text, computed by the server (no crypto dependency needed),
+    /// all in one round trip.
+    static func checksums(of migrations: [Migration], on connection: PostgresConnection) async throws -> [String] {
+        try await connection.query(
+            """
+            SELECT encode(sha256(convert_to(sql, 'UTF8')), 'hex')
+            FROM unnest(\(migrations.map(\.sql))::text[]) WITH ORDINALITY AS m(sql, n) ORDER BY n
+            """
+        ).map { try $0.decode(String.self, at: 0) }
     }
 }

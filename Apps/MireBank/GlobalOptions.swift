@@ -27,6 +27,15 @@ struct GlobalOptions: ParsableArguments {
         )
     }
 
+    /// The embedded server, for commands that only manage it (logging set up, no --database).
+    func embeddedServerOnly(for command: String) throws -> LocalPostgresServer {
+        _ = makeLogger()
+        guard databaseURL == nil else {
+            throw ValidationError("\(command) manages the embedded server; an external --database was given")
+        }
+        return embeddedServer
+    }
+
     /// The process's logger; logging is bootstrapped on the first call (apps bootstrap logging;
     /// libraries never do).
     func makeLogger() -> Logger {
@@ -40,7 +49,6 @@ struct GlobalOptions: ParsableArguments {
         }
         return Logger(label: "mire-bank")
     }
-
 
     /// Connects to the configured database, starting the embedded server when needed.
     func connect(logger: Logger) async throws -> BankDatabase {

@@ -58,15 +58,11 @@ public enum TestDatabase {
         let admin = try await PostgresConnection.connect(configuration: configuration, logger: logger)
         try await admin.query("CREATE SCHEMA \(identifier: String(schema))")
         configuration.searchPath = [String(schema)]
-        do {
-            let result = try await body(configuration)
+        return try await ensuring {
+            try await body(configuration)
+        } cleanup: {
             _ = try? await admin.query("DROP SCHEMA \(identifier: String(schema)) CASCADE")
             await admin.close()
-            return result
-        } catch {
-            _ = try? await admin.query("DROP SCHEMA \(identifier: String(schema)) CASCADE")
-            await admin.close()
-            throw error
         }
     }
 
@@ -93,15 +89,29 @@ public enum TestDatabase {
         try await withSchema { configuration in
             let pool = PostgresPool(
                 configuration: configuration, maximumConnections: maximumConnections, logger: logger)
-            do {
-                let result = try await body(pool)
+            return try await ensuring {
+                try await body(pool)
+            } cleanup: {
                 await pool.shutdown()
-                return result
-            } catch {
-                await pool.shutdown()
-                throw error
             }
         }
+    }
+
+    /// Runs `body`, then `cleanup`, whether `body` returned or threw.
+    private static func ensuring<T>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws -> T,
+        cleanup: () async -> Void
+    ) async throws -> T {
+        let result: T
+        do {
+            result = try await body()
+        } catch {
+            await cleanup()
+            throw error
+        }
+        await cleanup()
+        return result
     }
 }
 

@@ -30,6 +30,39 @@ func fund(_ store: EventStore, _ ids: [String], balance: Int64 = 100) async thro
     }
 }
 
+/// A transaction that holds wallet `id`'s row lock until released, then records `events` and
+/// commits (calling `beforeCommit` just before, lock still held). Returns once the lock is held.
+struct LockHolder {
+    let done: Task<Void, any Error>
+    private let release: AsyncStream<Void>.Continuation
+
+    init(
+        _ store: EventStore, on id: String, recording events: [WalletEvent] = [],
+        beforeCommit: @escaping @Sendable () -> Void = {}
+    ) async {
+        let locked = AsyncStream<Void>.makeStream()
+        let release = AsyncStream<Void>.makeStream()
+        done = Task {
+            try await store.transaction { tx in
+                var wallet = try #require(try await tx.loadForUpdate(Wallet.self, id: id))
+                locked.continuation.yield()
+                for await _ in release.stream { break }
+                wallet.record(contentsOf: events)
+                try await tx.save(&wallet)
+                beforeCommit()
+            }
+        }
+        self.release = release.continuation
+        for await _ in locked.stream { break }
+    }
+
+    /// Lets the transaction finish and waits for its commit.
+    func finish() async throws {
+        release.yield()
+        try await done.value
+    }
+}
+
 @Suite("Transactions across aggregates", .timeLimit(.minutes(3)))
 struct TransactionTests {
     @Test func bothStreamsAdvanceTogether() async throws {
@@ -88,19 +121,9 @@ struct TransactionTests {
         try await TestDatabase.withStore(maximumConnections: 4) { store throws in
             try await fund(store, ["a"])
             let order = Locked<[String]>([])
-            let locked = AsyncStream<Void>.makeStream()
-            let release = AsyncStream<Void>.makeStream()
-            let holder = Task {
-                try await store.transaction { tx in
-                    var a = try #require(try await tx.loadForUpdate(Wallet.self, id: "a"))
-                    locked.continuation.yield()
-                    for await _ in release.stream { break }
-                    a.record(.debited(1))
-                    try await tx.save(&a)
-                    order.withLock { $0.append("holder commits") }
-                }
+            let holder = await LockHolder(store, on: "a", recording: [.debited(1)]) {
+                order.withLock { $0.append("holder commits") }
             }
-            for await _ in locked.stream { break }
             let writer = Task {
                 // Appends with .any: it only has to wait for the lock, never conflicts.
                 try await store.append(
@@ -109,8 +132,7 @@ struct TransactionTests {
             }
             try await Task.sleep(for: .milliseconds(300))
             #expect(order.value.isEmpty)  // still waiting for the lock
-            release.continuation.yield()
-            try await holder.value
+            try await holder.finish()
             try await writer.value
             #expect(order.value == ["holder commits", "writer saved"])
             #expect(try await store.load(Wallet.self, id: "a")?.state.balance == 104)
@@ -122,27 +144,14 @@ struct TransactionTests {
     @Test func loadForUpdateAfterWaitingSeesTheHoldersEvents() async throws {
         try await TestDatabase.withStore(maximumConnections: 4) { store throws in
             try await fund(store, ["a"])
-            let locked = AsyncStream<Void>.makeStream()
-            let release = AsyncStream<Void>.makeStream()
-            let holder = Task {
-                try await store.transaction { tx in
-                    var a = try #require(try await tx.loadForUpdate(Wallet.self, id: "a"))
-                    locked.continuation.yield()
-                    for await _ in release.stream { break }
-                    a.record(.credited(1))
-                    a.record(.credited(1))
-                    try await tx.save(&a)
-                }
-            }
-            for await _ in locked.stream { break }
+            let holder = await LockHolder(store, on: "a", recording: [.credited(1), .credited(1)])
             let waiter = Task {
                 try await store.transaction { tx in
                     try #require(try await tx.loadForUpdate(Wallet.self, id: "a"))
                 }
             }
             try await Task.sleep(for: .milliseconds(200))
-            release.continuation.yield()
-            try await holder.value
+            try await holder.finish()
             let seen = try await waiter.value
             #expect(seen.version == 3)
             #expect(seen.state.balance == 102)
@@ -152,16 +161,7 @@ struct TransactionTests {
     @Test func aLockTimeoutIsATypedError() async throws {
         try await TestDatabase.withStore(maximumConnections: 4) { store throws in
             try await fund(store, ["a"])
-            let locked = AsyncStream<Void>.makeStream()
-            let release = AsyncStream<Void>.makeStream()
-            let holder = Task {
-                try await store.transaction { tx in
-                    _ = try await tx.loadForUpdate(Wallet.self, id: "a")
-                    locked.continuation.yield()
-                    for await _ in release.stream { break }
-                }
-            }
-            for await _ in locked.stream { break }
+            let holder = await LockHolder(store, on: "a")
             let error = await #expect(throws: MireError.self) {
                 try await store.transaction(TransactionOptions(lockTimeout: .milliseconds(100))) { tx in
                     _ = try await tx.loadForUpdate(Wallet.self, id: "a")
@@ -170,8 +170,7 @@ struct TransactionTests {
             #expect(error?.code == .lockTimeout)
             #expect(error?.stream == "wallet-a")
             #expect(error?.recovery != nil)
-            release.continuation.yield()
-            try await holder.value
+            try await holder.finish()
         }
     }
 

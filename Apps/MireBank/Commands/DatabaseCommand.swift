@@ -78,11 +78,7 @@ struct Database: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
 
         func run() async throws {
-            _ = options.makeLogger()
-            guard options.databaseURL == nil else {
-                throw ValidationError("db start manages the embedded server; an external --database was given")
-            }
-            let configuration = try await options.embeddedServer.start()
+            let configuration = try await options.embeddedServerOnly(for: "db start").start()
             print("embedded server running: \(configuration)")
         }
     }
@@ -92,11 +88,7 @@ struct Database: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
 
         func run() async throws {
-            _ = options.makeLogger()
-            guard options.databaseURL == nil else {
-                throw ValidationError("db stop manages the embedded server; an external --database was given")
-            }
-            let server = options.embeddedServer
+            let server = try options.embeddedServerOnly(for: "db stop")
             let wasRunning = server.isRunning
             try server.stop()
             print(wasRunning ? "embedded server stopped" : "embedded server was not running")

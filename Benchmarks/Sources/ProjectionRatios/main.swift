@@ -8,7 +8,6 @@ import Synchronization
 // hand-written SQL doing the same scan and per-event upserts in batches of the same size; and the
 // latency from an append's commit to the handler, with notifications and with polling only.
 
-
 let eventCount = Int(ProcessInfo.processInfo.environment["MIRE_BENCH_EVENTS"] ?? "") ?? 1_000_000
 let batchSize = 500
 let logger = Logger(label: "bench")

@@ -6,7 +6,6 @@ import MirePostgres
 // The event store vs the same work in hand-written SQL through raw libpq, same durable server,
 // interleaved runs, medians and the ratio Mire / raw (1.00 = no overhead).
 
-
 let configuration = try await BenchmarkServer.start()
 let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: Logger(label: "bench"))
 let store = EventStore(pool: pool, logger: Logger(label: "bench"))

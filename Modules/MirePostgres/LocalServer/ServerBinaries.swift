@@ -16,7 +16,8 @@ struct ServerBinaries: Sendable {
         let fileManager = FileManager.default
         var candidates: [String] = []
         if let override = ProcessInfo.processInfo.environment["MIRE_PG_BINDIR"] { candidates.append(override) }
-        if let fromPGConfig = try? ChildProcess.run("/usr/bin/env", ["pg_config", "--bindir"]), fromPGConfig.status == 0 {
+        if let fromPGConfig = try? ChildProcess.run("/usr/bin/env", ["pg_config", "--bindir"]), fromPGConfig.status == 0
+        {
             candidates.append(fromPGConfig.output.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         // Debian keeps each major version apart; prefer the newest.

@@ -75,6 +75,13 @@ public struct EventCodec<A: Aggregate>: Sendable {
         type storedType: String, payload storedPayload: Data, stream: String? = nil, version: Int64? = nil,
         position: Int64? = nil
     ) throws(MireError) -> A.Event {
+        func failure(
+            _ code: MireError.Code, _ message: String, recovery: String, underlying: (any Error & Sendable)? = nil
+        ) -> MireError {
+            MireError(
+                code: code, message: message, stream: stream, version: version, position: position,
+                recovery: recovery, underlying: underlying)
+        }
         var type = storedType
         var payload = storedPayload
         var steps = 0
@@ -82,17 +89,13 @@ public struct EventCodec<A: Aggregate>: Sendable {
             do {
                 payload = try upcaster.transform(payload)
             } catch {
-                throw MireError(
-                    code: .undecodableEvent,
-                    message: "the upcaster from \(upcaster.fromType) to \(upcaster.toType) failed: \(error)",
-                    stream: stream, version: version, position: position,
-                    recovery: "fix the upcaster for this payload", underlying: error
-                )
+                throw failure(
+                    .undecodableEvent, "the upcaster from \(upcaster.fromType) to \(upcaster.toType) failed: \(error)",
+                    recovery: "fix the upcaster for this payload", underlying: error)
             }
             type = upcaster.toType
             steps += 1
         }
-        let isStruct = isStructEvent
         let caseName: String
         if let known = resolved.caseName(for: type) {
             caseName = known
@@ -103,40 +106,30 @@ public struct EventCodec<A: Aggregate>: Sendable {
             caseName = String(type.dropFirst(categoryPrefix.count))
             resolved.remember(type, as: caseName)
         } else {
-            throw MireError(
-                code: .unknownEventType,
-                message: "no event of \(A.self) is stored as '\(storedType)'",
-                stream: stream, version: version, position: position,
-                recovery: "add the case back, pin its old name in eventTypeNames, or register an upcaster"
-            )
+            throw failure(
+                .unknownEventType, "no event of \(A.self) is stored as '\(storedType)'",
+                recovery: "add the case back, pin its old name in eventTypeNames, or register an upcaster")
         }
-        if isStruct && caseName != Self.structName {
-            throw MireError(
-                code: .unknownEventType, message: "no event of \(A.self) is stored as '\(storedType)'",
-                stream: stream, version: version, position: position,
-                recovery: "pin the struct's stored name in eventTypeNames or register an upcaster"
-            )
+        if isStructEvent && caseName != Self.structName {
+            throw failure(
+                .unknownEventType, "no event of \(A.self) is stored as '\(storedType)'",
+                recovery: "pin the struct's stored name in eventTypeNames or register an upcaster")
         }
-        let document = isStruct ? payload : Self.wrap(caseName: caseName, payload: payload)
+        let document = isStructEvent ? payload : Self.wrap(caseName: caseName, payload: payload)
         do {
             return try decoder.decode(A.Event.self, from: document)
-        } catch let error as DecodingError where !isStruct && Self.codingPath(of: error).isEmpty {
+        } catch let error as DecodingError where !isStructEvent && Self.codingPath(of: error).isEmpty {
             // The enum itself refused the key: it has no such case.
-            throw MireError(
-                code: .unknownEventType,
-                message: "no case of \(A.Event.self) is named '\(caseName)' (stored type '\(storedType)')",
-                stream: stream, version: version, position: position,
+            throw failure(
+                .unknownEventType, "no case of \(A.Event.self) is named '\(caseName)' (stored type '\(storedType)')",
                 recovery: "add the case back, pin its old name in eventTypeNames, or register an upcaster",
-                underlying: error
-            )
+                underlying: error)
         } catch {
-            throw MireError(
-                code: .undecodableEvent,
-                message: "the payload of '\(storedType)' does not decode as \(A.Event.self): \(Self.describe(error))",
-                stream: stream, version: version, position: position,
+            throw failure(
+                .undecodableEvent,
+                "the payload of '\(storedType)' does not decode as \(A.Event.self): \(Self.describe(error))",
                 recovery: "register an upcaster for the old payload shape, or fix the event's Codable conformance",
-                underlying: error
-            )
+                underlying: error)
         }
     }
 

@@ -47,8 +47,8 @@ public final class EventTransaction: Sendable {
 
     /// Loads an aggregate, or a new empty one, without locking it.
     public func loadOrDefault<A: Aggregate>(_ type: A.Type, id: String) async throws -> AggregateRoot<A> {
-        let stream = try StreamID(category: A.category, id: id)
-        return try await load(A.self, id: id) ?? AggregateRoot<A>(stream: stream, state: A(), version: 0)
+        let empty = AggregateRoot<A>(stream: try StreamID(category: A.category, id: id), state: A(), version: 0)
+        return try await store.replay(empty, on: try target()) ?? empty
     }
 
     /// Locks the stream's row until the scope ends, then loads the aggregate: other writers of the

@@ -111,7 +111,7 @@ func rawRate(clients: Int, transfers: Int) async throws -> Double {
                     for _ in 0..<share {
                         do { try rawTransfer(connections[client]) } catch {
                             failures.add()
-                            try? connections[client].run("ROLLBACK", [])
+                            _ = try? connections[client].run("ROLLBACK", [])
                         }
                     }
                 }

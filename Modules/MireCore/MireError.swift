@@ -23,8 +23,15 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
         public static let undecodableEvent = Code(name: "undecodableEvent")
         /// An event's type name is not known to the event type.
         public static let unknownEventType = Code(name: "unknownEventType")
-        /// An event id of this save is already stored with different content.
+        /// An event id of this save is already stored with different content (or elsewhere).
         public static let eventIDReused = Code(name: "eventIDReused")
+        /// The same event id appears twice in one save or batch: a programming error.
+        public static let repeatedEventID = Code(name: "repeatedEventID")
+        /// The connection was lost after a write was sent and before its reply arrived: it may
+        /// or may not have been stored. Never retried blindly: save the same events again (same
+        /// ids) and the store reports where they were stored; ``EventStore/update`` and
+        /// `store.transaction` resolve it themselves.
+        public static let commitOutcomeUnknown = Code(name: "commitOutcomeUnknown")
         /// A stream id was refused.
         public static let invalidStreamID = Code(name: "invalidStreamID")
         /// A lock could not be taken within the transaction's lock timeout.
@@ -89,11 +96,18 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Whether running the same work again may succeed: a concurrency conflict (after reloading),
-    /// or a database error that is itself retryable (lost connection, deadlock, serialization).
+    /// or a database error that is itself retryable (lost connection before a commit, deadlock,
+    /// serialization failure, refused connection). Never an unknown commit outcome (running the
+    /// work again could do it twice), a lock timeout (retried only where the caller opts in, see
+    /// `RetryPolicy`), or a programming error.
+    ///
+    /// This is the one definition of "retryable"; `RetryPolicy` builds on it.
     public var isRetryable: Bool {
-        if code == .concurrencyConflict || code == .lockTimeout { return true }
-        if let retryable = underlying as? any RetryableError { return retryable.isRetryable }
-        return false
+        switch code {
+        case .concurrencyConflict: return true
+        case .commitOutcomeUnknown, .lockTimeout: return false
+        default: return (underlying as? any RetryableError)?.isRetryable ?? false
+        }
     }
 
     public var description: String {

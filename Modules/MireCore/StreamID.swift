@@ -38,7 +38,8 @@ public struct StreamID: Hashable, Sendable, CustomStringConvertible, Codable {
         try self.init(category + "-" + id)
     }
 
-    /// A stream id from its full text, e.g. `account-acc-1`.
+    /// A stream id from its full text, e.g. `account-acc-1`: the same rule as
+    /// ``init(category:id:)``, so a category and an id, both non-empty, joined by `-`.
     ///
     /// ```swift
     /// let stream = try StreamID("order-2024-0001")
@@ -48,12 +49,12 @@ public struct StreamID: Hashable, Sendable, CustomStringConvertible, Codable {
         self.rawValue = rawValue
     }
 
-    /// The category: the part before the first `-` (the whole id when there is none).
+    /// The category: the part before the first `-`.
     public var category: String {
         rawValue.firstIndex(of: "-").map { String(rawValue[..<$0]) } ?? rawValue
     }
 
-    /// The entity's id: the part after the first `-` (empty when there is none).
+    /// The entity's id: the part after the first `-`.
     public var entityID: String {
         rawValue.firstIndex(of: "-").map { String(rawValue[rawValue.index(after: $0)...]) } ?? ""
     }
@@ -73,6 +74,14 @@ public struct StreamID: Hashable, Sendable, CustomStringConvertible, Codable {
     static func validate(_ text: String) throws(MireError) {
         guard !text.isEmpty else {
             throw MireError(code: .invalidStreamID, message: "the stream id is empty", recovery: "pass a non-empty id")
+        }
+        guard let dash = text.firstIndex(of: "-"), dash != text.startIndex, text.index(after: dash) != text.endIndex
+        else {
+            throw MireError(
+                code: .invalidStreamID,
+                message: "the stream id '\(text.prefix(40))' is not 'category-id' with both parts non-empty",
+                recovery: "build it with StreamID(category:id:), e.g. account-acc-1"
+            )
         }
         guard text.utf8.count <= maximumLength else {
             throw MireError(

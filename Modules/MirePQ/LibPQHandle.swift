@@ -34,6 +34,7 @@ final class LibPQHandle: @unchecked Sendable {
 
     /// Opens a connection, blocking the calling thread (never call it on the cooperative pool).
     static func connect(_ configuration: PostgresConfiguration, logger: Logger) throws(PostgresError) -> LibPQHandle {
+        try configuration.validate()
         let parameters = configuration.libpqParameters
         let keys = parameters.map { strdup($0.0) }
         let values = parameters.map { strdup($0.1) }
@@ -51,7 +52,7 @@ final class LibPQHandle: @unchecked Sendable {
             throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
         }
         guard PQstatus(connection) == CONNECTION_OK else {
-            let message = String(cString: PQerrorMessage(connection)).trimmingWhitespace()
+            let message = configuration.redacted(String(cString: PQerrorMessage(connection)).trimmingWhitespace())
             PQfinish(connection)
             throw PostgresError(code: .connectionFailed, message: message.isEmpty ? "connection failed" : message)
         }

@@ -75,6 +75,51 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
         return result
     }
 
+    /// Refuses a URL that libpq would misread in a way that exposes a secret: an unencoded `@`
+    /// in the user info makes libpq take the rest of the password for the host name, which its
+    /// error messages then quote.
+    func validate() throws(PostgresError) {
+        guard let schemeEnd = connectionString.range(of: "://") else { return }
+        let rest = connectionString[schemeEnd.upperBound...]
+        let authority = rest.prefix { $0 != "?" }
+        if authority.filter({ $0 == "@" }).count > 1 {
+            throw PostgresError(
+                code: .connectionFailed,
+                message: "the connection URL holds more than one '@' before the host; "
+                    + "percent-encode '@' in a user name or password as %40"
+            )
+        }
+    }
+
+    /// The secrets this configuration holds: passwords, in the forms libpq may echo back.
+    private var secrets: [String] {
+        var found: [String] = []
+        if let password = keywords["password"], !password.isEmpty { found.append(password) }
+        if let schemeEnd = connectionString.range(of: "://") {
+            let rest = connectionString[schemeEnd.upperBound...]
+            let authority = rest.prefix { $0 != "?" }
+            if let lastAt = authority.lastIndex(of: "@"), let colon = authority[..<lastAt].firstIndex(of: ":") {
+                let password = String(authority[authority.index(after: colon)..<lastAt])
+                found.append(password)
+                found.append(contentsOf: password.split(separator: "@").map(String.init))
+                if let decoded = password.removingPercentEncoding { found.append(decoded) }
+            }
+        }
+        if let range = connectionString.range(of: "password=") {
+            let value = connectionString[range.upperBound...].prefix { $0 != " " && $0 != "&" }
+            found.append(String(value))
+        }
+        return found.filter { $0.count >= 3 }.sorted { $0.count > $1.count }
+    }
+
+    /// `text` with every secret of this configuration replaced by `***`: libpq builds some of its
+    /// messages from the connection string.
+    func redacted(_ text: String) -> String {
+        var result = text
+        for secret in secrets { result = result.replacingOccurrences(of: secret, with: "***") }
+        return result
+    }
+
     /// The configuration without any password, safe to log.
     public var description: String {
         var shown = connectionString
@@ -84,7 +129,9 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
         {
             shown.replaceSubrange(shown.index(after: colon)..<at, with: "***")
         }
-        let keys = keywords.keys.sorted().map { $0 == "password" ? "password=***" : "\($0)=\(keywords[$0]!)" }
+        let keys = keywords.sorted { $0.key < $1.key }.map {
+            $0.key == "password" ? "password=***" : "\($0.key)=\($0.value)"
+        }
         return "PostgresConfiguration(\(([shown] + keys).filter { !$0.isEmpty }.joined(separator: " ")))"
     }
 }

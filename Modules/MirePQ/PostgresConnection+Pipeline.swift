@@ -2,81 +2,154 @@ internal import CLibPQ
 import Foundation
 
 extension PostgresConnection {
-    /// Sends every statement, one sync, then reads every result (see ``pipeline(_:)``).
-    func executePipeline(_ statements: [PostgresQuery]) throws -> [PostgresRows] {
-        guard !handle.isBroken else { throw PostgresError(code: .connectionLost, message: "the connection is broken") }
-        if statements.isEmpty { return [] }
+    /// What the pipeline expects back, in order, for each message it sent.
+    private enum Expected {
+        /// The result of preparing `sql` as `name`.
+        case prepare(name: String, sql: String)
+        /// The result of statement `index`.
+        case statement(index: Int)
+    }
+
+    /// Sends every statement (after any prelude), one sync, then reads every result (see
+    /// ``pipeline(_:prepared:)``); returns the statements' results, the prelude's left out.
+    ///
+    /// Every result is checked, the sync's included: an error reported at the sync (an implicit
+    /// transaction that fails at commit) is thrown, never dropped. A connection whose pipeline
+    /// cannot be taken to its end (a send refused half-way, a lost connection, pipeline mode not
+    /// left) is closed, so it never goes back to a pool.
+    func executePipeline(_ statements: [PostgresQuery], prepared: Bool, unpreparedTail tail: [PostgresQuery] = [])
+        throws -> [PostgresRows]
+    {
+        guard !handle.isBroken else { throw connectionLost(nil, sent: false) }
+        let prelude = takePrelude()
+        let all = prelude + statements + tail
+        let preludeCount = prelude.count
+        let preparedRange = preludeCount..<(preludeCount + statements.count)
+        if all.isEmpty { return [] }
+        defer { settle() }
         let connection = handle.pointer
         guard PQenterPipelineMode(connection) == 1 else {
             throw PostgresError(code: .client, message: "could not enter pipeline mode: \(handle.errorMessage)")
         }
+        // From here on, leaving early means nobody knows what the server has seen: close.
+        var finished = false
+        defer { if !finished { close() } }
+
         // Non-blocking while sending: a large batch must not deadlock with the server's replies.
         PQsetnonblocking(connection, 1)
-        defer {
-            PQsetnonblocking(connection, 0)
-            PQexitPipelineMode(connection)
-        }
-        for statement in statements {
-            let sent = withParameters(statement.bindings) { count, types, values, lengths, formats in
-                PQsendQueryParams(connection, statement.sql, count, types, values, lengths, formats, 1)
-            }
-            guard sent == 1 else { throw brokenPipeline(statement.sql) }
-            try flush(whileReading: true)
-        }
-        guard PQpipelineSync(connection) == 1 else { throw brokenPipeline(nil) }
-        try flush(whileReading: true)
-        PQsetnonblocking(connection, 0)
-
-        var results: [PostgresRows] = []
-        var firstError: (any Error)?
-        for statement in statements {
-            let result = PQgetResult(connection)
-            if let result, PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
-                PQclear(result)
-                if firstError == nil {
-                    firstError = PostgresError(
-                        code: .server, message: "statement skipped: an earlier one failed", query: statement.sql)
+        var expected: [Expected] = []
+        var newlyPrepared: [String: String] = [:]
+        for (index, statement) in all.enumerated() {
+            let sent: Int32
+            if prepared && preparedRange.contains(index) {
+                let name: String
+                if let known = preparedStatements[statement.sql] ?? newlyPrepared[statement.sql] {
+                    name = known
+                } else {
+                    name = "mire_\(preparedStatements.count + newlyPrepared.count + 1)"
+                    let queued = statement.bindings.types.withUnsafeBufferPointer { types in
+                        PQsendPrepare(connection, name, statement.sql, Int32(types.count), types.baseAddress)
+                    }
+                    guard queued == 1 else { throw sendFailure(statement.sql, anySent: !expected.isEmpty) }
+                    expected.append(.prepare(name: name, sql: statement.sql))
+                    newlyPrepared[statement.sql] = name
+                }
+                sent = withParameters(statement.bindings) { count, _, values, lengths, formats in
+                    PQsendQueryPrepared(connection, name, count, values, lengths, formats, 1)
                 }
             } else {
-                do {
-                    results.append(try check(result, query: statement.sql))
-                } catch {
-                    if firstError == nil { firstError = error }
+                sent = withParameters(statement.bindings) { count, types, values, lengths, formats in
+                    PQsendQueryParams(connection, statement.sql, count, types, values, lengths, formats, 1)
                 }
             }
-            // Each statement's results end with a NULL.
-            while let extra = PQgetResult(connection) { PQclear(extra) }
-            if handle.isBroken { break }
+            guard sent == 1 else { throw sendFailure(statement.sql, anySent: !expected.isEmpty) }
+            expected.append(.statement(index: index))
+            try flush()
         }
-        if !handle.isBroken {
-            // Finally the sync's own result.
-            if let sync = PQgetResult(connection) { PQclear(sync) }
+        guard PQpipelineSync(connection) == 1 else { throw sendFailure(nil, anySent: true) }
+        try flush()
+        PQsetnonblocking(connection, 0)
+
+        var results: [PostgresRows?] = Array(repeating: nil, count: all.count)
+        var firstError: PostgresError?
+        func record(_ error: PostgresError) { if firstError == nil { firstError = error } }
+        for item in expected {
+            let sql: String
+            switch item {
+            case .prepare(_, let text): sql = text
+            case .statement(let index): sql = all[index].sql
+            }
+            guard let result = PQgetResult(connection) else { throw connectionLost(sql, sent: true) }
+            if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                PQclear(result)
+                record(PostgresError(code: .server, message: "statement skipped: an earlier one failed", query: sql))
+            } else {
+                do {
+                    let rows = try check(result, query: sql)
+                    switch item {
+                    case .prepare(let name, let text): preparedStatements[text] = name
+                    case .statement(let index): results[index] = rows
+                    }
+                } catch let error as PostgresError {
+                    if error.code == .connectionLost { throw error }
+                    record(error)
+                }
+            }
+            // Each message's results end with a NULL; anything else is not ours to ignore.
+            while let extra = PQgetResult(connection) {
+                PQclear(extra)
+                record(PostgresError(code: .client, message: "an unexpected extra result in the pipeline", query: sql))
+            }
         }
+        // The sync's own result; an error before it (an implicit transaction that failed to
+        // commit) comes first and is the pipeline's outcome.
+        while true {
+            guard let result = PQgetResult(connection) else { throw connectionLost(nil, sent: true) }
+            let status = PQresultStatus(result)
+            if status == PGRES_PIPELINE_SYNC {
+                PQclear(result)
+                break
+            }
+            do {
+                _ = try check(result, query: nil)
+            } catch let error as PostgresError {
+                if error.code == .connectionLost { throw error }
+                record(error)
+            }
+        }
+        guard PQexitPipelineMode(connection) == 1 else {
+            throw PostgresError(code: .client, message: "could not leave pipeline mode: \(handle.errorMessage)")
+        }
+        finished = true
         if let firstError { throw firstError }
-        return results
+        return try results.dropFirst(preludeCount).map { rows in
+            guard let rows else {
+                throw PostgresError(code: .client, message: "a pipelined statement returned nothing")
+            }
+            return rows
+        }
     }
 
     /// Flushes libpq's send buffer; while the socket is not writable, reads what the server sends
     /// so it never blocks on a full reply buffer.
-    private func flush(whileReading: Bool) throws {
+    private func flush() throws {
         let connection = handle.pointer
         while true {
             let status = PQflush(connection)
             if status == 0 { return }
-            if status < 0 { throw brokenPipeline(nil) }
+            if status < 0 { throw sendFailure(nil, anySent: true) }
             var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN | POLLOUT), revents: 0)
             _ = poll(&descriptor, 1, 1000)
             if descriptor.revents & Int16(POLLIN) != 0, PQconsumeInput(connection) == 0 {
-                throw brokenPipeline(nil)
+                throw sendFailure(nil, anySent: true)
             }
         }
     }
 
-    private func brokenPipeline(_ sql: String?) -> PostgresError {
-        PostgresError(
-            code: handle.isBroken ? .connectionLost : .client,
-            message: "pipeline failed: \(handle.errorMessage)",
-            query: sql
-        )
+    /// A statement could not be sent: the connection broke, or libpq refused it.
+    private func sendFailure(_ sql: String?, anySent: Bool) -> PostgresError {
+        if handle.isBroken { return connectionLost(sql, sent: anySent) }
+        return PostgresError(
+            code: .client, message: "libpq refused to send a statement: \(handle.errorMessage)", query: sql)
     }
 }

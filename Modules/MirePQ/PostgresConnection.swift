@@ -27,6 +27,15 @@ public actor PostgresConnection {
     /// SQL text → server-side prepared statement name, for this connection.
     var preparedStatements: [String: String] = [:]
     var logger: Logger
+    /// The server's process id for this connection (for `pg_cancel_backend`,
+    /// `pg_terminate_backend`, and to find a transaction whose commit outcome is unknown).
+    public nonisolated let backendPID: Int32
+    /// ``ConnectionStatus`` after the last operation, readable without entering the executor.
+    private nonisolated let statusStore = Atomic<UInt8>(ConnectionStatus.idle.rawValue)
+    /// Statements to send in the same round trip as the next one (a transaction's `BEGIN`).
+    nonisolated let prelude = Mutex<[PostgresQuery]>([])
+    /// Set when ``commit(after:prepared:)`` ended the current transaction.
+    nonisolated let committedInPipeline = Mutex(false)
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -36,6 +45,7 @@ public actor PostgresConnection {
         self.handle = handle
         self.canceller = QueryCanceller(handle: handle)
         self.logger = logger
+        self.backendPID = PQbackendPID(handle.pointer)
     }
 
     /// Opens a connection. The blocking connect runs on the new connection's own queue.
@@ -65,21 +75,53 @@ public actor PostgresConnection {
         return PostgresConnection(id: id, executor: executor, handle: handle, logger: logger)
     }
 
-    /// Whether libpq reports the connection as broken. A broken connection is never reused.
-    public var isBroken: Bool { handle.isBroken }
-
-    /// Whether the connection is idle outside any transaction.
-    public var isIdle: Bool { !handle.isBroken && PQtransactionStatus(handle.pointer) == PQTRANS_IDLE }
-
-    /// Whether a transaction is open (or failed and waiting for `ROLLBACK`).
-    public var isInTransaction: Bool {
-        guard !handle.isBroken else { return false }
-        let status = PQtransactionStatus(handle.pointer)
-        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+    /// Where the connection stood after its last operation.
+    nonisolated var status: ConnectionStatus {
+        ConnectionStatus(rawValue: statusStore.load(ordering: .acquiring)) ?? .closed
     }
 
-    /// The server's backend process id (for `pg_cancel_backend`, `pg_terminate_backend`).
-    public var backendPID: Int32 { handle.isFinished ? 0 : PQbackendPID(handle.pointer) }
+    /// Whether the connection is closed or known to be broken. A broken connection is never reused.
+    public var isBroken: Bool { status == .closed || handle.isBroken }
+
+    /// Whether the connection is idle outside any transaction.
+    public nonisolated var isIdle: Bool { status == .idle }
+
+    /// Whether a transaction is open (or failed and waiting for `ROLLBACK`).
+    public nonisolated var isInTransaction: Bool { status == .inTransaction || status == .failedTransaction }
+
+    /// Publishes where the connection stands after an operation, and closes it when nobody can
+    /// vouch for its state (broken, a command still active, pipeline mode not left).
+    func settle() {
+        guard !handle.isFinished else { return }
+        let current =
+            handle.isBroken || PQpipelineStatus(handle.pointer) != PQ_PIPELINE_OFF
+            ? ConnectionStatus.closed : ConnectionStatus(transactionStatus: PQtransactionStatus(handle.pointer))
+        if current == .closed {
+            logger.debug("closing a connection in an uncertain state")
+            close()
+        } else {
+            statusStore.store(current.rawValue, ordering: .releasing)
+        }
+    }
+
+    /// The error for a connection found broken; `sent` says whether the statement had gone out.
+    func connectionLost(_ sql: String?, sent: Bool) -> PostgresError {
+        var error = PostgresError(
+            code: .connectionLost,
+            message: handle.isFinished ? "the connection is closed" : "the connection was lost: \(handle.errorMessage)",
+            query: sql)
+        error.mayHaveExecuted = sent
+        error.backendPID = backendPID
+        return error
+    }
+
+    /// Takes the statements waiting to go out with the next one.
+    func takePrelude() -> [PostgresQuery] {
+        prelude.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+    }
 
     /// Runs one statement with its parameters bound (extended protocol, binary results).
     ///
@@ -108,8 +150,8 @@ public actor PostgresConnection {
     /// ])
     /// ```
     @discardableResult
-    public func pipeline(_ statements: [PostgresQuery]) async throws -> [PostgresRows] {
-        try await cancellable { connection in try connection.executePipeline(statements) }
+    public func pipeline(_ statements: [PostgresQuery], prepared: Bool = false) async throws -> [PostgresRows] {
+        try await cancellable { connection in try connection.executePipeline(statements, prepared: prepared) }
     }
 
     /// Runs trusted SQL text that may hold several statements (a migration script), with the
@@ -120,14 +162,16 @@ public actor PostgresConnection {
     /// ```
     public func executeScript(_ sql: String) async throws {
         try await cancellable { connection in
-            guard !connection.handle.isBroken else {
-                throw PostgresError(code: .connectionLost, message: "the connection is broken")
-            }
+            guard !connection.handle.isBroken else { throw connection.connectionLost(sql, sent: false) }
+            let pending = connection.takePrelude()
+            if !pending.isEmpty { _ = try connection.executePipeline(pending, prepared: false) }
+            defer { connection.settle() }
             _ = try connection.check(PQexec(connection.handle.pointer, sql), query: sql)
         }
     }
 
-    /// Runs a statement that must not be cancelled (cleanup such as `ROLLBACK`).
+    /// Runs a statement that must not be cancelled (cleanup such as `ROLLBACK`, or `COMMIT`,
+    /// whose outcome must be known).
     @discardableResult
     func queryIgnoringCancellation(_ query: PostgresQuery) throws -> PostgresRows {
         try execute(query, prepared: false)
@@ -161,11 +205,18 @@ public actor PostgresConnection {
         try operation(self)
     }
 
-    /// Executes one statement synchronously on this connection's thread.
+    /// Executes one statement synchronously on this connection's thread (in one round trip with
+    /// any statements waiting in the prelude).
     func execute(_ query: PostgresQuery, prepared: Bool) throws -> PostgresRows {
-        guard !handle.isBroken else {
-            throw PostgresError(code: .connectionLost, message: "the connection is broken", query: query.sql)
+        guard !handle.isBroken else { throw connectionLost(query.sql, sent: false) }
+        let pending = takePrelude()
+        if !pending.isEmpty {
+            guard let rows = try executePipeline(pending + [query], prepared: prepared).last else {
+                throw PostgresError(code: .client, message: "the pipeline returned no result", query: query.sql)
+            }
+            return rows
         }
+        defer { settle() }
         logger.trace("query", metadata: ["sql": "\(query.sql)"])
         let statementName: String? = prepared ? try prepareIfNeeded(query) : nil
         let result = withParameters(query.bindings) { count, types, values, lengths, formats in
@@ -185,34 +236,65 @@ public actor PostgresConnection {
         let result = query.bindings.types.withUnsafeBufferPointer { types in
             PQprepare(handle.pointer, name, query.sql, Int32(types.count), types.baseAddress)
         }
-        _ = try check(result, query: query.sql)
+        do {
+            _ = try check(result, query: query.sql)
+        } catch var error as PostgresError where error.code == .connectionLost {
+            error.mayHaveExecuted = false  // only the PREPARE was in flight
+            throw error
+        }
         preparedStatements[query.sql] = name
         return name
     }
 
-    /// Turns a `PGresult` into rows or a typed error.
+    /// Turns a `PGresult` of a statement that was sent into rows or a typed error. An error that
+    /// ends the session (a lost connection, FATAL, `57P0x`) closes the connection.
     func check(_ result: OpaquePointer?, query: String?) throws -> PostgresRows {
         guard let result else {
+            if handle.isBroken { throw connectionLost(query, sent: true) }
             throw PostgresError(
-                code: handle.isBroken ? .connectionLost : .client,
-                message: handle.errorMessage.isEmpty ? "no result from libpq" : handle.errorMessage,
-                query: query
-            )
+                code: .client, message: handle.errorMessage.isEmpty ? "no result from libpq" : handle.errorMessage,
+                query: query)
         }
         let owned = ResultHandle(result)
         switch PQresultStatus(result) {
         case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
             return PostgresRows(handle: owned)
         default:
-            let error = PostgresError(result: result, connectionBroken: handle.isBroken, query: query)
+            var error = PostgresError(result: result, connectionBroken: handle.isBroken, query: query)
             logger.debug("statement failed", metadata: ["sqlState": "\(error.sqlState ?? "-")"])
+            if error.code == .connectionLost {
+                error.mayHaveExecuted = true
+                error.backendPID = backendPID
+                close()
+            }
             throw error
+        }
+    }
+
+    /// Sends `COMMIT` and reports its outcome. It is never cancelled: its outcome must be known.
+    /// A lost connection is ``PostgresError/Code-swift.struct/commitOutcomeUnknown``; a
+    /// transaction that had already failed (so `COMMIT` rolled it back) is an error too.
+    func commitTransaction() throws {
+        let rows: PostgresRows
+        do {
+            // Unprepared, so the statement text travels with every COMMIT (fault tests match it).
+            rows = try execute("COMMIT", prepared: false)
+        } catch var error as PostgresError where error.code == .connectionLost && error.mayHaveExecuted {
+            error.code = .commitOutcomeUnknown
+            error.message = "the connection was lost after COMMIT was sent: \(error.message)"
+            throw error
+        }
+        if rows.commandTag == "ROLLBACK" {
+            throw PostgresError(
+                code: .server, sqlState: "25P02",
+                message: "a statement of the transaction had failed, so COMMIT rolled it back")
         }
     }
 
     /// Closes the connection now (it is also closed when the last reference goes away).
     /// Every later call fails with `connectionLost`.
     public func close() {
+        statusStore.store(ConnectionStatus.closed.rawValue, ordering: .releasing)
         handle.finish()
         preparedStatements = [:]
         logger.trace("connection closed")

@@ -20,8 +20,15 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         public static let server = Code(name: "server")
         /// No connection could be opened (unreachable server, bad credentials, unknown database).
         public static let connectionFailed = Code(name: "connectionFailed")
-        /// The connection broke (server restart, terminated backend, network). Retry on a new one.
+        /// The connection broke (server restart, terminated backend, network, a FATAL error).
+        /// Work in an open transaction was rolled back and may be run again on a new connection;
+        /// an autocommitted statement that was in flight (``PostgresError/mayHaveExecuted``) may
+        /// or may not have taken effect.
         public static let connectionLost = Code(name: "connectionLost")
+        /// The connection was lost after `COMMIT` was sent and before its reply arrived: the
+        /// transaction may or may not have committed. Never retried blindly; resolve it by
+        /// looking for what the transaction wrote.
+        public static let commitOutcomeUnknown = Code(name: "commitOutcomeUnknown")
         /// A column's value could not be decoded into the requested Swift type.
         public static let decoding = Code(name: "decoding")
         /// The pool was shut down.
@@ -50,6 +57,12 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public var severity: String?
     /// The SQL text of the failing statement, for debugging only.
     public var query: String?
+    /// For a lost connection: whether the statement (or pipeline) had been sent, so the server
+    /// may have run it. Always true for ``Code/commitOutcomeUnknown``.
+    public var mayHaveExecuted = false
+    /// The server process of the connection that failed, when known: after an unknown commit
+    /// outcome, a resolver can wait for that backend to end.
+    public var backendPID: Int32?
 
     /// Creates an error; the driver does this, and so can tests.
     ///
@@ -87,9 +100,20 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     /// The connection is gone; the same work may succeed on a new connection.
     public var isConnectionLost: Bool { code == .connectionLost }
 
-    /// Whether running the same work again (on a fresh connection or transaction) may succeed.
+    /// Whether running the same work again (on a fresh connection or transaction) may succeed:
+    /// a lost connection, a refused connection, a serialization failure or a deadlock. Never an
+    /// unknown commit outcome: running that work again could do it twice.
     public var isRetryable: Bool {
         isConnectionLost || isSerializationFailure || isDeadlock || code == .connectionFailed
+    }
+
+    /// Whether the server's SQLSTATE or severity means the session is over: the `57P0x` class
+    /// (administrator or crash shutdown, terminated backend), an idle-in-transaction or idle
+    /// session timeout, or any FATAL or PANIC error.
+    static func endsSession(sqlState: String?, severity: String?) -> Bool {
+        if severity == "FATAL" || severity == "PANIC" { return true }
+        guard let sqlState else { return false }
+        return sqlState.hasPrefix("57P") || sqlState == "25P03"
     }
 
     public var description: String {
@@ -98,6 +122,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         text += ")"
         switch code {
         case .connectionLost: text += ": the connection was lost; retry on a new connection"
+        case .commitOutcomeUnknown:
+            text += ": the connection was lost during COMMIT; check whether the work was stored before repeating it"
         case .connectionFailed: text += ": could not connect; check the server address and credentials"
         case .decoding: text += ": a column did not match the requested Swift type"
         case .poolClosed: text += ": the pool was shut down"
@@ -117,6 +143,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         if let table { parts.append("table: \(table)") }
         if let column { parts.append("column: \(column)") }
         if let query { parts.append("query: \(query)") }
+        if mayHaveExecuted { parts.append("mayHaveExecuted: true") }
+        if let backendPID { parts.append("backendPID: \(backendPID)") }
         return "PostgresError(" + parts.joined(separator: ", ") + ")"
     }
 }

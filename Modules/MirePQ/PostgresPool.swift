@@ -1,4 +1,5 @@
 public import Logging
+import Synchronization
 
 /// A bounded pool of connections, handed out only through scoped calls.
 ///
@@ -6,6 +7,9 @@ public import Logging
 /// restart, `pg_terminate_backend`) is discarded and its slot refilled on demand; the caller sees
 /// a ``PostgresError`` with code `connectionLost`, which is retryable. When every connection is
 /// busy, callers wait in FIFO order; a waiting task that is cancelled leaves the queue.
+///
+/// Handing a connection out and taking it back are plain state changes under a lock (see
+/// `PoolStateMachine`): a pooled statement costs one hop to the connection's executor and one back.
 ///
 /// ```swift
 /// let pool = PostgresPool(configuration: config, maximumConnections: 10, logger: logger)
@@ -24,7 +28,24 @@ public final class PostgresPool: Sendable {
     /// The most connections open at once.
     public let maximumConnections: Int
     let logger: Logger
-    let state: PoolState
+
+    private typealias Machine = PoolStateMachine<PostgresConnection>
+
+    /// What a waiter is given: a connection, or a slot in which to open one.
+    private enum Grant: Sendable {
+        case connection(PostgresConnection)
+        case openNew
+    }
+
+    private struct State: ~Copyable {
+        var machine: Machine
+        /// Waiters that are suspended, by id.
+        var continuations: [Machine.WaiterID: CheckedContinuation<Grant, any Error>] = [:]
+        /// Outcomes that reached a waiter before it suspended (served or cancelled early).
+        var early: [Machine.WaiterID: Result<Grant, any Error>] = [:]
+    }
+
+    private let state: Mutex<State>
 
     /// A pool that opens connections lazily, up to `maximumConnections`.
     public init(configuration: PostgresConfiguration, maximumConnections: Int = 10, logger: Logger) {
@@ -32,7 +53,7 @@ public final class PostgresPool: Sendable {
         self.configuration = configuration
         self.maximumConnections = maximumConnections
         self.logger = logger
-        self.state = PoolState(maximum: maximumConnections)
+        self.state = Mutex(State(machine: Machine(maximum: maximumConnections)))
     }
 
     /// Lends a connection to `body` and takes it back when `body` returns or throws.
@@ -54,8 +75,10 @@ public final class PostgresPool: Sendable {
         }
     }
 
-    /// Runs `body` in a transaction: `COMMIT` when it returns, `ROLLBACK` when it throws or
-    /// the task is cancelled (then `CancellationError` is thrown and nothing is committed).
+    /// Runs `body` in a transaction on a pooled connection (see
+    /// ``PostgresConnection/withTransaction(_:isolation:_:)``): `COMMIT` when it returns,
+    /// `ROLLBACK` when it throws or the task is cancelled; a lost `COMMIT` reply is
+    /// `commitOutcomeUnknown`.
     ///
     /// ```swift
     /// let id = try await pool.withTransaction { connection in
@@ -64,53 +87,54 @@ public final class PostgresPool: Sendable {
     /// ```
     @discardableResult
     public func withTransaction<T>(
+        _ options: PostgresTransactionOptions = PostgresTransactionOptions(),
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await withConnection { connection in
-            try await connection.query("BEGIN")
-            let result: T
-            do {
-                result = try await body(connection)
-                try Task.checkCancellation()
-            } catch {
-                await connection.rollbackQuietly()
-                throw error
-            }
-            do {
-                try await connection.query("COMMIT")
-            } catch is CancellationError {
-                // The cancel may have arrived before or after the server committed; the outcome
-                // is unknown, so say so rather than claim a rollback.
-                await connection.rollbackQuietly()
-                throw PostgresError(
-                    code: .connectionLost,
-                    message: "the task was cancelled during COMMIT; the transaction may or may not have committed"
-                )
-            }
-            return result
+            try await connection.withTransaction(options) { connection in try await body(connection) }
         }
     }
 
     /// Closes idle connections, fails waiting callers, and refuses new work. Connections in use
     /// are closed when their scopes end.
     public func shutdown() async {
-        let idle = await state.close()
+        let (idle, waiting) = state.withLock { state in
+            let (idle, waiters) = state.machine.close()
+            let waiting = waiters.compactMap { id -> CheckedContinuation<Grant, any Error>? in
+                if let continuation = state.continuations.removeValue(forKey: id) { return continuation }
+                state.early[id] = .failure(Self.closedError)
+                return nil
+            }
+            return (idle, waiting)
+        }
+        for continuation in waiting { continuation.resume(throwing: Self.closedError) }
         for connection in idle { await connection.close() }
     }
 
     /// Connections open now, and how many of them are idle (for metrics and tests).
     public var statistics: (open: Int, idle: Int, waiting: Int) {
-        get async { await state.statistics }
+        state.withLock { ($0.machine.open, $0.machine.idle.count, $0.machine.waiting) }
+    }
+
+    private static var closedError: PostgresError {
+        PostgresError(code: .poolClosed, message: "the pool was shut down")
     }
 
     private func lease() async throws -> PostgresConnection {
         while true {
-            switch try await state.lease() {
+            let grant: Grant
+            switch state.withLock({ $0.machine.lease() }) {
+            case .use(let connection): grant = .connection(connection)
+            case .openNew: grant = .openNew
+            case .wait(let id): grant = try await wait(id)
+            case .refuse: throw Self.closedError
+            }
+            switch grant {
             case .connection(let connection):
                 // libpq may already know an idle connection is gone; don't hand that one out.
-                if await connection.isBroken {
-                    await discard(connection)
+                guard connection.status != .closed else {
+                    freeSlot()
                     continue
                 }
                 return connection
@@ -118,27 +142,74 @@ public final class PostgresPool: Sendable {
                 do {
                     return try await PostgresConnection.connect(configuration: configuration, logger: logger)
                 } catch {
-                    await state.slotFreed()
+                    freeSlot()
                     throw error
                 }
             }
         }
     }
 
-    private func giveBack(_ connection: PostgresConnection) async {
-        if await connection.isInTransaction { await connection.rollbackQuietly() }
-        // Checked after the rollback: a connection that could not roll back was closed.
-        if await connection.isBroken {
-            await discard(connection)
-            return
+    /// Suspends until the pool serves waiter `id`, or the task is cancelled.
+    private func wait(_ id: Machine.WaiterID) async throws -> Grant {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let served = state.withLock { state -> Result<Grant, any Error>? in
+                    if let early = state.early.removeValue(forKey: id) { return early }
+                    state.continuations[id] = continuation
+                    return nil
+                }
+                if let served { continuation.resume(with: served) }
+            }
+        } onCancel: {
+            let continuation = state.withLock { state -> CheckedContinuation<Grant, any Error>? in
+                guard state.machine.cancel(id) else { return nil }  // already served
+                if let continuation = state.continuations.removeValue(forKey: id) { return continuation }
+                state.early[id] = .failure(CancellationError())
+                return nil
+            }
+            continuation?.resume(throwing: CancellationError())
         }
-        if await state.release(connection) == false { await connection.close() }
     }
 
-    private func discard(_ connection: PostgresConnection) async {
-        logger.debug("discarding a broken connection", metadata: ["mire.connection": "\(connection.id)"])
-        await connection.close()
-        await state.slotFreed()
+    /// Serves `id` with `grant`, now if it is suspended, else when it suspends.
+    private func serve(_ id: Machine.WaiterID, with grant: Grant, in state: inout State)
+        -> CheckedContinuation<Grant, any Error>?
+    {
+        if let continuation = state.continuations.removeValue(forKey: id) { return continuation }
+        state.early[id] = .success(grant)
+        return nil
+    }
+
+    private func giveBack(_ connection: PostgresConnection) async {
+        if connection.isInTransaction { await connection.rollbackQuietly() }
+        // Checked after the rollback: a connection that could not roll back was closed.
+        guard connection.status == .idle else {
+            if connection.status != .closed { await connection.close() }
+            logger.debug("discarding a broken connection", metadata: ["mire.connection": "\(connection.id)"])
+            freeSlot()
+            return
+        }
+        let (waiter, closing) = state.withLock {
+            state -> (CheckedContinuation<Grant, any Error>?, PostgresConnection?) in
+            switch state.machine.release(connection) {
+            case .handOver(let connection, let id): (serve(id, with: .connection(connection), in: &state), nil)
+            case .keep: (nil, nil)
+            case .close(let connection): (nil, connection)
+            }
+        }
+        waiter?.resume(returning: .connection(connection))
+        if let closing { await closing.close() }
+    }
+
+    /// A connection's slot is free: a waiter may open a new one in it.
+    private func freeSlot() {
+        let waiter = state.withLock { state -> CheckedContinuation<Grant, any Error>? in
+            switch state.machine.slotFreed() {
+            case .none: nil
+            case .openNew(let id): serve(id, with: .openNew, in: &state)
+            }
+        }
+        waiter?.resume(returning: .openNew)
     }
 }
 
@@ -153,6 +224,7 @@ extension PostgresConnection {
     /// }
     /// ```
     public func rollbackQuietly() {
+        _ = takePrelude()
         guard !handle.isBroken, isInTransaction else { return }
         do {
             try queryIgnoringCancellation("ROLLBACK")

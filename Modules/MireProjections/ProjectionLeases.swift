@@ -50,23 +50,35 @@ public struct ProjectionLeases: Sendable {
     public init(pool: PostgresPool) { self.pool = pool }
 
     /// Takes the lease unless another worker holds an unexpired one; a grant carries a fence
-    /// token higher than any before.
-    public func acquire(_ projection: String, workerID: String, ttl: Duration) async throws -> LeaseGrant? {
-        let rows = try await pool.withConnection { connection in
-            try await connection.pipeline([
-                "INSERT INTO mire_subscriptions (name) VALUES (\(projection)) ON CONFLICT (name) DO NOTHING",
-                """
-                INSERT INTO mire_projection_leases (name, worker_id, leased_until, fence_token)
-                VALUES (\(projection), \(workerID), clock_timestamp() + \(ttl.milliseconds) * interval '1 millisecond', 1)
-                ON CONFLICT (name) DO UPDATE SET
-                    worker_id = EXCLUDED.worker_id, leased_until = EXCLUDED.leased_until,
-                    fence_token = mire_projection_leases.fence_token + 1, acquired_at = clock_timestamp()
-                WHERE mire_projection_leases.leased_until < clock_timestamp()
-                   OR mire_projection_leases.worker_id = EXCLUDED.worker_id
-                   OR mire_projection_leases.worker_id IS NULL
-                RETURNING fence_token
-                """,
-            ])[1]
+    /// token higher than any before. Nil when another worker holds it — or while a worker's
+    /// checkpoint keeps the lease row locked longer than `lockTimeout` (try again later).
+    public func acquire(
+        _ projection: String, workerID: String, ttl: Duration, lockTimeout: Duration = .seconds(2)
+    ) async throws -> LeaseGrant? {
+        let rows: PostgresRows
+        do {
+            rows = try await pool.withTransaction(PostgresTransactionOptions(lockTimeout: lockTimeout)) { connection in
+                let results = try await connection.commit(after: [
+                    "INSERT INTO mire_subscriptions (name) VALUES (\(projection)) ON CONFLICT (name) DO NOTHING",
+                    """
+                    INSERT INTO mire_projection_leases (name, worker_id, leased_until, fence_token)
+                    VALUES (\(projection), \(workerID), clock_timestamp() + \(ttl.milliseconds) * interval '1 millisecond', 1)
+                    ON CONFLICT (name) DO UPDATE SET
+                        worker_id = EXCLUDED.worker_id, leased_until = EXCLUDED.leased_until,
+                        fence_token = mire_projection_leases.fence_token + 1, acquired_at = clock_timestamp()
+                    WHERE mire_projection_leases.leased_until < clock_timestamp()
+                       OR mire_projection_leases.worker_id = EXCLUDED.worker_id
+                       OR mire_projection_leases.worker_id IS NULL
+                    RETURNING fence_token
+                    """,
+                ])
+                guard let upsert = results.last else {
+                    throw PostgresError(code: .client, message: "taking the lease returned no result")
+                }
+                return upsert
+            }
+        } catch let error as PostgresError where error.isLockNotAvailable {
+            return nil
         }
         guard let token = try rows.first?.decode(Int64.self, at: 0) else { return nil }
         return LeaseGrant(projection: projection, workerID: workerID, fenceToken: token)
@@ -98,30 +110,55 @@ public struct ProjectionLeases: Sendable {
         }
     }
 
-    /// Writes a checkpoint if, and only if, `grant` is still the current lease. The lease row is
-    /// share-locked, so a takeover waits for this transaction. Returns false when fenced.
+    /// What a checkpoint write found.
+    public enum CheckpointOutcome: Sendable, Hashable {
+        /// The checkpoint moved from the previous one to the new one.
+        case written
+        /// Another worker holds the lease now: stop.
+        case fenced
+        /// The stored checkpoint is no longer the previous one: this worker's earlier delivery
+        /// committed after all (its reply was lost). Reload the checkpoint; nothing was written.
+        case moved
+    }
+
+    /// Moves the checkpoint from `previous` to `checkpoint` if, and only if, `grant` is still the
+    /// current lease and the stored checkpoint is still `previous` (a compare-and-set on both):
+    /// a delivery can never be applied twice. The lease row is share-locked, so a takeover waits
+    /// for this transaction.
     public func checkpoint(
-        _ grant: LeaseGrant, to checkpoint: Checkpoint, handled: Int, on connection: PostgresConnection
-    ) async throws -> Bool {
-        let ahead = checkpoint.deliveredAhead.sorted()
-        return try await connection.query(
+        _ grant: LeaseGrant, from previous: Checkpoint, to checkpoint: Checkpoint, handled: Int,
+        on connection: PostgresConnection
+    ) async throws -> CheckpointOutcome {
+        let rows = try await connection.query(
             """
             WITH lease AS (
                 SELECT fence_token FROM mire_projection_leases
                 WHERE name = \(grant.projection) AND fence_token = \(grant.fenceToken) FOR SHARE
+            ), moved AS (
+                UPDATE mire_subscriptions s SET
+                    cursor_xid = \(PostgresTransactionID(checkpoint.cursor.transactionID)),
+                    cursor_position = \(checkpoint.cursor.position),
+                    delivered_ahead = \(checkpoint.deliveredAhead.sorted()),
+                    fence_token = lease.fence_token,
+                    events_handled = s.events_handled + \(Int64(handled)),
+                    updated_at = clock_timestamp()
+                FROM lease
+                WHERE s.name = \(grant.projection)
+                  AND s.cursor_xid = \(PostgresTransactionID(previous.cursor.transactionID))
+                  AND s.cursor_position = \(previous.cursor.position)
+                  AND s.delivered_ahead = \(previous.deliveredAhead.sorted())
+                RETURNING 1
             )
-            UPDATE mire_subscriptions s SET
-                cursor_xid = \(PostgresTransactionID(checkpoint.cursor.transactionID)),
-                cursor_position = \(checkpoint.cursor.position),
-                delivered_ahead = \(ahead),
-                fence_token = lease.fence_token,
-                events_handled = s.events_handled + \(Int64(handled)),
-                updated_at = clock_timestamp()
-            FROM lease
-            WHERE s.name = \(grant.projection)
+            SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM lease)
             """,
             prepared: true
-        ).affectedRows == 1
+        )
+        guard let row = rows.first else {
+            throw PostgresError(code: .client, message: "the checkpoint statement returned no row")
+        }
+        let (moved, leased) = try row.decode((Int64, Int64).self)
+        if moved == 1 { return .written }
+        return leased == 1 ? .moved : .fenced
     }
 
     /// The stored checkpoint of a projection.

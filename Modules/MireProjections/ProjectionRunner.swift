@@ -101,29 +101,34 @@ public final class ProjectionRunner: Service {
     // MARK: One projection
 
     struct Fenced: Error {}
+    /// The stored checkpoint is not the one this worker started the delivery from: an earlier
+    /// delivery committed although its reply was lost. Reload and go on.
+    struct CheckpointMoved: Error {}
 
     private func drive(_ projection: Projection, until stop: Stop?) async throws {
         let head = stop == nil ? nil : try await logHead(category: projection.category)
-        var backoff = configuration.initialBackoff
+        if stop != nil && head == nil { return }  // nothing in the log: caught up already
+        var failures = 0
         while !Task.isCancelled {
             let grant: LeaseGrant
             do {
                 guard
                     let acquired = try await leases.acquire(
-                        projection.name, workerID: configuration.workerID, ttl: configuration.leaseTTL)
+                        projection.name, workerID: configuration.workerID, ttl: configuration.leaseTTL,
+                        lockTimeout: configuration.leaseLockTimeout)
                 else {
                     try await Task.sleep(for: configuration.leaseRecheckInterval)
                     continue
                 }
                 grant = acquired
-                backoff = configuration.initialBackoff
+                failures = 0
             } catch is CancellationError {
                 return
             } catch {
                 logger.debug(
                     "could not take the lease", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, configuration.maximumBackoff)
+                failures += 1
+                try? await Task.sleep(for: configuration.retry.delay(beforeAttempt: failures + 1))
                 continue
             }
             Counter(label: "mire_projection_lease_acquired", dimensions: [("projection", projection.name)]).increment()
@@ -151,8 +156,8 @@ public final class ProjectionRunner: Service {
                 logger.debug(
                     "projection loop failed; retaking the lease",
                     metadata: ["projection": "\(projection.name)", "error": "\(error)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, configuration.maximumBackoff)
+                failures += 1
+                try? await Task.sleep(for: configuration.retry.delay(beforeAttempt: failures + 1))
             }
         }
     }
@@ -179,9 +184,15 @@ public final class ProjectionRunner: Service {
     }
 
     /// Reads and delivers batches; returns when `head` (if any) has been handled.
+    ///
+    /// After a failed delivery the checkpoint is read again from the database (the delivery may
+    /// have committed although its reply was lost), and the runner goes one event at a time
+    /// until it is past every event of the failed batch: a failing event deep in a batch costs
+    /// one extra pass over the events before it, not one batch per event.
     private func process(_ projection: Projection, grant: LeaseGrant, head: Checkpoint.Key?) async throws {
         var checkpoint = try await leases.checkpoint(of: projection.name)
         var failures = 0
+        var stepUntil: Checkpoint.Key?
         let dimensions = [("projection", projection.name)]
         let handled = Counter(label: "mire_projection_events_handled", dimensions: dimensions)
         let handlerFailures = Counter(label: "mire_projection_handler_failures", dimensions: dimensions)
@@ -207,22 +218,27 @@ public final class ProjectionRunner: Service {
                         ? min(configuration.pollInterval, .milliseconds(100)) : configuration.pollInterval)
                 continue
             }
-            // After a failure, go one event at a time to find (and maybe skip) the failing one.
             var steps = batch.steps
-            if failures > 0, let first = steps.firstIndex(where: { $0.event != nil }) {
+            if stepUntil != nil, let first = steps.firstIndex(where: { $0.event != nil }) {
                 steps = Array(steps[...first])
             }
+            guard let target = steps.last?.checkpoint else { continue }
+            let previous = checkpoint
             do {
-                try await deliver(steps, of: projection, grant: grant)
-                checkpoint = steps.last!.checkpoint
+                try await deliver(steps, of: projection, grant: grant, from: previous)
+                checkpoint = target
                 handled.increment(by: steps.filter { $0.event != nil }.count)
                 position.record(checkpoint.cursor.position)
                 await measureLag()
                 failures = 0
+                if let until = stepUntil, until <= checkpoint.cursor { stepUntil = nil }
             } catch is Fenced {
                 throw Fenced()
             } catch is CancellationError {
                 throw CancellationError()
+            } catch is CheckpointMoved {
+                logger.debug("an earlier delivery had committed; reloading the checkpoint")
+                checkpoint = try await leases.checkpoint(of: projection.name)
             } catch {
                 failures += 1
                 handlerFailures.increment()
@@ -233,19 +249,22 @@ public final class ProjectionRunner: Service {
                         "projection": "\(projection.name)", "position": "\(failing?.position ?? -1)",
                         "attempt": "\(failures)", "error": "\(error)",
                     ])
+                // Its outcome may be unknown: start again from what the database says.
+                checkpoint = try await leases.checkpoint(of: projection.name)
+                if let last = steps.last(where: { $0.event != nil })?.checkpoint.cursor {
+                    stepUntil = max(stepUntil ?? last, last)
+                }
                 if case .skipAfter(let attempts) = configuration.poisonPolicy, failures >= attempts,
-                    let failing, steps.compactMap(\.event).count == 1
+                    let failing, steps.compactMap(\.event).count == 1, checkpoint == previous
                 {
                     try await skip(
-                        failing, error: "\(error)", attempts: failures, checkpoint: steps.last!.checkpoint,
-                        of: projection, grant: grant)
-                    checkpoint = steps.last!.checkpoint
+                        failing, error: "\(error)", attempts: failures, from: previous, to: target, of: projection,
+                        grant: grant)
+                    checkpoint = target
                     failures = 0
                     continue
                 }
-                let exponent = min(failures - 1, 16)
-                try await Task.sleep(
-                    for: min(configuration.initialBackoff * (1 << exponent), configuration.maximumBackoff))
+                try await Task.sleep(for: configuration.retry.delay(beforeAttempt: failures + 1))
             }
         }
     }
@@ -261,38 +280,49 @@ public final class ProjectionRunner: Service {
             .record(max(0, newest - checkpoint.cursor.position))
     }
 
-    private func deliver(_ steps: [GapSafeReader.Step], of projection: Projection, grant: LeaseGrant) async throws {
+    /// Delivers `steps` and moves the checkpoint from `previous` past them; for a transactional
+    /// projection in one bounded transaction, so read-model writes and checkpoint commit together.
+    private func deliver(
+        _ steps: [GapSafeReader.Step], of projection: Projection, grant: LeaseGrant, from previous: Checkpoint
+    ) async throws {
         let events = steps.compactMap(\.event)
-        let target = steps.last!.checkpoint
-        switch projection.delivery {
-        case .transactional:
-            try await store.pool.withTransaction { connection in
-                if !events.isEmpty { try await projection.handleBatch(events, connection) }
-                guard try await leases.checkpoint(grant, to: target, handled: events.count, on: connection) else {
-                    throw Fenced()
-                }
-            }
-        case .plain:
-            try await store.pool.withConnection { connection in
-                if !events.isEmpty { try await projection.handleBatch(events, connection) }
-                guard try await leases.checkpoint(grant, to: target, handled: events.count, on: connection) else {
-                    throw Fenced()
-                }
+        guard let target = steps.last?.checkpoint else { return }
+        func handleAndCheckpoint(_ connection: PostgresConnection) async throws {
+            if !events.isEmpty { try await projection.handleBatch(events, connection) }
+            switch try await leases.checkpoint(grant, from: previous, to: target, handled: events.count, on: connection)
+            {
+            case .written: break
+            case .fenced: throw Fenced()
+            case .moved: throw CheckpointMoved()
             }
         }
+        switch projection.delivery {
+        case .transactional:
+            try await store.pool.withTransaction(deliveryTransaction) { connection in
+                try await handleAndCheckpoint(connection)
+            }
+        case .plain:
+            try await store.pool.withConnection { connection in try await handleAndCheckpoint(connection) }
+        }
+    }
+
+    /// The bounds of a delivery transaction (see ``Configuration/deliveryTimeout``).
+    private var deliveryTransaction: PostgresTransactionOptions {
+        PostgresTransactionOptions(
+            statementTimeout: configuration.deliveryTimeout, idleInTransactionTimeout: configuration.deliveryTimeout)
     }
 
     /// Records a poison event and checkpoints past it, in one fenced transaction.
     private func skip(
-        _ event: RawRecordedEvent, error: String, attempts: Int, checkpoint: Checkpoint, of projection: Projection,
-        grant: LeaseGrant
+        _ event: RawRecordedEvent, error: String, attempts: Int, from previous: Checkpoint, to checkpoint: Checkpoint,
+        of projection: Projection, grant: LeaseGrant
     ) async throws {
         logger.debug(
             "skipping an event whose handler keeps failing",
             metadata: [
                 "projection": "\(projection.name)", "position": "\(event.position)", "stream": "\(event.stream)",
             ])
-        try await store.pool.withTransaction { connection in
+        try await store.pool.withTransaction(deliveryTransaction) { connection in
             try await connection.query(
                 """
                 INSERT INTO mire_projection_skipped (name, global_position, stream_id, stream_version, event_type, error, attempts)
@@ -300,18 +330,23 @@ public final class ProjectionRunner: Service {
                 ON CONFLICT DO NOTHING
                 """
             )
-            guard try await leases.checkpoint(grant, to: checkpoint, handled: 0, on: connection) else { throw Fenced() }
+            switch try await leases.checkpoint(grant, from: previous, to: checkpoint, handled: 0, on: connection) {
+            case .written: break
+            case .fenced: throw Fenced()
+            case .moved: throw CheckpointMoved()
+            }
         }
     }
 
-    /// The key of the newest event (of `category`), or nil for an empty log.
+    /// The highest delivery key (transaction id, then position) among the events (of
+    /// `category`) stored now, or nil for an empty log.
     private func logHead(category: String?) async throws -> Checkpoint.Key? {
         try await store.pool.withConnection { connection in
             try await connection.query(
                 """
                 SELECT transaction_id, global_position FROM mire_events
                 WHERE \(category)::text IS NULL OR category = \(category)
-                ORDER BY global_position DESC LIMIT 1
+                ORDER BY transaction_id DESC, global_position DESC LIMIT 1
                 """
             ).first.map { row in
                 let (xid, position) = try row.decode((PostgresTransactionID, Int64).self)

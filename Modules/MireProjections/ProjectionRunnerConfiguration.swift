@@ -37,8 +37,21 @@ extension ProjectionRunner {
         public var poisonPolicy: PoisonPolicy
         /// The LISTEN channel for wake-ups (nil: poll only). Matches `EventStore.Configuration.wakeUpChannel`.
         public var wakeUpChannel: String?
+        /// The bound on one delivery: a statement may run this long, and the server ends a
+        /// delivery transaction left idle this long (a frozen or cut-off worker). A frozen
+        /// worker is fenced out within about `leaseTTL + deliveryTimeout`, and holds back no
+        /// other projection longer than `deliveryTimeout`.
+        public var deliveryTimeout: Duration
+        /// How long taking the lease waits for a row lock (a worker's checkpoint in flight)
+        /// before trying again later.
+        public var leaseLockTimeout: Duration
+        /// Backoff between retries of failed handlers and database errors (the one retry policy).
+        var retry: RetryPolicy {
+            RetryPolicy(maximumAttempts: .max, baseDelay: initialBackoff, maximumDelay: maximumBackoff)
+        }
 
-        /// Defaults: 10 s lease, heartbeat every 3 s, poll every second, batches of 500, retry forever.
+        /// Defaults: 10 s lease, heartbeat every 3 s, poll every second, batches of 500, retry
+        /// forever, 30 s delivery bound.
         public init(workerID: String) {
             self.workerID = workerID
             leaseTTL = .seconds(10)
@@ -50,6 +63,8 @@ extension ProjectionRunner {
             maximumBackoff = .seconds(5)
             poisonPolicy = .retryForever
             wakeUpChannel = EventStore.Configuration.defaultWakeUpChannel
+            deliveryTimeout = .seconds(30)
+            leaseLockTimeout = .seconds(2)
         }
     }
 }

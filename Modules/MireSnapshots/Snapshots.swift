@@ -154,7 +154,8 @@ public final class Snapshots: SnapshotHook {
         }
     }
 
-    /// Stores the snapshot unless a newer one (same schema) is already there.
+    /// Stores the snapshot unless a newer usable one (same schema, not ahead of its stream) is
+    /// already there.
     static func upsert(_ blob: SnapshotBlob, stream: StreamID, version: Int64, schema: Int, store: EventStore)
         async throws
     {
@@ -169,6 +170,9 @@ public final class Snapshots: SnapshotHook {
                     state = EXCLUDED.state, taken_at = now()
                 WHERE mire_snapshots.stream_version < EXCLUDED.stream_version
                    OR mire_snapshots.schema_version <> EXCLUDED.schema_version
+                   -- A snapshot ahead of its stream (written by another tool) is never usable.
+                   OR mire_snapshots.stream_version > (
+                          SELECT version FROM mire_streams WHERE stream_id = EXCLUDED.stream_id)
                 """,
                 prepared: true
             )

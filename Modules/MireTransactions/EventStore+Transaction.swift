@@ -1,3 +1,4 @@
+import Foundation
 public import MirePostgres
 
 extension EventStore {
@@ -18,9 +19,14 @@ extension EventStore {
     /// }
     /// ```
     ///
-    /// With `options.retry` above one attempt, the whole closure runs again after a concurrency
-    /// conflict, serialization failure, deadlock or lost connection; it must then have no side
-    /// effects outside the transaction.
+    /// **Exactly once.** With `options.retry` above one attempt, the whole closure runs again
+    /// after a concurrency conflict, serialization failure, deadlock or lost connection; it must
+    /// then have no side effects outside the transaction. When the connection is lost after
+    /// `COMMIT` was sent, the closure is *not* simply run again: the scope waits until the server
+    /// has finished the transaction, then looks for the events it appended. All there: it
+    /// committed, and the closure's result is returned. None there: it did not, and it may run
+    /// again. A scope that appended no events cannot be checked this way and throws
+    /// `commitOutcomeUnknown`.
     public func transaction<T>(
         _ options: TransactionOptions = TransactionOptions(),
         isolation: isolated (any Actor)? = #isolation,
@@ -28,61 +34,110 @@ extension EventStore {
     ) async throws -> T {
         var attempt = 1
         while true {
+            let transaction = EventTransaction(store: self)
+            var produced: T?
             do {
-                return try await runOnce(options, body)
+                let result = try await pool.withConnection { connection in
+                    transaction.attach(connection)
+                    defer { transaction.close() }
+                    return try await connection.withTransaction(options.postgres) { _ in
+                        let result = try await body(transaction)
+                        transaction.close()
+                        produced = result
+                        return result
+                    }
+                }
+                if !transaction.written.eventIDs.isEmpty { didCommitEvents() }
+                return result
             } catch {
-                guard attempt < options.retry.maximumAttempts, Self.isWorthRetrying(error) else { throw error }
+                var failure = error
+                if RetryPolicy.isOutcomeUnknown(error) {
+                    let committed = try await resolveOutcome(of: transaction, after: error, options: options)
+                    if committed, let produced {
+                        logger.debug("the lost COMMIT had committed; the scope is not run again")
+                        didCommitEvents()
+                        return produced
+                    }
+                    logger.debug("the lost COMMIT had not committed; the scope may run again")
+                    failure = MireError(
+                        code: .database, message: "the transaction was lost before it committed",
+                        recovery: "run it again", underlying: PostgresError(code: .connectionLost, message: "lost"))
+                }
+                guard attempt < options.retry.maximumAttempts, options.retry.allowsRetry(of: failure) else {
+                    throw (failure as? PostgresError).map { MireError.database($0, doing: "the transaction") }
+                        ?? failure
+                }
                 attempt += 1
-                options.onRetry?(error, attempt)
-                logger.debug("transaction failed; retrying", metadata: ["attempt": "\(attempt)"])
+                options.onRetry?(failure, attempt)
+                logger.debug(
+                    "transaction failed; retrying", metadata: ["attempt": "\(attempt)", "error": "\(failure)"])
                 try await Task.sleep(for: options.retry.delay(beforeAttempt: attempt))
             }
         }
     }
 
-    private func runOnce<T>(
-        _ options: TransactionOptions,
-        isolation: isolated (any Actor)? = #isolation,
-        _ body: (EventTransaction) async throws -> T
-    ) async throws -> T {
-        try await pool.withConnection { connection in
-            do {
-                // One round trip: BEGIN and the lock timeout together (trusted text, no user input).
-                var script = "BEGIN ISOLATION LEVEL \(options.isolationLevel.rawValue);"
-                if let timeout = options.lockTimeout {
-                    script += " SET LOCAL lock_timeout = \(max(1, timeout.wholeMilliseconds));"
-                }
-                try await connection.executeScript(script)
-            } catch {
-                await connection.rollbackQuietly()
-                throw MireError.database(error, doing: "starting a transaction")
-            }
-            let transaction = EventTransaction(store: self, connection: connection)
-            let result: T
-            do {
-                result = try await body(transaction)
-                transaction.close()
-                try Task.checkCancellation()
-                try await connection.query("COMMIT")
-                if transaction.appendedEvents { didCommitEvents() }
-            } catch {
-                transaction.close()
-                await connection.rollbackQuietly()
-                if let postgres = error as? PostgresError {
-                    throw MireError.database(postgres, doing: "the transaction")
-                }
-                throw error
-            }
-            return result
+    /// Settles a transaction whose `COMMIT` reply was lost: waits until the server no longer runs
+    /// it (ending its backend if it still holds the transaction open), then looks for the events
+    /// it inserted. True when they are all stored, false when none is.
+    private func resolveOutcome(of transaction: EventTransaction, after error: any Error, options: TransactionOptions)
+        async throws -> Bool
+    {
+        let (ids, transactionID) = transaction.written
+        guard !ids.isEmpty, let transactionID else {
+            throw MireError(
+                code: .commitOutcomeUnknown,
+                message: "the connection was lost after COMMIT was sent, and the transaction appended no events "
+                    + "by which to tell whether it committed",
+                recovery: "check the transaction's effects before running it again",
+                underlying: error as? any Error & Sendable
+            )
         }
-    }
-
-    static func isWorthRetrying(_ error: any Error) -> Bool {
-        if let mire = error as? MireError {
-            if mire.code == .concurrencyConflict { return true }
-            if let postgres = mire.underlying as? PostgresError { return postgres.isRetryable }
-            return false
+        let backend = ((error as? PostgresError) ?? ((error as? MireError)?.underlying as? PostgresError))?.backendPID
+        let xid = PostgresTransactionID(transactionID)
+        let deadline = ContinuousClock.now + options.outcomeResolutionTimeout
+        var pause = Duration.milliseconds(20)
+        while true {
+            do {
+                let outcome = try await pool.withConnection { connection -> Bool? in
+                    let status = try await connection.query("SELECT pg_xact_status(\(xid))").single(String?.self)
+                    if status == "in progress" {
+                        // Still open on the server (a client cut off before its COMMIT arrived):
+                        // end that backend, so the transaction rolls back now instead of at the
+                        // idle timeout. Only the backend still running this very transaction.
+                        if let backend {
+                            try await connection.query(
+                                """
+                                SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                                WHERE pid = \(backend) AND backend_xid = \(xid)::xid
+                                """)
+                        }
+                        return nil
+                    }
+                    let stored = try await connection.query(
+                        "SELECT count(*) FROM mire_events WHERE event_id = ANY(\(ids))"
+                    ).single(Int64.self)
+                    if stored == Int64(ids.count) { return true }
+                    if stored == 0 { return false }
+                    throw MireError(
+                        code: .corruptStream,
+                        message: "\(stored) of the \(ids.count) events of one transaction are stored",
+                        recovery: "the log was changed outside Mire; restore it from a backup")
+                }
+                if let outcome { return outcome }
+            } catch let error where options.retry.allowsRetry(of: error) {
+                logger.debug("could not check the transaction's outcome yet", metadata: ["error": "\(error)"])
+            }
+            guard ContinuousClock.now < deadline else {
+                throw MireError(
+                    code: .commitOutcomeUnknown,
+                    message: "the connection was lost after COMMIT was sent, and the transaction was still unsettled "
+                        + "after \(options.outcomeResolutionTimeout)",
+                    recovery: "look for the transaction's events (ids \(ids.prefix(3))…) before running it again",
+                    underlying: error as? any Error & Sendable
+                )
+            }
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(500))
         }
-        return (error as? PostgresError)?.isRetryable ?? false
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 public import MirePostgres
 import Synchronization
 
@@ -14,22 +15,35 @@ import Synchronization
 /// ```
 public final class EventTransaction: Sendable {
     let store: EventStore
-    let connection: PostgresConnection
-    private let open = Mutex(true)
-    private let appended = Mutex(false)
+    private struct State: Sendable {
+        var connection: PostgresConnection?
+        var open = true
+        /// Ids of the events this transaction inserted (not those it found already stored).
+        var insertedEventIDs: [UUID] = []
+        /// The server's id for this transaction, known once it inserted an event.
+        var transactionID: UInt64?
+    }
+    private let state = Mutex(State())
 
-    /// Whether the scope appended anything (projections are woken after the commit).
-    var appendedEvents: Bool { appended.withLock { $0 } }
-
-    init(store: EventStore, connection: PostgresConnection) {
+    init(store: EventStore) {
         self.store = store
-        self.connection = connection
     }
 
-    func close() { open.withLock { $0 = false } }
+    /// Binds the handle to the scope's connection.
+    func attach(_ connection: PostgresConnection) { state.withLock { $0.connection = connection } }
+
+    /// Ends the scope: later use throws `transactionClosed`.
+    func close() { state.withLock { $0.open = false } }
+
+    /// What the scope wrote, to settle an unknown commit outcome: the ids it inserted and its
+    /// transaction id.
+    var written: (eventIDs: [UUID], transactionID: UInt64?) {
+        state.withLock { ($0.insertedEventIDs, $0.transactionID) }
+    }
 
     private func target() throws(MireError) -> QueryTarget {
-        guard open.withLock({ $0 }) else {
+        let connection = state.withLock { $0.open ? $0.connection : nil }
+        guard let connection else {
             throw MireError(
                 code: .transactionClosed, message: "a transaction handle was used after its scope ended",
                 recovery: "do all work inside the closure passed to transaction { }"
@@ -69,10 +83,9 @@ public final class EventTransaction: Sendable {
         guard root.hasUncommittedEvents else {
             return AppendResult(stream: root.id, version: root.version, positions: [], wasAlreadyStored: false)
         }
-        let result = try await store.append(
-            try EventStore.encode(root), to: root.id, expecting: root.expectedVersion, on: try target())
-        appended.withLock { $0 = true }
-        root.markSaved(version: result.version)
+        let events = try EventStore.encode(root)
+        let result = try await append(events, to: root.id, expecting: root.expectedVersion)
+        try EventStore.markSaved(&root, by: result)
         return result
     }
 
@@ -81,15 +94,22 @@ public final class EventTransaction: Sendable {
     public func append(_ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion) async throws
         -> AppendResult
     {
-        let result = try await store.append(events, to: stream, expecting: expected, on: try target())
-        appended.withLock { $0 = true }
+        let (result, transactionID) = try await store.append(events, to: stream, expecting: expected, on: try target())
+        if !result.wasAlreadyStored && !events.isEmpty {
+            state.withLock { state in
+                state.insertedEventIDs += events.map(\.metadata.eventID)
+                if let transactionID { state.transactionID = transactionID }
+            }
+        }
         return result
     }
 
     /// The scope's connection, for read-model SQL that must commit with the events.
     public var sqlConnection: PostgresConnection {
         get throws(MireError) {
-            _ = try target()
+            guard case .connection(let connection) = try target() else {
+                throw MireError(code: .transactionClosed, message: "the transaction has no connection")
+            }
             return connection
         }
     }

@@ -8,7 +8,12 @@ struct StreamIDTests {
         #expect(stream.rawValue == "account-acc-1")
         #expect(stream.category == "account")
         #expect(stream.entityID == "acc-1")
-        #expect(try StreamID("singleton").category == "singleton")
+    }
+
+    @Test(arguments: ["bad-", "-orphan", "-", "singleton"])
+    func everyConstructorKeepsOneRuleBothPartsNonEmpty(_ text: String) {
+        let error = #expect(throws: MireError.self) { try StreamID(text) }
+        #expect(error?.code == .invalidStreamID)
     }
 
     @Test func unusualButValidIdsAreKeptVerbatim() throws {

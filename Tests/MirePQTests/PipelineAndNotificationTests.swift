@@ -37,7 +37,7 @@ struct PipelineAndNotificationTests {
                 #expect(error?.isUniqueViolation == true)
                 // One sync = one implicit transaction: nothing of the batch stays.
                 #expect(try await connection.query("SELECT count(*) FROM t").single(Int64.self) == 0)
-                #expect(await connection.isIdle)
+                #expect(connection.isIdle)
             }
         }
     }
@@ -72,7 +72,7 @@ struct PipelineAndNotificationTests {
 
         let first = try await deliver("first ü")
         #expect(first?.channel == channel)
-        #expect(first?.senderPID == (await sender.backendPID))
+        #expect(first?.senderPID == (sender.backendPID))
         #expect(listener.listeningSessions == 1)
 
         try await sender.query(

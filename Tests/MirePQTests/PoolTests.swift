@@ -47,7 +47,7 @@ struct PoolTests {
     @Test func cancellingATaskCancelsItsQuery() async throws {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             try await pool.withConnection { connection throws in
-                let pid = await connection.backendPID
+                let pid = connection.backendPID
                 let task = Task { try await connection.query("SELECT pg_sleep(30)") }
                 // Wait until the server runs it, then cancel the task.
                 let observer = try await PostgresConnection.connect(
@@ -62,7 +62,7 @@ struct PoolTests {
                 await observer.close()
                 // The same connection is still good.
                 #expect(try await connection.query("SELECT 5::int8").single(Int64.self) == 5)
-                #expect(await connection.isIdle)
+                #expect(connection.isIdle)
             }
         }
     }
@@ -93,7 +93,7 @@ struct PoolTests {
 
     @Test func killedBackendIsDiscardedAndThePoolRecovers() async throws {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
-            let pid = try await pool.withConnection { await $0.backendPID }
+            let pid = try await pool.withConnection { $0.backendPID }
             try await pool.withConnection { _ in }  // still the same idle connection
             let admin = try await PostgresConnection.connect(
                 configuration: pool.configuration, logger: TestDatabase.logger)
@@ -105,11 +105,11 @@ struct PoolTests {
             }
             #expect(lost?.code == .connectionLost)
             #expect(lost?.isRetryable == true)
-            #expect(await pool.statistics.open == 0)
+            #expect(pool.statistics.open == 0)
             // The next caller gets a fresh connection.
             let newPID = try await pool.withConnection { connection throws -> Int32 in
                 #expect(try await connection.query("SELECT 1::int8").single(Int64.self) == 1)
-                return await connection.backendPID
+                return connection.backendPID
             }
             #expect(newPID != pid)
         }
@@ -139,9 +139,9 @@ struct PoolTests {
                     }
                 }
                 waiters.append(waiter)
-                while await pool.statistics.waiting < n { try await Task.sleep(for: .milliseconds(5)) }
+                while pool.statistics.waiting < n { try await Task.sleep(for: .milliseconds(5)) }
             }
-            #expect(await pool.statistics.waiting == 3)
+            #expect(pool.statistics.waiting == 3)
             release.continuation.yield()
             try await holder.value
             for waiter in waiters { try await waiter.value }
@@ -149,7 +149,7 @@ struct PoolTests {
                 try await connection.query("SELECT n FROM log ORDER BY at").map { try $0.decode(Int64.self, at: 0) }
             }
             #expect(order == [0, 1, 2, 3])
-            #expect(await pool.statistics.open == 1)
+            #expect(pool.statistics.open == 1)
         }
     }
 
@@ -165,10 +165,10 @@ struct PoolTests {
             }
             for await _ in holding.stream { break }
             let waiter = Task { try await pool.withConnection { _ in } }
-            while await pool.statistics.waiting < 1 { try await Task.sleep(for: .milliseconds(5)) }
+            while pool.statistics.waiting < 1 { try await Task.sleep(for: .milliseconds(5)) }
             waiter.cancel()
             await #expect(throws: CancellationError.self) { try await waiter.value }
-            #expect(await pool.statistics.waiting == 0)
+            #expect(pool.statistics.waiting == 0)
             release.continuation.yield()
             try await holder.value
             try await pool.withConnection { _ in }  // the slot was not lost

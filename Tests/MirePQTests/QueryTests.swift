@@ -128,6 +128,20 @@ struct QueryTests {
         #expect(!keywords.description.contains("hunter2"))
     }
 
+    @Test func aPasswordWithAnUnencodedAtSignNeverReachesAnError() async throws {
+        // libpq reads the user info up to the first '@': the rest of the password becomes the
+        // host name, which its error message then quotes.
+        let configuration = PostgresConfiguration(url: "postgresql://app:s3cr@tPassw0rd@127.0.0.1:1/bank")
+        let error = await #expect(throws: (any Error).self) {
+            _ = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+        }
+        let texts = ["\(error.map { "\($0)" } ?? "")", (error as? PostgresError)?.debugDescription ?? ""]
+        for text in texts {
+            #expect(!text.contains("tPassw0rd"), "\(text)")
+            #expect(!text.contains("s3cr"), "\(text)")
+        }
+    }
+
     @Test func preparedStatementsAreReused() async throws {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             try await pool.withConnection { connection throws in

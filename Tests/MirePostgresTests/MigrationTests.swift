@@ -124,3 +124,25 @@ struct MigrationTests {
         }
     }
 }
+
+@Suite("Migration lock", .timeLimit(.minutes(2)))
+struct MigrationLockTests {
+    /// However a migration run ends — cancelled at any moment included — the pooled connection
+    /// it ran on holds no advisory lock afterwards (or was closed).
+    @Test func aCancelledMigrationNeverLeavesItsLockOnAPooledConnection() async throws {
+        for round in 0..<12 {
+            try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
+                let run = Task { try await Migrator(pool: pool, logger: TestDatabase.logger).migrate() }
+                try await Task.sleep(for: .milliseconds(round * 3))
+                run.cancel()
+                _ = try? await run.value
+                let held = try await pool.withConnection { connection in
+                    try await connection.query(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+                    ).single(Int64.self)
+                }
+                #expect(held == 0, "round \(round)")
+            }
+        }
+    }
+}

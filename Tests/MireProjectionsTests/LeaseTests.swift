@@ -24,17 +24,23 @@ struct LeaseTests {
             #expect(try await leases.heartbeat(first, ttl: .seconds(1)) == false)
             let stale = Checkpoint(cursor: .init(transactionID: 999, position: 999))
             let staleWrote = try await store.pool.withConnection {
-                try await leases.checkpoint(first, to: stale, handled: 1, on: $0)
+                try await leases.checkpoint(first, from: Checkpoint(), to: stale, handled: 1, on: $0)
             }
-            #expect(staleWrote == false)
+            #expect(staleWrote == .fenced)
             #expect(try await leases.checkpoint(of: "p") == Checkpoint())
             // The current holder's checkpoint lands.
             let current = Checkpoint(cursor: .init(transactionID: 5, position: 7), deliveredAhead: [9])
             let wrote = try await store.pool.withConnection {
-                try await leases.checkpoint(second, to: current, handled: 2, on: $0)
+                try await leases.checkpoint(second, from: Checkpoint(), to: current, handled: 2, on: $0)
             }
-            #expect(wrote)
+            #expect(wrote == .written)
             #expect(try await leases.checkpoint(of: "p") == current)
+            // The same delivery again (its reply lost, say): the checkpoint moved already, so
+            // it changes nothing and says so.
+            let again = try await store.pool.withConnection {
+                try await leases.checkpoint(second, from: Checkpoint(), to: current, handled: 2, on: $0)
+            }
+            #expect(again == .moved)
 
             // Release allows an immediate takeover.
             try await leases.release(second)
@@ -57,8 +63,8 @@ struct LeaseTests {
                     try await connection.query("INSERT INTO read_model VALUES (\(Int64(1)))")
                     guard
                         try await leases.checkpoint(
-                            stale, to: Checkpoint(cursor: .init(transactionID: 1, position: 1)), handled: 1,
-                            on: connection)
+                            stale, from: Checkpoint(), to: Checkpoint(cursor: .init(transactionID: 1, position: 1)),
+                            handled: 1, on: connection) == .written
                     else { throw Fenced() }
                 }
             }

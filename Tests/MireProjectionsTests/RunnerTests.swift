@@ -107,8 +107,7 @@ struct RunnerTests {
             try await blocker.query("INSERT INTO scratch VALUES (0)")
             // T2 appends v1 and commits; T1 appends v2 and commits.
             try await store.append([try event()], to: stream, expecting: .noStream)
-            try await early.query(
-                EventStore.appendStatement(stream: stream, expected: .exact(1), events: [try event()]))
+            _ = try await store.append([try event()], to: stream, expecting: .exact(1), on: .connection(early))
             try await early.query("COMMIT")
 
             let seen = Seen()

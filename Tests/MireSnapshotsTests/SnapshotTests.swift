@@ -135,6 +135,24 @@ struct SnapshotTests {
         }
     }
 
+    @Test func aSnapshotAheadOfItsStreamIsReplacedByTheNextOne() async throws {
+        try await withSnapshotStore(interval: 5) { store, snapshots throws in
+            var counter = try await store.loadOrDefault(Counter.self, id: "ahead")
+            for _ in 0..<6 { counter.record(.added(1)) }
+            try await store.save(&counter)
+            // Another tool left a snapshot claiming a version the stream never reached.
+            try await store.pool.withConnection {
+                try await $0.query("UPDATE mire_snapshots SET stream_version = 1000")
+            }
+            for _ in 0..<4 { counter.record(.added(1)) }
+            try await store.save(&counter)  // crosses 10: a snapshot is due
+            let loaded = try #require(try await store.load(Counter.self, id: "ahead"))
+            #expect(loaded.loadDetails.snapshotVersion == 10)
+            #expect(loaded.state.total == 10)
+            #expect(try await storedSnapshot(store, "counter-ahead")?.version == 10)
+        }
+    }
+
     @Test func aDeletedSnapshotRowChangesNothing() async throws {
         try await withSnapshotStore(interval: 5) { store, _ throws in
             var counter = try await store.loadOrDefault(Counter.self, id: "deleted")

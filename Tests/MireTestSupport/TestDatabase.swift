@@ -47,6 +47,20 @@ public enum TestDatabase {
         try await server.value
     }
 
+    /// Runs `body` with a connection of its own to the test server as a superuser (to inspect
+    /// `pg_locks`, terminate backends, …); closed afterwards.
+    public static func withAdminConnection<T: Sendable>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let admin = try await PostgresConnection.connect(configuration: try await configuration(), logger: logger)
+        return try await ensuring {
+            try await body(admin)
+        } cleanup: {
+            await admin.close()
+        }
+    }
+
     /// Runs `body` with a configuration whose `search_path` is a fresh schema of its own,
     /// dropped afterwards: tests never see each other's tables.
     public static func withSchema<T>(
@@ -77,6 +91,33 @@ public enum TestDatabase {
             let store = EventStore(pool: pool, configuration: storeConfiguration, logger: logger)
             try await store.migrate()
             return try await body(store)
+        }
+    }
+
+    /// Runs `body` with a migrated event store whose connections pass through a ``FaultProxy``
+    /// (fresh schema, proxy stopped afterwards), plus a second store that bypasses the proxy:
+    /// the "other process" of a fault test, and the auditor that checks the log afterwards.
+    public static func withProxiedStore<T>(
+        maximumConnections: Int = 4,
+        configuration storeConfiguration: EventStore.Configuration = EventStore.Configuration(),
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (_ store: EventStore, _ proxy: FaultProxy, _ direct: EventStore) async throws -> T
+    ) async throws -> T {
+        try await withSchema { configuration in
+            let proxy = try FaultProxy(upstream: configuration)
+            let proxied = PostgresPool(
+                configuration: proxy.configuration, maximumConnections: maximumConnections, logger: logger)
+            let directPool = PostgresPool(configuration: configuration, maximumConnections: 4, logger: logger)
+            return try await ensuring {
+                let store = EventStore(pool: proxied, configuration: storeConfiguration, logger: logger)
+                let direct = EventStore(pool: directPool, configuration: storeConfiguration, logger: logger)
+                try await direct.migrate()
+                return try await body(store, proxy, direct)
+            } cleanup: {
+                proxy.stop()
+                await proxied.shutdown()
+                await directPool.shutdown()
+            }
         }
     }
 

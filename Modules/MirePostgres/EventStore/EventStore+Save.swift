@@ -5,7 +5,11 @@ import MirePQ
 extension EventStore {
     /// Saves the events recorded on `root` in one round trip, expecting the stream to be exactly
     /// at the version `root` was loaded at. On success `root` is at the new version with nothing
-    /// left to save; on failure nothing was written and `root` is unchanged.
+    /// left to save; on failure `root` is unchanged.
+    ///
+    /// Saving the same root again after a failure is safe: its events keep their ids, so a save
+    /// whose first attempt was stored (its reply lost) is reported as stored, at the version and
+    /// positions where it landed — never twice.
     ///
     /// ```swift
     /// var account = try await store.loadOrDefault(Account.self, id: "acc-1")
@@ -15,6 +19,7 @@ extension EventStore {
     ///
     /// - Throws: ``MireError`` `concurrencyConflict` (with stream, expected and actual version)
     ///   when another writer saved first: load again and retry, or use ``update(_:id:retry:isolation:_:)``.
+    ///   `commitOutcomeUnknown` when the connection was lost before the reply: save `root` again.
     @discardableResult
     public func save<A: Aggregate>(_ root: inout AggregateRoot<A>) async throws -> AppendResult {
         guard root.hasUncommittedEvents else {
@@ -23,13 +28,16 @@ extension EventStore {
         let events = try Self.encode(root)
         let previousVersion = root.version
         let result = try await append(events, to: root.id, expecting: root.expectedVersion)
-        root.markSaved(version: result.version)
-        await configuration.snapshots?.didSave(root, previousVersion: previousVersion, store: self)
+        try Self.markSaved(&root, by: result)
+        if !result.wasAlreadyStored {
+            await configuration.snapshots?.didSave(root, previousVersion: previousVersion, store: self)
+        }
         return result
     }
 
     /// Saves several aggregates atomically, in one round trip: every stream advances or none
-    /// does (a conflict on any rejects the whole batch).
+    /// does (a conflict on any rejects the whole batch). Like a single save, the same batch may
+    /// be saved again after an unknown outcome.
     ///
     /// ```swift
     /// try await store.save(&accounts)   // [AggregateRoot<Account>]
@@ -44,10 +52,28 @@ extension EventStore {
         let results = try await append(appends)
         for (index, result) in zip(pending, results) {
             let previousVersion = roots[index].version
-            roots[index].markSaved(version: result.version)
-            await configuration.snapshots?.didSave(roots[index], previousVersion: previousVersion, store: self)
+            try Self.markSaved(&roots[index], by: result)
+            if !result.wasAlreadyStored {
+                await configuration.snapshots?.didSave(roots[index], previousVersion: previousVersion, store: self)
+            }
         }
         return results
+    }
+
+    /// Marks `root`'s recorded events as stored at `result`, after checking that the result
+    /// describes exactly them: the state of `root` is the stream's state at that version only
+    /// when its events landed right after the version it was loaded at.
+    package static func markSaved<A: Aggregate>(_ root: inout AggregateRoot<A>, by result: AppendResult) throws {
+        guard result.version == root.currentVersion else {
+            throw MireError(
+                code: .eventIDReused,
+                message: "the events of this save are stored already, but end at version \(result.version), "
+                    + "not at \(root.currentVersion) where this aggregate expected them",
+                stream: root.id.rawValue, version: result.version,
+                recovery: "these event ids were saved before from another copy of the aggregate: load it again"
+            )
+        }
+        root.markSaved(version: result.version)
     }
 
     /// Appends ready-made events to a stream, bypassing aggregates, in one round trip.
@@ -60,29 +86,45 @@ extension EventStore {
     public func append(_ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion) async throws
         -> AppendResult
     {
-        let result = try await append(events, to: stream, expecting: expected, on: .pool(pool))
-        if !result.wasAlreadyStored { didCommitEvents() }
+        let result = try await append(events, to: stream, expecting: expected, on: .pool(pool)).result
+        if !result.positions.isEmpty { didCommitEvents() }
         return result
     }
 
-    /// Appends on `target` (a pooled connection, or one holding a transaction).
+    /// Appends on `target` (a pooled connection, or one holding a transaction); also returns the
+    /// writing transaction's id when this call inserted the events.
     package func append(
         _ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion, on target: QueryTarget
-    )
-        async throws -> AppendResult
-    {
-        let statement = Self.appendStatement(stream: stream, expected: expected, events: events)
+    ) async throws -> (result: AppendResult, transactionID: UInt64?) {
+        try Self.refuseRepeatedIDs(events, in: stream)
+        guard !events.isEmpty else {
+            // Nothing to store: no stream row is created. Report the version as it stands.
+            let version: Int64
+            if case .exact(let exact) = expected {
+                version = exact
+            } else {
+                version = try await streamInfo(stream).version
+            }
+            return (AppendResult(stream: stream, version: version, positions: [], wasAlreadyStored: false), nil)
+        }
         do {
-            let rows = try await target.query(statement)
-            return try Self.appendResult(rows, stream: stream)
+            return try await target.withConnection { connection in
+                if let hot = AppendStatement.hot(stream: stream, expected: expected, events: events) {
+                    let rows = try await connection.query(hot, prepared: true)
+                    if !rows.isEmpty { return try AppendStatement.result(rows, stream: stream) }
+                }
+                let rows = try await connection.query(
+                    AppendStatement.complete(stream: stream, expected: expected, events: events), prepared: true)
+                return try AppendStatement.result(rows, stream: stream)
+            }
         } catch {
-            throw Self.mapAppendError(error, stream: stream, expected: expected)
+            throw Self.mapAppendError(error, stream: stream, expected: expected, autocommit: target.isAutocommit)
         }
     }
 
-    /// Appends to several streams atomically in one round trip (pipeline mode, one implicit
-    /// transaction): all or nothing. Streams are locked in id order, so concurrent batches
-    /// cannot deadlock. Results come back in the order given.
+    /// Appends to several streams atomically in one round trip (`BEGIN`, one statement per
+    /// stream, `COMMIT`, pipelined): all or nothing. Streams are locked in id order, so concurrent
+    /// batches cannot deadlock. Results come back in the order given.
     ///
     /// ```swift
     /// try await store.append([
@@ -90,30 +132,44 @@ extension EventStore {
     ///     StreamAppend(stream: b, expecting: .exact(7), events: [credit]),
     /// ])
     /// ```
+    ///
+    /// - Throws: ``MireError`` `invalidOperation` when a stream appears twice, `repeatedEventID`
+    ///   when an event id does; `concurrencyConflict` naming the stream whose expectation failed;
+    ///   `commitOutcomeUnknown` when the reply was lost (append the same batch again).
     @discardableResult
     public func append(_ batch: [StreamAppend]) async throws -> [AppendResult] {
-        let work = batch.enumerated().filter { !$0.element.events.isEmpty }.sorted {
-            $0.element.stream.rawValue < $1.element.stream.rawValue
-        }
-        guard !work.isEmpty else {
-            return batch.map { AppendResult(stream: $0.stream, version: 0, positions: [], wasAlreadyStored: false) }
-        }
-        let streams = Set(work.map(\.element.stream))
-        guard streams.count == work.count else {
+        let streams = batch.map(\.stream)
+        guard Set(streams).count == streams.count else {
             throw MireError(
-                code: .concurrencyConflict, message: "a batch names the same stream twice",
+                code: .invalidOperation, message: "a batch names the same stream twice",
                 recovery: "merge the events for one stream into one StreamAppend"
             )
         }
-        let statements = work.map {
-            Self.appendStatement(stream: $0.element.stream, expected: $0.element.expected, events: $0.element.events)
+        try Self.refuseRepeatedIDs(batch.flatMap(\.events), in: nil)
+        var results = try await batch.asyncMap { append in
+            append.events.isEmpty
+                ? try await self.append([], to: append.stream, expecting: append.expected, on: .pool(pool)).result
+                : AppendResult(stream: append.stream, version: 0, positions: [], wasAlreadyStored: false)
         }
-        let rowsList: [PostgresRows]
+        let work = batch.enumerated().filter { !$0.element.events.isEmpty }.sorted {
+            $0.element.stream.rawValue < $1.element.stream.rawValue
+        }
+        if work.isEmpty { return results }
+        if work.count == 1, let only = work.first {
+            results[only.offset] = try await append(
+                only.element.events, to: only.element.stream, expecting: only.element.expected)
+            return results
+        }
+        let statements = work.map {
+            AppendStatement.complete(
+                stream: $0.element.stream, expected: $0.element.expected, events: $0.element.events)
+        }
         do {
-            rowsList = try await pool.withConnection { connection in
-                work.count == 1
-                    ? [try await connection.query(statements[0], prepared: true)]
-                    : try await connection.pipeline(statements)
+            let rowsList = try await pool.withTransaction { connection in
+                try await connection.commit(after: statements, prepared: true)
+            }
+            for (item, rows) in zip(work, rowsList) {
+                results[item.offset] = try AppendStatement.result(rows, stream: item.element.stream).0
             }
         } catch {
             // Name the stream whose expectation failed, when the server said which.
@@ -121,11 +177,8 @@ extension EventStore {
                 (error as? PostgresError)?.message.contains("stream \(append.element.stream.rawValue) is at version")
                     == true
             }
-            throw Self.mapAppendError(error, stream: failing?.element.stream, expected: failing?.element.expected)
-        }
-        var results = batch.map { AppendResult(stream: $0.stream, version: 0, positions: [], wasAlreadyStored: false) }
-        for (item, rows) in zip(work, rowsList) {
-            results[item.offset] = try Self.appendResult(rows, stream: item.element.stream)
+            throw Self.mapAppendError(
+                error, stream: failing?.element.stream, expected: failing?.element.expected, autocommit: true)
         }
         didCommitEvents()
         return results
@@ -142,27 +195,25 @@ extension EventStore {
         return events
     }
 
-    static func appendStatement(stream: StreamID, expected: ExpectedVersion, events: [NewEvent]) -> PostgresQuery {
-        let ids = events.map(\.metadata.eventID)
-        let types = events.map(\.type)
-        let payloads = events.map { PostgresJSONB(utf8: $0.payload) }
-        let metadata = events.map { PostgresJSONB(utf8: $0.metadata.storedJSON()) }
-        return """
-            SELECT new_version, positions, duplicate
-            FROM mire_append(\(stream.rawValue), \(stream.category), \(expected.encoded), \(ids), \(types), \(payloads), \(metadata))
-            """
-    }
-
-    static func appendResult(_ rows: PostgresRows, stream: StreamID) throws -> AppendResult {
-        guard let row = rows.first else {
-            throw MireError(code: .database, message: "mire_append returned no row", stream: stream.rawValue)
+    /// Refuses an event id that appears twice among `events`: a programming error, caught
+    /// before anything is sent.
+    static func refuseRepeatedIDs(_ events: [NewEvent], in stream: StreamID?) throws(MireError) {
+        guard events.count > 1 else { return }
+        var seen = Set<UUID>(minimumCapacity: events.count)
+        for event in events where !seen.insert(event.metadata.eventID).inserted {
+            throw MireError(
+                code: .repeatedEventID,
+                message: "event id \(event.metadata.eventID) appears twice in one save",
+                stream: stream?.rawValue,
+                recovery: "give every event its own EventMetadata (a new event id)"
+            )
         }
-        let (version, positions, duplicate) = try row.decode((Int64, [Int64], Bool).self)
-        return AppendResult(stream: stream, version: version, positions: positions, wasAlreadyStored: duplicate)
     }
 
-    /// Turns the append function's SQLSTATEs into typed errors.
-    static func mapAppendError(_ error: any Error, stream: StreamID?, expected: ExpectedVersion?) -> any Error {
+    /// Turns the append statements' failures into typed errors.
+    static func mapAppendError(_ error: any Error, stream: StreamID?, expected: ExpectedVersion?, autocommit: Bool)
+        -> any Error
+    {
         guard let postgres = error as? PostgresError else { return error }
         switch postgres.sqlState {
         case "P0M02":
@@ -182,12 +233,31 @@ extension EventStore {
         case "P0M03":
             return MireError(
                 code: .eventIDReused,
-                message: "an event id of this save is already stored with different content",
+                message: "an event id of this save is already stored with different content, or in another place",
+                stream: stream?.rawValue,
+                recovery: "give every new event a new id; reuse ids only to retry the identical save",
+                underlying: postgres
+            )
+        case "23505" where postgres.constraint == "mire_events_event_id_unique":
+            return MireError(
+                code: .eventIDReused,
+                message: "an event id of this save is already stored in another stream or at another version",
                 stream: stream?.rawValue,
                 recovery: "give every new event a new id; reuse ids only to retry the identical save",
                 underlying: postgres
             )
         default:
+            if postgres.code == .commitOutcomeUnknown
+                || (autocommit && postgres.code == .connectionLost && postgres.mayHaveExecuted)
+            {
+                return MireError(
+                    code: .commitOutcomeUnknown,
+                    message: "the connection was lost before the save's reply arrived; it may or may not be stored",
+                    stream: stream?.rawValue,
+                    recovery: "save the same events again (same ids): the store then reports where they were stored",
+                    underlying: postgres
+                )
+            }
             return MireError.database(postgres, stream: stream, doing: "appending events")
         }
     }
@@ -211,5 +281,15 @@ public struct StreamAppend: Sendable, Hashable {
         self.stream = stream
         self.expected = expected
         self.events = events
+    }
+}
+
+extension Array {
+    /// `map` with an async transform, in order.
+    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        results.reserveCapacity(count)
+        for element in self { results.append(try await transform(element)) }
+        return results
     }
 }

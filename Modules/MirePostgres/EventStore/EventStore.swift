@@ -78,6 +78,15 @@ extension MireError {
     package static func database(_ error: any Error, stream: StreamID? = nil, doing action: String) -> MireError {
         if let mire = error as? MireError { return mire }
         let postgres = error as? PostgresError
+        if let postgres, postgres.code == .commitOutcomeUnknown {
+            return MireError(
+                code: .commitOutcomeUnknown,
+                message: "\(action): the connection was lost after COMMIT was sent; it may or may not have committed",
+                stream: stream?.rawValue,
+                recovery: "check whether the work was stored before repeating it",
+                underlying: postgres
+            )
+        }
         if let postgres, postgres.isLockNotAvailable {
             return MireError(
                 code: .lockTimeout,

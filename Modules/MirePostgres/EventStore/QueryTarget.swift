@@ -3,8 +3,34 @@ package import MirePQ
 /// Where the store's statements run: any pooled connection, or one connection that holds an
 /// open transaction (MireTransactions, projection handlers).
 package enum QueryTarget: Sendable {
+    private static func second(_ connection: PostgresConnection, _ first: PostgresQuery, _ second: PostgresQuery)
+        async throws -> PostgresRows
+    {
+        let rows = try await connection.pipeline([first, second], prepared: true)
+        guard rows.count == 2 else {
+            throw PostgresError(code: .client, message: "the pipeline returned \(rows.count) results for 2 statements")
+        }
+        return rows[1]
+    }
+
     case pool(PostgresPool)
     case connection(PostgresConnection)
+
+    /// Whether each statement commits on its own (a pooled connection outside any transaction).
+    package var isAutocommit: Bool {
+        if case .pool = self { return true }
+        return false
+    }
+
+    /// Runs `body` on one connection: a pooled one for its duration, or the transaction's.
+    package func withConnection<T>(
+        isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        switch self {
+        case .pool(let pool): try await pool.withConnection { connection in try await body(connection) }
+        case .connection(let connection): try await body(connection)
+        }
+    }
 
     package func query(_ query: PostgresQuery, prepared: Bool = true) async throws -> PostgresRows {
         switch self {
@@ -20,9 +46,9 @@ package enum QueryTarget: Sendable {
     package func query(after first: PostgresQuery, _ second: PostgresQuery) async throws -> PostgresRows {
         switch self {
         case .pool(let pool):
-            try await pool.withConnection { connection in try await connection.pipeline([first, second])[1] }
+            try await pool.withConnection { connection in try await Self.second(connection, first, second) }
         case .connection(let connection):
-            try await connection.pipeline([first, second])[1]
+            try await Self.second(connection, first, second)
         }
     }
 }

@@ -1,6 +1,7 @@
 public import Foundation
 public import MireCore
 public import MirePQ
+import Synchronization
 
 /// A private PostgreSQL cluster started from the installed server binaries.
 ///
@@ -38,6 +39,8 @@ public final class LocalPostgresServer: Sendable {
     public var dataDirectory: URL { rootDirectory.appending(path: "data") }
     var socketDirectory: URL { rootDirectory.appending(path: "socket") }
     var logFile: URL { rootDirectory.appending(path: "server.log") }
+
+    private let watchdogInstalled = Atomic(false)
 
     /// The superuser created by `initdb`; trusted on loopback only.
     public static let superuser = "postgres"
@@ -124,11 +127,43 @@ public final class LocalPostgresServer: Sendable {
         }
     }
 
+    /// How a server is stopped (`pg_ctl stop -m …`).
+    public enum StopMode: String, Sendable {
+        /// Disconnect clients, then shut down cleanly.
+        case fast
+        /// Stop at once, as a crash would: the next start runs crash recovery.
+        case immediate
+    }
+
     /// Stops the server if it runs; a throwaway server's directory is deleted too.
     public func stop() throws(MireError) {
+        try shutDown(mode: .fast)
+        if mode == .throwaway { try? FileManager.default.removeItem(at: rootDirectory) }
+    }
+
+    /// Stops the server (as a crash would, with `.immediate`) and starts it again on the same
+    /// port, keeping its data, throwaway or not. For failure tests and the chaos demo.
+    ///
+    /// ```swift
+    /// try await server.restart(mode: .immediate)
+    /// ```
+    @discardableResult
+    public func restart(mode stopMode: StopMode = .fast) async throws -> PostgresConfiguration {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(
+                    with: Result {
+                        try self.shutDown(mode: stopMode)
+                        return try self.startBlocking()
+                    })
+            }
+        }
+    }
+
+    private func shutDown(mode stopMode: StopMode) throws(MireError) {
         let tools = try ServerBinaries.locate()
         if isRunning {
-            let result = try tools.run("pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "stop"])
+            let result = try tools.run("pg_ctl", ["-D", dataDirectory.path, "-m", stopMode.rawValue, "-w", "stop"])
             if result.status != 0 && isRunning {
                 throw MireError(
                     code: .localServer,
@@ -137,7 +172,6 @@ public final class LocalPostgresServer: Sendable {
                 )
             }
         }
-        if mode == .throwaway { try? FileManager.default.removeItem(at: rootDirectory) }
     }
 
     private func startBlocking() throws -> PostgresConfiguration {
@@ -195,7 +229,9 @@ public final class LocalPostgresServer: Sendable {
                 ]
             )
             if start.status == 0, isRunning {
-                if mode == .throwaway { StopWhenParentExits.install(server: self, tools: tools) }
+                if mode == .throwaway && !watchdogInstalled.exchange(true, ordering: .relaxed) {
+                    StopWhenParentExits.install(server: self, tools: tools)
+                }
                 try? String(port).write(to: portFile, atomically: true, encoding: .utf8)
                 return try configuration()
             }

@@ -41,15 +41,7 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate() async throws -> [Migration] {
         try await pool.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))")
-            do {
-                let applied = try await apply(on: connection)
-                try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))")
-                return applied
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))")
-                throw error
-            }
+            try await connection.withAdvisoryLock(Self.lockKey) { connection in try await apply(on: connection) }
         }
     }
 
@@ -92,17 +84,16 @@ public struct Migrator: Sendable {
             }
             logger.debug("applying migration", metadata: ["migration": "\(migration.name)"])
             do {
-                try await connection.query("BEGIN")
-                try await connection.executeScript(migration.sql)
-                try await connection.query(
-                    """
-                    INSERT INTO mire_schema_migrations (version, name, checksum)
-                    VALUES (\(Int32(migration.version)), \(migration.name), \(checksum))
-                    """
-                )
-                try await connection.query("COMMIT")
+                try await connection.withTransaction { connection in
+                    try await connection.executeScript(migration.sql)
+                    try await connection.query(
+                        """
+                        INSERT INTO mire_schema_migrations (version, name, checksum)
+                        VALUES (\(Int32(migration.version)), \(migration.name), \(checksum))
+                        """
+                    )
+                }
             } catch {
-                await connection.rollbackQuietly()
                 throw MireError(
                     code: .migration,
                     message: "migration \(migration.name) failed and was rolled back: "

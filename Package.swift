@@ -62,6 +62,7 @@ let package = Package(
                 "MireCore",
                 "MirePQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Modules/MirePostgres",
             swiftSettings: swiftSettings,
@@ -85,7 +86,7 @@ let package = Package(
         ),
         .target(
             name: "MireTransactions",
-            dependencies: ["MirePostgres"],
+            dependencies: ["MirePostgres", .product(name: "Metrics", package: "swift-metrics")],
             path: "Modules/MireTransactions",
             swiftSettings: swiftSettings
         ),
@@ -112,7 +113,9 @@ let package = Package(
                 "MireSnapshots",
                 "MireProjections",
                 "MireTransactions",
+                "MireTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

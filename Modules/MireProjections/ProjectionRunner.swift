@@ -207,8 +207,10 @@ public final class ProjectionRunner: Service {
         while true {
             try Task.checkCancellation()
             let signalsSeen = wake.generation
+            // While stepping past a failure, read one row at a time too: a full batch read (with
+            // its out-of-order predecessors) per delivered event would make stepping crawl.
             let batch = try await reader.next(
-                after: checkpoint, category: projection.category, limit: configuration.batchSize)
+                after: checkpoint, category: projection.category, limit: stepUntil == nil ? configuration.batchSize : 1)
             if batch.steps.isEmpty {
                 if !batch.isHeldBack { await measureLag() }
                 if let head, checkpoint.hasHandled(head) { return }
@@ -238,6 +240,7 @@ public final class ProjectionRunner: Service {
                 throw CancellationError()
             } catch is CheckpointMoved {
                 logger.debug("an earlier delivery had committed; reloading the checkpoint")
+                EventStore.countResolvedOutcome("projection", committed: true)
                 checkpoint = try await leases.checkpoint(of: projection.name)
             } catch {
                 failures += 1
@@ -251,6 +254,7 @@ public final class ProjectionRunner: Service {
                     ])
                 // Its outcome may be unknown: start again from what the database says.
                 checkpoint = try await leases.checkpoint(of: projection.name)
+                if checkpoint != previous { EventStore.countResolvedOutcome("projection", committed: true) }
                 if let last = steps.last(where: { $0.event != nil })?.checkpoint.cursor {
                     stepUntil = max(stepUntil ?? last, last)
                 }

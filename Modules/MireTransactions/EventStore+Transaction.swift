@@ -53,6 +53,7 @@ extension EventStore {
                 var failure = error
                 if RetryPolicy.isOutcomeUnknown(error) {
                     let committed = try await resolveOutcome(of: transaction, after: error, options: options)
+                    EventStore.countResolvedOutcome("transaction", committed: committed)
                     if committed, let produced {
                         logger.debug("the lost COMMIT had committed; the scope is not run again")
                         didCommitEvents()
@@ -89,7 +90,7 @@ extension EventStore {
                 message: "the connection was lost after COMMIT was sent, and the transaction appended no events "
                     + "by which to tell whether it committed",
                 recovery: "check the transaction's effects before running it again",
-                underlying: error as? any Error & Sendable
+                underlying: error
             )
         }
         let backend = ((error as? PostgresError) ?? ((error as? MireError)?.underlying as? PostgresError))?.backendPID
@@ -133,7 +134,7 @@ extension EventStore {
                     message: "the connection was lost after COMMIT was sent, and the transaction was still unsettled "
                         + "after \(options.outcomeResolutionTimeout)",
                     recovery: "look for the transaction's events (ids \(ids.prefix(3))…) before running it again",
-                    underlying: error as? any Error & Sendable
+                    underlying: error
                 )
             }
             try await Task.sleep(for: pause)

@@ -78,11 +78,13 @@ public final class FaultProxy: Sendable {
     private let state = Mutex(State())
 
     /// A proxy for the server that `upstream` names (host and port keywords, as the local server
-    /// helper gives them). It starts listening at once.
+    /// helper gives them, or a URL's host and port; IPv4 only). It starts listening at once.
     public init(upstream: PostgresConfiguration) throws {
-        guard let host = upstream.keywords["host"], let portText = upstream.keywords["port"], let port = Int(portText)
+        let url = URLComponents(string: upstream.connectionString)
+        guard let host = upstream.keywords["host"] ?? url?.host,
+            let port = upstream.keywords["port"].flatMap(Int.init) ?? url?.port
         else {
-            throw ProxyError(description: "the upstream configuration has no host and port keywords")
+            throw ProxyError(description: "the upstream configuration names no host and port")
         }
         upstreamHost = host
         upstreamPort = port

@@ -50,10 +50,11 @@ extension AggregateRoot where State == Account {
         record(.opened(owner: owner))
     }
 
-    mutating func deposit(_ amount: Money) throws(BankError) {
+    /// Deposits `amount`; `command` (the request's id) is kept as the event's correlation id.
+    mutating func deposit(_ amount: Money, command: UUID? = nil) throws(BankError) {
         try requireOpen()
         guard amount.cents > 0 else { throw .invalidAmount(amount) }
-        record(.deposited(amount: amount.cents))
+        record(.deposited(amount: amount.cents), metadata: EventMetadata(correlationID: command))
     }
 
     mutating func withdraw(_ amount: Money) throws(BankError) {
@@ -66,19 +67,19 @@ extension AggregateRoot where State == Account {
     }
 
     /// The sending half of a transfer: validated like a withdrawal.
-    mutating func send(_ amount: Money, to other: String) throws(BankError) {
+    mutating func send(_ amount: Money, to other: String, command: UUID? = nil) throws(BankError) {
         try requireOpen()
         guard amount.cents > 0 else { throw .invalidAmount(amount) }
         guard amount.cents <= state.balance else {
             throw .insufficientFunds(account: entityID, balance: Money(cents: state.balance), requested: amount)
         }
-        record(.transferredOut(amount: amount.cents, to: other))
+        record(.transferredOut(amount: amount.cents, to: other), metadata: EventMetadata(correlationID: command))
     }
 
     /// The receiving half of a transfer.
-    mutating func receive(_ amount: Money, from other: String) throws(BankError) {
+    mutating func receive(_ amount: Money, from other: String, command: UUID? = nil) throws(BankError) {
         try requireOpen()
-        record(.transferredIn(amount: amount.cents, from: other))
+        record(.transferredIn(amount: amount.cents, from: other), metadata: EventMetadata(correlationID: command))
     }
 
     mutating func close() throws(BankError) {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MireSnapshots
 import MireTransactions
@@ -20,10 +21,12 @@ struct Bank: Sendable {
         try await store.update(Account.self, id: id) { try $0.open(owner: owner) }.root
     }
 
-    /// Deposits into an open account.
+    /// Deposits into an open account; `command` identifies the request in the event's metadata.
     @discardableResult
-    func deposit(_ amount: Money, into id: String) async throws -> UpdateResult<Account> {
-        try await store.update(Account.self, id: id) { try $0.deposit(amount) }
+    func deposit(_ amount: Money, into id: String, command: UUID? = nil, retry: RetryPolicy = .default)
+        async throws -> UpdateResult<Account>
+    {
+        try await store.update(Account.self, id: id, retry: retry) { try $0.deposit(amount, command: command) }
     }
 
     /// Withdraws from an open account; overdrafts are refused.
@@ -44,7 +47,7 @@ struct Bank: Sendable {
     /// accounts are locked (in id order, so opposite transfers cannot deadlock), validated, and
     /// saved in one transaction.
     func transfer(
-        _ amount: Money, from source: String, to destination: String,
+        _ amount: Money, from source: String, to destination: String, command: UUID? = nil,
         options: TransactionOptions = Bank.transferOptions
     ) async throws {
         guard source != destination else { throw BankError.sameAccount(source) }
@@ -56,10 +59,9 @@ struct Bank: Sendable {
                 }
                 locked[id] = account
             }
-            var from = locked[source]!
-            var to = locked[destination]!
-            try from.send(amount, to: destination)
-            try to.receive(amount, from: source)
+            guard var from = locked[source], var to = locked[destination] else { throw BankError.sameAccount(source) }
+            try from.send(amount, to: destination, command: command)
+            try to.receive(amount, from: source, command: command)
             try await tx.save(&from)
             try await tx.save(&to)
         }

@@ -1,3 +1,4 @@
+import Metrics
 public import MireCore
 
 /// What ``EventStore/update(_:id:retry:isolation:_:)`` did.
@@ -66,16 +67,20 @@ extension EventStore {
     private func saveUntilKnown<A: Aggregate>(
         _ root: inout AggregateRoot<A>, policy: RetryPolicy, attempt: inout Int
     ) async throws {
+        var outcomeWasUnknown = false
         while true {
             do {
-                try await save(&root)
+                let result = try await save(&root)
+                if outcomeWasUnknown { Self.countResolvedOutcome("save", committed: result.wasAlreadyStored) }
                 return
             } catch let error as MireError where error.code == .concurrencyConflict {
+                if outcomeWasUnknown { Self.countResolvedOutcome("save", committed: false) }
                 throw error
             } catch
                 where (RetryPolicy.isOutcomeUnknown(error) || policy.allowsRetry(of: error))
                 && attempt < policy.maximumAttempts
             {
+                outcomeWasUnknown = outcomeWasUnknown || RetryPolicy.isOutcomeUnknown(error)
                 attempt += 1
                 logger.debug(
                     "save outcome unknown or transient failure; sending the same events again",
@@ -83,5 +88,14 @@ extension EventStore {
                 try await Task.sleep(for: policy.delay(beforeAttempt: attempt))
             }
         }
+    }
+
+    /// Counts an unknown outcome settled by the event ids (`mire_outcome_unknown_resolved`, by
+    /// operation and outcome), for dashboards and the chaos demo.
+    package static func countResolvedOutcome(_ operation: String, committed: Bool) {
+        Counter(
+            label: "mire_outcome_unknown_resolved",
+            dimensions: [("operation", operation), ("outcome", committed ? "committed" : "not_committed")]
+        ).increment()
     }
 }

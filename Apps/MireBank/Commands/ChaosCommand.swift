@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import MireProjections
+import MireTestSupport
+import MireTransactions
+
+/// `mire-bank chaos`: deposits, transfers and two projection replicas run through a proxy that
+/// drops replies and requests, while backends are killed and the server is crashed and started
+/// again; afterwards every invariant is checked against the log.
+struct Chaos: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run writers, transfers and two projection replicas under injected faults, then audit.",
+        discussion: """
+            By default it starts a private PostgreSQL server of its own (durable commits), so it can \
+            crash and restart it; with --database it uses that server and does not restart it. \
+            Exits non-zero if any invariant is violated: an acknowledged write missing, a write \
+            stored twice, money created or destroyed, or the read model differing from a replay.
+            """
+    )
+    @OptionGroup var options: GlobalOptions
+    @Option(help: "How long to inject faults.") var seconds = 30
+    @Option(help: "Accounts to open (1000.00 each).") var accounts = 8
+    @Option(help: "Concurrent depositors.") var writers = 4
+    @Option(help: "Concurrent transfer workers.") var transferers = 3
+    @Option(help: "Seconds between server crashes (0: none).") var restartEvery = 15
+
+    func validate() throws {
+        guard seconds >= 1, accounts >= 2, writers >= 0, transferers >= 0, restartEvery >= 0 else {
+            throw ValidationError("need --seconds ≥ 1, --accounts ≥ 2 and non-negative worker counts")
+        }
+    }
+
+    func run() async throws {
+        let logger = options.makeLogger()
+        let metrics = CountingMetrics()
+        MetricsSystem.bootstrap(metrics)
+        let target = try await ChaosTarget.start(options: options, logger: logger)
+        defer { target.stop() }
+        if !options.json {
+            print(
+                "chaos for \(seconds) s: \(writers) depositors, \(transferers) transfer workers, 2 projection replicas, "
+                    + (target.server == nil
+                        ? "no server restarts (external server)" : "a server crash every \(restartEvery) s"))
+        }
+        let run = ChaosRun(
+            target: target, accounts: accounts, writers: writers, transferers: transferers,
+            duration: .seconds(seconds), restartEvery: restartEvery == 0 ? nil : .seconds(restartEvery),
+            logger: logger)
+        var report = try await run.execute()
+        report.resolved = ChaosReport.Resolved(
+            savesCommitted: metrics.total(
+                "mire_outcome_unknown_resolved", [("operation", "save"), ("outcome", "committed")]),
+            savesNotCommitted: metrics.total(
+                "mire_outcome_unknown_resolved", [("operation", "save"), ("outcome", "not_committed")]),
+            transactionsCommitted: metrics.total(
+                "mire_outcome_unknown_resolved", [("operation", "transaction"), ("outcome", "committed")]),
+            transactionsNotCommitted: metrics.total(
+                "mire_outcome_unknown_resolved", [("operation", "transaction"), ("outcome", "not_committed")]),
+            projectionDeliveriesCommitted: metrics.total(
+                "mire_outcome_unknown_resolved", [("operation", "projection"), ("outcome", "committed")]))
+        try printOutput(report, json: options.json) { report.text }
+        if !report.violations.isEmpty { throw ExitCode.failure }
+    }
+}

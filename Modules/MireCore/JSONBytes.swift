@@ -1,28 +1,34 @@
 /// A decode's own copy of the document, alive as long as a decoder or container refers to it
-/// (a `Decodable` may keep its decoder: it must never read freed memory).
+/// (a `Decodable` may keep its decoder: it must never read freed memory). One allocation: the
+/// bytes are stored in the object.
 ///
 /// Four bytes `null` follow the document: the value of a `superDecoder(forKey:)` whose key is
 /// missing, as in JSONDecoder.
-final class JSONBuffer {
-    let base: UnsafeMutablePointer<UInt8>
-    /// The document is `base[0..<documentEnd]`.
-    let documentEnd: Int
-    /// Readable bytes: the document and the `null` after it.
-    let end: Int
-
+final class JSONBuffer: ManagedBuffer<Int, UInt8> {
     /// A buffer of `count` document bytes, written by `write`.
-    init(documentCount count: Int, write: (UnsafeMutablePointer<UInt8>) -> Void) {
-        base = .allocate(capacity: count + 4)
-        write(base)
-        for (offset, byte) in "null".utf8.enumerated() { base[count + offset] = byte }
-        documentEnd = count
-        end = count + 4
+    static func make(documentCount count: Int, write: (UnsafeMutablePointer<UInt8>) -> Void) -> JSONBuffer {
+        let buffer = unsafeDowncast(create(minimumCapacity: count + 4) { _ in count }, to: JSONBuffer.self)
+        buffer.withUnsafeMutablePointerToElements { base in
+            write(base)
+            base[count] = UInt8(ascii: "n")
+            base[count + 1] = UInt8(ascii: "u")
+            base[count + 2] = UInt8(ascii: "l")
+            base[count + 3] = UInt8(ascii: "l")
+        }
+        return buffer
     }
+
+    /// The first byte. Valid while the buffer lives: its elements never move.
+    var base: UnsafeMutablePointer<UInt8> { withUnsafeMutablePointerToElements { $0 } }
+
+    /// The document is `base[0..<documentEnd]`.
+    var documentEnd: Int { withUnsafeMutablePointerToHeader { $0.pointee } }
+
+    /// Readable bytes: the document and the `null` after it.
+    var end: Int { documentEnd + 4 }
 
     /// The offset of the `null` after the document.
     var nullValue: Int { documentEnd }
-
-    deinit { base.deallocate() }
 }
 
 /// Byte-level scanning shared by the syntax check and the decoders. Every read is bounds-checked

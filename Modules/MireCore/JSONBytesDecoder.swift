@@ -58,7 +58,7 @@ package struct JSONBytesDecoder: Sendable {
         case .other: return try JSONFallback.decoder.decode(type, from: Data(bytes))
         }
         let count = bytes.count - skipped
-        let buffer = JSONBuffer(documentCount: count) { base in
+        let buffer = JSONBuffer.make(documentCount: count) { base in
             if count > 0, let source = bytes.baseAddress {
                 UnsafeMutableRawPointer(base).copyMemory(from: source + skipped, byteCount: count)
             }
@@ -81,7 +81,7 @@ package struct JSONBytesDecoder: Sendable {
             try payload.withUnsafeBytes { payload in
                 // {"name":payload}
                 let count = name.count + payload.count + 5
-                let buffer = JSONBuffer(documentCount: count) { base in
+                let buffer = JSONBuffer.make(documentCount: count) { base in
                     base[0] = UInt8(ascii: "{")
                     base[1] = UInt8(ascii: "\"")
                     if let source = name.baseAddress { (base + 2).update(from: source, count: name.count) }
@@ -103,7 +103,7 @@ package struct JSONBytesDecoder: Sendable {
             throw JSONDecodingFailure.invalidJSON
         }
         let decoder = JSONValueDecoder(buffer: buffer, value: top, parentPath: nil, lastComponent: nil)
-        return try decoder.unwrap(type, at: top, parent: nil, last: nil)
+        return try decoder.unwrap(type, at: top, parent: nil, pending: nil, last: nil)
     }
 
     private enum Encoding: Equatable {

@@ -31,10 +31,13 @@ final class JSONCodingPath {
         return JSONCodingPath(parent: parent, component: last)
     }
 
-    /// The keys from the root to `node`, then `last`.
-    static func keys(_ node: JSONCodingPath?, _ last: JSONPathComponent? = nil) -> [any CodingKey] {
+    /// The keys from the root to `node`, then `next` and `last`.
+    static func keys(_ node: JSONCodingPath?, _ next: JSONPathComponent? = nil, _ last: JSONPathComponent? = nil)
+        -> [any CodingKey]
+    {
         var reversed: [any CodingKey] = []
         if let last { reversed.append(last.codingKey) }
+        if let next { reversed.append(next.codingKey) }
         var current = node
         while let step = current {
             reversed.append(step.component.codingKey)

@@ -4,6 +4,54 @@ struct JSONMember {
     var keyStart: Int
     var keyEnd: Int
     var value: Int
+
+    static let none = JSONMember(keyStart: 0, keyEnd: 0, value: 0)
+}
+
+/// The members of one object: up to four inline (most objects, and so no allocation), more in
+/// the decoder's shared `members` array.
+struct JSONMembers {
+    static let inlineCapacity = 4
+
+    private(set) var count = 0
+    /// Where the members are in `decoder.members` when there are more than four.
+    private var start = 0
+    private var inline = (JSONMember.none, JSONMember.none, JSONMember.none, JSONMember.none)
+
+    mutating func append(_ member: JSONMember, spillingTo decoder: JSONValueDecoder) {
+        switch count {
+        case 0: inline.0 = member
+        case 1: inline.1 = member
+        case 2: inline.2 = member
+        case 3: inline.3 = member
+        case Self.inlineCapacity:
+            start = decoder.members.count
+            decoder.members.append(contentsOf: [inline.0, inline.1, inline.2, inline.3, member])
+        default:
+            decoder.members.append(member)
+        }
+        count += 1
+    }
+
+    /// The first member (the only one of an enum case's object).
+    var first: JSONMember { inline.0 }
+
+    /// Calls `body` with the members in document order.
+    @inline(__always)
+    func withBuffer<R>(_ decoder: JSONValueDecoder, _ body: (UnsafeBufferPointer<JSONMember>) throws -> R) rethrows
+        -> R
+    {
+        if count > Self.inlineCapacity {
+            return try decoder.members.withUnsafeBufferPointer { all in
+                try body(UnsafeBufferPointer(rebasing: all[start..<start + count]))
+            }
+        }
+        return try withUnsafePointer(to: inline) { tuple in
+            try tuple.withMemoryRebound(to: JSONMember.self, capacity: Self.inlineCapacity) { start in
+                try body(UnsafeBufferPointer(start: start, count: count))
+            }
+        }
+    }
 }
 
 /// A keyed container over one JSON object. Opening it scans the object once, recording each
@@ -14,42 +62,47 @@ struct JSONMember {
 /// keys without escapes; those are compared as raw bytes, which is then the same thing.
 struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     private let decoder: JSONValueDecoder
-    private let path: JSONCodingPath?
-    /// This object's members are `decoder.members[first..<first + count]`.
-    private let first: Int
-    private let count: Int
+    /// This object's coding path: a node and one more step, built into a node only when a nested
+    /// container or decoder needs it.
+    private let parent: JSONCodingPath?
+    private let pending: JSONPathComponent?
+    private let members: JSONMembers
     /// Decoded keys, for objects with escaped or non-ASCII keys or many members.
     private let index: JSONObjectIndex?
 
     /// Objects with more members than this get an index instead of linear search.
     private static var linearSearchLimit: Int { 12 }
 
-    init(decoder: JSONValueDecoder, object offset: Int, path: JSONCodingPath?) throws {
+    /// The container for the object at `offset`, whose path is `parent` then `pending`.
+    init(decoder: JSONValueDecoder, object offset: Int, parent: JSONCodingPath?, pending: JSONPathComponent?) throws {
         self.decoder = decoder
-        self.path = path
-        let first = decoder.members.count
+        self.parent = parent
+        self.pending = pending
+        var members = JSONMembers()
         let plain: Bool
         do {
-            plain = try Self.scan(decoder, object: offset)
+            plain = try Self.scan(decoder, object: offset) { members.append($0, spillingTo: decoder) }
         } catch .corrupt {
             throw JSONDecodingFailure.invalidJSON
         } catch {
             throw JSONDecodingFailure.notAnObject(
-                JSONValueKind(firstByte: decoder.byte(at: offset)), path: JSONCodingPath.keys(path))
+                JSONValueKind(firstByte: decoder.byte(at: offset)), path: JSONCodingPath.keys(parent, pending))
         }
-        self.first = first
-        self.count = decoder.members.count - first
-        if !plain || count > Self.linearSearchLimit {
+        self.members = members
+        if !plain || members.count > Self.linearSearchLimit {
             // JSONDecoder decodes every key when it opens an object: a bad key fails here too.
-            index = try JSONObjectIndex(decoder: decoder, first: first, count: count, plain: plain)
+            index = try members.withBuffer(decoder) { try JSONObjectIndex(decoder: decoder, members: $0, plain: plain) }
         } else {
             index = nil
         }
     }
 
-    /// Appends the object's members to `decoder.members`; returns whether every key is plain
-    /// (printable ASCII without escapes, so byte comparison is string comparison).
-    private static func scan(_ decoder: JSONValueDecoder, object offset: Int) throws(JSONValueError) -> Bool {
+    /// Reads the object's members in order; returns whether every key is plain (printable ASCII
+    /// without escapes, so that comparing bytes is comparing strings).
+    @inline(__always)
+    private static func scan(
+        _ decoder: JSONValueDecoder, object offset: Int, _ add: (JSONMember) -> Void
+    ) throws(JSONValueError) -> Bool {
         guard decoder.byte(at: offset) == UInt8(ascii: "{") else {
             throw .mismatch(found: JSONValueKind(firstByte: decoder.byte(at: offset)))
         }
@@ -77,7 +130,7 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
             index = JSONScan.skipWhitespace(bytes, keyEnd + 1, end)
             guard decoder.byte(at: index) == UInt8(ascii: ":") else { throw .corrupt }
             let value = JSONScan.skipWhitespace(bytes, index + 1, end)
-            decoder.members.append(JSONMember(keyStart: keyStart, keyEnd: keyEnd, value: value))
+            add(JSONMember(keyStart: keyStart, keyEnd: keyEnd, value: value))
             index = JSONScan.skipWhitespace(bytes, JSONScan.valueEnd(bytes, value, end), end)
             switch decoder.byte(at: index) {
             case UInt8(ascii: ","):
@@ -98,12 +151,12 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     private func find(_ key: Key) -> Int? { find(name: key.stringValue) }
 
     private func find(name: String) -> Int? {
-        if let index { return index.find(name).map { decoder.members[first + $0].value } }
+        if let index { return index.find(name).map { position in members.withBuffer(decoder) { $0[position].value } } }
         var name = name
         let bytes = decoder.bytes
         let found = name.withUTF8 { utf8 -> Int? in
-            decoder.members.withUnsafeBufferPointer { members -> Int? in
-                for member in members[first..<first + count]
+            members.withBuffer(decoder) { members -> Int? in
+                for member in members
                 where JSONStringParsing.equals(bytes, member.keyStart, member.keyEnd - member.keyStart, utf8) {
                     return member.value
                 }
@@ -112,8 +165,7 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         }
         if found != nil || name.utf8.allSatisfy({ $0 < 0x80 }) { return found }
         // A non-ASCII name can still equal an ASCII key (U+212A KELVIN SIGN is "K").
-        for member in decoder.members[first..<first + count] where keyString(member) == name { return member.value }
-        return nil
+        return members.withBuffer(decoder) { members in members.first { keyString($0) == name }?.value }
     }
 
     private func keyString(_ member: JSONMember) -> String {
@@ -130,24 +182,37 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     // MARK: KeyedDecodingContainerProtocol
 
-    var codingPath: [any CodingKey] { JSONCodingPath.keys(path) }
+    var codingPath: [any CodingKey] { JSONCodingPath.keys(parent, pending) }
 
     var allKeys: [Key] {
+        // No generic closures here: in unspecialized code each costs metadata lookups.
         if let index { return index.distinctNames.compactMap { Key(stringValue: $0) } }
-        let members = decoder.members[first..<first + count]
+        if members.count == 1 {  // an enum case: the common single-key object
+            guard let key = Key(stringValue: keyString(members.first)) else { return [] }
+            return [key]
+        }
         var keys: [Key] = []
-        keys.reserveCapacity(count)
-        for (position, member) in zip(members.indices, members) {
-            let length = member.keyEnd - member.keyStart
-            let repeated = members[first..<position].contains { earlier in
-                earlier.keyEnd - earlier.keyStart == length
-                    && JSONStringParsing.equals(
-                        decoder.bytes, earlier.keyStart, length,
-                        UnsafeBufferPointer(start: decoder.bytes + member.keyStart, count: length))
-            }
-            if !repeated, let key = Key(stringValue: keyString(member)) { keys.append(key) }
+        for name in distinctPlainKeys() {
+            if let key = Key(stringValue: name) { keys.append(key) }
         }
         return keys
+    }
+
+    /// The keys of a plain object in document order, without repeats.
+    private func distinctPlainKeys() -> [String] {
+        let bytes = decoder.bytes
+        return members.withBuffer(decoder) { members in
+            var names: [String] = []
+            names.reserveCapacity(members.count)
+            for (position, member) in members.enumerated() {
+                let key = UnsafeBufferPointer(start: bytes + member.keyStart, count: member.keyEnd - member.keyStart)
+                let repeated = members[..<position].contains { earlier in
+                    JSONStringParsing.equals(bytes, earlier.keyStart, earlier.keyEnd - earlier.keyStart, key)
+                }
+                if !repeated { names.append(keyString(member)) }
+            }
+            return names
+        }
     }
 
     func contains(_ key: Key) -> Bool { find(key) != nil }
@@ -161,7 +226,7 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         do {
             return try reader(offset)
         } catch {
-            throw error.decodingError(type, path: JSONCodingPath.keys(path, .key(key)))
+            throw error.decodingError(type, path: JSONCodingPath.keys(parent, pending, .key(key)))
         }
     }
 
@@ -173,7 +238,7 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         do {
             return try reader(offset)
         } catch {
-            throw error.decodingError(type, path: JSONCodingPath.keys(path, .key(key)))
+            throw error.decodingError(type, path: JSONCodingPath.keys(parent, pending, .key(key)))
         }
     }
 
@@ -206,12 +271,13 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try integer(type, key) }
     func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 { try integer(type, key) }
 
+    @inline(__always)
     private func integer<I: FixedWidthInteger & Decodable>(_ type: I.Type, _ key: Key) throws -> I {
         try read(type, key) { offset throws(JSONValueError) in try decoder.integer(type, at: offset) }
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try decoder.unwrap(type, at: try require(key), parent: path, last: .key(key))
+        try decoder.unwrap(type, at: try require(key), parent: parent, pending: pending, last: .key(key))
     }
 
     func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
@@ -245,13 +311,14 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try integerIfPresent(type, key)
     }
 
+    @inline(__always)
     private func integerIfPresent<I: FixedWidthInteger & Decodable>(_ type: I.Type, _ key: Key) throws -> I? {
         try readIfPresent(type, key) { offset throws(JSONValueError) in try decoder.integer(type, at: offset) }
     }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         guard let offset = find(key), decoder.byte(at: offset) != UInt8(ascii: "n") else { return nil }
-        return try decoder.unwrap(type, at: offset, parent: path, last: .key(key))
+        return try decoder.unwrap(type, at: offset, parent: parent, pending: pending, last: .key(key))
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
@@ -260,13 +327,13 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         let offset = try require(key)
         return KeyedDecodingContainer(
             try JSONKeyedContainer<NestedKey>(
-                decoder: decoder, object: offset, path: JSONCodingPath(parent: path, component: .key(key))))
+                decoder: decoder, object: offset, parent: JSONCodingPath.node(parent, pending), pending: .key(key)))
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
         let offset = try require(key)
         return try JSONUnkeyedContainer(
-            decoder: decoder, array: offset, path: JSONCodingPath(parent: path, component: .key(key)))
+            decoder: decoder, array: offset, parent: JSONCodingPath.node(parent, pending), pending: .key(key))
     }
 
     func superDecoder() throws -> any Decoder {
@@ -279,8 +346,8 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     /// JSONDecoder).
     private func subDecoder(at offset: Int?, key: any CodingKey) -> any Decoder {
         JSONValueDecoder(
-            buffer: decoder.buffer, value: offset ?? decoder.buffer.nullValue, parentPath: path,
-            lastComponent: .key(key))
+            buffer: decoder.buffer, value: offset ?? decoder.buffer.nullValue,
+            parentPath: JSONCodingPath.node(parent, pending), lastComponent: .key(key))
     }
 }
 
@@ -297,10 +364,11 @@ final class JSONObjectIndex {
     /// and then a lookup is one string comparison.
     private var next = 0
 
-    init(decoder: JSONValueDecoder, first: Int, count: Int, plain: Bool) throws {
+    init(decoder: JSONValueDecoder, members: UnsafeBufferPointer<JSONMember>, plain: Bool) throws {
+        let count = members.count
         var names: [String] = []
         names.reserveCapacity(count)
-        for member in decoder.members[first..<first + count] {
+        for member in members {
             if plain {
                 names.append(
                     String(

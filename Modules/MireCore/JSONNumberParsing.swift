@@ -62,6 +62,7 @@ enum JSONNumberParsing {
     /// directly; otherwise through the nearest `Double`, which must convert exactly (so `1.0` and
     /// `1e2` are integers and `1.5` or `300` for an `Int8` are errors); past 2⁵³, where doubles
     /// are too coarse, JSONDecoder's own Decimal-based conversion decides.
+    @inline(__always)
     static func integer<T: FixedWidthInteger & Decodable>(_ text: UnsafeBufferPointer<UInt8>) -> T? {
         if let plain: T = plainInteger(text) { return plain }
         guard isValid(text) else { return nil }
@@ -102,12 +103,23 @@ enum JSONNumberParsing {
         return Float(String(decoding: text, as: UTF8.self)) ?? .nan
     }
 
-    /// Whether the number is zero as written (no digit 1–9 before its exponent). JSONDecoder
-    /// refuses a non-zero number that rounds to a floating-point zero.
+    /// Whether JSONDecoder takes a number that parsed as a floating-point zero for a true zero
+    /// (it refuses non-zero numbers that round to zero, like `1e-400`).
+    ///
+    /// Its check reads four bytes at a time in order, but the last one to three bytes backwards:
+    /// for `0e1` it meets the `1` before the `e` and refuses the number. Mirrored exactly.
     static func isTrueZero(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
-        for byte in text {
-            if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") { return true }
+        func check(_ byte: UInt8) -> Bool? {
             if byte >= UInt8(ascii: "1") && byte <= UInt8(ascii: "9") { return false }
+            if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") { return true }
+            return nil
+        }
+        let whole = text.count - text.count % 4
+        for byte in text[0..<whole] {
+            if let result = check(byte) { return result }
+        }
+        for byte in text[whole...].reversed() {
+            if let result = check(byte) { return result }
         }
         return true
     }

@@ -9,13 +9,15 @@ struct JSONUnkeyedContainer: UnkeyedDecodingContainer {
     private var position: Int
     private(set) var currentIndex = 0
 
-    init(decoder: JSONValueDecoder, array offset: Int, path: JSONCodingPath?) throws {
+    /// The container for the array at `offset`, whose path is `parent` then `pending`.
+    init(decoder: JSONValueDecoder, array offset: Int, parent: JSONCodingPath?, pending: JSONPathComponent?) throws {
         guard decoder.byte(at: offset) == UInt8(ascii: "[") else {
             throw JSONDecodingFailure.notAnArray(
-                JSONValueKind(firstByte: decoder.byte(at: offset)), path: JSONCodingPath.keys(path))
+                JSONValueKind(firstByte: decoder.byte(at: offset)), path: JSONCodingPath.keys(parent, pending))
         }
         self.decoder = decoder
-        self.path = path
+        // Built once here, so that no element needs a node of its own.
+        self.path = JSONCodingPath.node(parent, pending)
         self.start = offset
         self.position = JSONScan.skipWhitespace(decoder.bytes, offset + 1, decoder.end)
     }
@@ -124,6 +126,7 @@ struct JSONUnkeyedContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try integer(type) }
     mutating func decode(_ type: UInt128.Type) throws -> UInt128 { try integer(type) }
 
+    @inline(__always)
     private mutating func integer<I: FixedWidthInteger & Decodable>(_ type: I.Type) throws -> I {
         let decoder = decoder
         return try read(type) { offset throws(JSONValueError) in try decoder.integer(type, at: offset) }
@@ -131,7 +134,7 @@ struct JSONUnkeyedContainer: UnkeyedDecodingContainer {
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         guard !isAtEnd else { throw JSONDecodingFailure.atEnd(type, path: elementPath) }
-        let value = try decoder.unwrap(type, at: position, parent: path, last: .index(currentIndex))
+        let value = try decoder.unwrap(type, at: position, parent: path, pending: nil, last: .index(currentIndex))
         advance()
         return value
     }
@@ -169,6 +172,7 @@ struct JSONUnkeyedContainer: UnkeyedDecodingContainer {
     mutating func decodeIfPresent(_ type: UInt64.Type) throws -> UInt64? { try integerIfPresent(type) }
     mutating func decodeIfPresent(_ type: UInt128.Type) throws -> UInt128? { try integerIfPresent(type) }
 
+    @inline(__always)
     private mutating func integerIfPresent<I: FixedWidthInteger & Decodable>(_ type: I.Type) throws -> I? {
         let decoder = decoder
         return try readIfPresent(type) { offset throws(JSONValueError) in try decoder.integer(type, at: offset) }
@@ -179,7 +183,7 @@ struct JSONUnkeyedContainer: UnkeyedDecodingContainer {
             advance()
             return nil
         }
-        let value = try decoder.unwrap(type, at: position, parent: path, last: .index(currentIndex))
+        let value = try decoder.unwrap(type, at: position, parent: path, pending: nil, last: .index(currentIndex))
         advance()
         return value
     }
@@ -191,7 +195,7 @@ struct JSONUnkeyedContainer: UnkeyedDecodingContainer {
             throw JSONDecodingFailure.atEnd(KeyedDecodingContainer<NestedKey>.self, path: elementPath)
         }
         let container = try JSONKeyedContainer<NestedKey>(
-            decoder: decoder, object: position, path: JSONCodingPath(parent: path, component: .index(currentIndex)))
+            decoder: decoder, object: position, parent: path, pending: .index(currentIndex))
         advance()
         return KeyedDecodingContainer(container)
     }
@@ -199,7 +203,7 @@ struct JSONUnkeyedContainer: UnkeyedDecodingContainer {
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
         guard !isAtEnd else { throw JSONDecodingFailure.atEnd((any UnkeyedDecodingContainer).self, path: elementPath) }
         let container = try JSONUnkeyedContainer(
-            decoder: decoder, array: position, path: JSONCodingPath(parent: path, component: .index(currentIndex)))
+            decoder: decoder, array: position, parent: path, pending: .index(currentIndex))
         advance()
         return container
     }

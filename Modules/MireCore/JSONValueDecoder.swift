@@ -7,13 +7,17 @@ final class JSONValueDecoder: Decoder, SingleValueDecodingContainer {
     let buffer: JSONBuffer
     let bytes: UnsafePointer<UInt8>
     let end: Int
+    // Unchecked exclusivity: these are read and written on every value, never while another
+    // access is in progress (no closure here mutates them), so the dynamic checks only cost.
+
     /// The value `init(from:)` is reading now, and its coding path (a shared node plus the last
     /// step, kept apart so that no node is built unless a container or an error needs it).
-    private var value: Int
-    private var parentPath: JSONCodingPath?
-    private var lastComponent: JSONPathComponent?
-    /// The members of every object opened so far; each keyed container owns a range of it.
-    var members: ContiguousArray<JSONMember> = []
+    @exclusivity(unchecked) private var value: Int
+    @exclusivity(unchecked) private var parentPath: JSONCodingPath?
+    @exclusivity(unchecked) private var lastComponent: JSONPathComponent?
+    /// The members of objects too large to keep them inline in their container; each such
+    /// container owns a range of it. Allocated when first needed.
+    @exclusivity(unchecked) var members: ContiguousArray<JSONMember> = []
 
     init(buffer: JSONBuffer, value: Int, parentPath: JSONCodingPath?, lastComponent: JSONPathComponent?) {
         self.buffer = buffer
@@ -36,12 +40,11 @@ final class JSONValueDecoder: Decoder, SingleValueDecodingContainer {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         KeyedDecodingContainer(
-            try JSONKeyedContainer<Key>(
-                decoder: self, object: value, path: JSONCodingPath.node(parentPath, lastComponent)))
+            try JSONKeyedContainer<Key>(decoder: self, object: value, parent: parentPath, pending: lastComponent))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        try JSONUnkeyedContainer(decoder: self, array: value, path: JSONCodingPath.node(parentPath, lastComponent))
+        try JSONUnkeyedContainer(decoder: self, array: value, parent: parentPath, pending: lastComponent)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
@@ -50,108 +53,114 @@ final class JSONValueDecoder: Decoder, SingleValueDecodingContainer {
 
     /// Decodes the value at `offset` as `T`, with the special cases JSONDecoder makes (Data as
     /// Base64, Date as a number, URL as a string, Decimal) and common leaf types read directly.
+    ///
+    /// The value's coding path is `parent`, then `pending` and `last` when present: containers
+    /// pass their own path unbuilt, and a node is made only if `init(from:)` runs.
     func unwrap<T: Decodable>(
-        _ type: T.Type, at offset: Int, parent: JSONCodingPath?, last: JSONPathComponent?
+        _ type: T.Type, at offset: Int, parent: JSONCodingPath?, pending: JSONPathComponent?,
+        last: JSONPathComponent?
     ) throws -> T {
-        if let leaf = try leafValue(type, at: offset, parent: parent, last: last) { return leaf }
-        if T.self == Data.self {
-            return cast(try data(at: offset, path: JSONCodingPath.keys(parent, last)), to: T.self)
-        }
-        if T.self == Date.self || T.self == URL.self || T.self == Decimal.self {
+        // Leaf types are read straight from the bytes, not through their `init(from:)`.
+        switch JSONLeafType(T.self) {
+        case .other:
+            break
+        case .string:
+            return cast(
+                try read(String.self, parent, pending, last) { () throws(JSONValueError) in try string(at: offset) })
+        case .bool:
+            return cast(
+                try read(Bool.self, parent, pending, last) { () throws(JSONValueError) in try bool(at: offset) })
+        case .double:
+            return cast(
+                try read(Double.self, parent, pending, last) { () throws(JSONValueError) in try double(at: offset) })
+        case .float:
+            return cast(
+                try read(Float.self, parent, pending, last) { () throws(JSONValueError) in try float(at: offset) })
+        case .int: return cast(try leafInteger(Int.self, offset, parent, pending, last))
+        case .int8: return cast(try leafInteger(Int8.self, offset, parent, pending, last))
+        case .int16: return cast(try leafInteger(Int16.self, offset, parent, pending, last))
+        case .int32: return cast(try leafInteger(Int32.self, offset, parent, pending, last))
+        case .int64: return cast(try leafInteger(Int64.self, offset, parent, pending, last))
+        case .uint: return cast(try leafInteger(UInt.self, offset, parent, pending, last))
+        case .uint8: return cast(try leafInteger(UInt8.self, offset, parent, pending, last))
+        case .uint16: return cast(try leafInteger(UInt16.self, offset, parent, pending, last))
+        case .uint32: return cast(try leafInteger(UInt32.self, offset, parent, pending, last))
+        case .uint64: return cast(try leafInteger(UInt64.self, offset, parent, pending, last))
+        case .data:
+            return cast(try data(at: offset, path: JSONCodingPath.keys(parent, pending, last)))
+        case .url:
+            if byte(at: offset) == UInt8(ascii: "n") {
+                throw JSONValueError.null.decodingError(URL.self, path: JSONCodingPath.keys(parent, pending, last))
+            }
+            let string = try read(String.self, parent, pending, last) { () throws(JSONValueError) in
+                try self.string(at: offset)
+            }
+            guard let url = URL(string: string) else {
+                throw JSONValueError.refused("Invalid URL string.").decodingError(
+                    URL.self, path: JSONCodingPath.keys(parent, pending, last))
+            }
+            return cast(url)
+        case .decimal:
             let kind = JSONValueKind(firstByte: byte(at: offset))
             if kind == .null {
-                throw JSONValueError.null.decodingError(T.self, path: JSONCodingPath.keys(parent, last))
+                throw JSONValueError.null.decodingError(Decimal.self, path: JSONCodingPath.keys(parent, pending, last))
             }
-            if T.self == URL.self {
-                let string = try read(String.self, parent, last) { () throws(JSONValueError) in
-                    try self.string(at: offset)
-                }
-                guard let url = URL(string: string) else {
-                    throw JSONValueError.refused("Invalid URL string.").decodingError(
-                        T.self, path: JSONCodingPath.keys(parent, last))
-                }
-                return cast(url, to: T.self)
+            guard kind == .number else {
+                throw DecodingError.typeMismatch(
+                    Decimal.self,
+                    DecodingError.Context(codingPath: JSONCodingPath.keys(parent, pending, last), debugDescription: ""))
             }
-            if T.self == Decimal.self {
-                guard kind == .number else {
-                    throw DecodingError.typeMismatch(
-                        Decimal.self,
-                        DecodingError.Context(codingPath: JSONCodingPath.keys(parent, last), debugDescription: ""))
-                }
-                return cast(try decimal(at: offset), to: T.self)
+            return cast(try decimal(at: offset))
+        case .date:
+            // Then Date's own `init(from:)`: a Double, seconds since 2001.
+            if byte(at: offset) == UInt8(ascii: "n") {
+                throw JSONValueError.null.decodingError(Date.self, path: JSONCodingPath.keys(parent, pending, last))
             }
         }
-        return try descend(into: offset, parent: parent, last: last) { try T(from: self) }
-    }
-
-    /// Runs `body` with this decoder reading the value at `offset`, then restores it.
-    @inline(__always)
-    func descend<T>(
-        into offset: Int, parent: JSONCodingPath?, last: JSONPathComponent?, _ body: () throws -> T
-    ) rethrows -> T {
-        let saved = (value, parentPath, lastComponent)
+        // `init(from:)` runs with this decoder reading the value, and the previous one after.
+        let savedValue = value
+        let savedParent = parentPath
+        let savedLast = lastComponent
         value = offset
-        parentPath = parent
-        lastComponent = last
-        defer { (value, parentPath, lastComponent) = saved }
-        return try body()
+        if let last {
+            parentPath = JSONCodingPath.node(parent, pending)
+            lastComponent = last
+        } else {
+            parentPath = parent
+            lastComponent = pending
+        }
+        defer {
+            value = savedValue
+            parentPath = savedParent
+            lastComponent = savedLast
+        }
+        return try T(from: self)
     }
 
-    /// The common leaf types, read without going through their `init(from:)`; `nil` for others.
     @inline(__always)
-    private func leafValue<T>(_ type: T.Type, at offset: Int, parent: JSONCodingPath?, last: JSONPathComponent?)
-        throws -> T?
-    {
-        func leafInteger<I: FixedWidthInteger & Decodable>(_ type: I.Type) throws -> T {
-            cast(
-                try read(I.self, parent, last) { () throws(JSONValueError) in try self.integer(I.self, at: offset) },
-                to: T.self)
-        }
-        if T.self == String.self {
-            return cast(
-                try read(String.self, parent, last) { () throws(JSONValueError) in try string(at: offset) }, to: T.self)
-        }
-        if T.self == Int.self { return try leafInteger(Int.self) }
-        if T.self == Int64.self { return try leafInteger(Int64.self) }
-        if T.self == Double.self {
-            return cast(
-                try read(Double.self, parent, last) { () throws(JSONValueError) in try double(at: offset) }, to: T.self)
-        }
-        if T.self == Bool.self {
-            return cast(
-                try read(Bool.self, parent, last) { () throws(JSONValueError) in try bool(at: offset) }, to: T.self)
-        }
-        if T.self == Int32.self { return try leafInteger(Int32.self) }
-        if T.self == UInt64.self { return try leafInteger(UInt64.self) }
-        if T.self == Float.self {
-            return cast(
-                try read(Float.self, parent, last) { () throws(JSONValueError) in try float(at: offset) }, to: T.self)
-        }
-        if T.self == UInt.self { return try leafInteger(UInt.self) }
-        if T.self == Int8.self { return try leafInteger(Int8.self) }
-        if T.self == Int16.self { return try leafInteger(Int16.self) }
-        if T.self == UInt8.self { return try leafInteger(UInt8.self) }
-        if T.self == UInt16.self { return try leafInteger(UInt16.self) }
-        if T.self == UInt32.self { return try leafInteger(UInt32.self) }
-        return nil
+    private func leafInteger<I: FixedWidthInteger & Decodable>(
+        _ type: I.Type, _ offset: Int, _ parent: JSONCodingPath?, _ pending: JSONPathComponent?,
+        _ last: JSONPathComponent?
+    ) throws -> I {
+        try read(I.self, parent, pending, last) { () throws(JSONValueError) in try integer(I.self, at: offset) }
     }
 
     /// Runs a value reader, turning its failure into JSONDecoder's error at the given path.
     @inline(__always)
     func read<R>(
-        _ type: Any.Type, _ parent: JSONCodingPath?, _ last: JSONPathComponent?,
+        _ type: Any.Type, _ parent: JSONCodingPath?, _ pending: JSONPathComponent?, _ last: JSONPathComponent?,
         _ reader: () throws(JSONValueError) -> R
     ) throws -> R {
         do {
             return try reader()
         } catch {
-            throw error.decodingError(type, path: JSONCodingPath.keys(parent, last))
+            throw error.decodingError(type, path: JSONCodingPath.keys(parent, pending, last))
         }
     }
 
     /// Reinterprets a value as `T` once the caller has checked that `T` is its type.
     @inline(__always)
-    private func cast<Value, T>(_ value: Value, to type: T.Type) -> T {
+    private func cast<Value, T>(_ value: Value) -> T {
         // Checked rather than assumed: a wrong cast here would be memory corruption.
         precondition(Value.self == T.self)
         return unsafeBitCast(value, to: T.self)
@@ -187,6 +196,7 @@ final class JSONValueDecoder: Decoder, SingleValueDecodingContainer {
         return UnsafeBufferPointer(start: bytes + offset, count: JSONScan.numberEnd(bytes, offset, end) - offset)
     }
 
+    @inline(__always)
     func integer<I: FixedWidthInteger & Decodable>(_ type: I.Type, at offset: Int) throws(JSONValueError) -> I {
         guard let integer: I = JSONNumberParsing.integer(try number(at: offset)) else { throw .corrupt }
         return integer
@@ -242,22 +252,22 @@ final class JSONValueDecoder: Decoder, SingleValueDecodingContainer {
 
     func decode(_ type: Bool.Type) throws -> Bool {
         let offset = value
-        return try read(type, parentPath, lastComponent) { () throws(JSONValueError) in try bool(at: offset) }
+        return try read(type, parentPath, lastComponent, nil) { () throws(JSONValueError) in try bool(at: offset) }
     }
 
     func decode(_ type: String.Type) throws -> String {
         let offset = value
-        return try read(type, parentPath, lastComponent) { () throws(JSONValueError) in try string(at: offset) }
+        return try read(type, parentPath, lastComponent, nil) { () throws(JSONValueError) in try string(at: offset) }
     }
 
     func decode(_ type: Double.Type) throws -> Double {
         let offset = value
-        return try read(type, parentPath, lastComponent) { () throws(JSONValueError) in try double(at: offset) }
+        return try read(type, parentPath, lastComponent, nil) { () throws(JSONValueError) in try double(at: offset) }
     }
 
     func decode(_ type: Float.Type) throws -> Float {
         let offset = value
-        return try read(type, parentPath, lastComponent) { () throws(JSONValueError) in try float(at: offset) }
+        return try read(type, parentPath, lastComponent, nil) { () throws(JSONValueError) in try float(at: offset) }
     }
 
     func decode(_ type: Int.Type) throws -> Int { try decodeInteger(type) }
@@ -274,11 +284,63 @@ final class JSONValueDecoder: Decoder, SingleValueDecodingContainer {
     func decode(_ type: UInt128.Type) throws -> UInt128 { try decodeInteger(type) }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try unwrap(type, at: value, parent: parentPath, last: lastComponent)
+        try unwrap(type, at: value, parent: parentPath, pending: lastComponent, last: nil)
     }
 
+    @inline(__always)
     private func decodeInteger<I: FixedWidthInteger & Decodable>(_ type: I.Type) throws -> I {
         let offset = value
-        return try read(type, parentPath, lastComponent) { () throws(JSONValueError) in try integer(type, at: offset) }
+        return try read(type, parentPath, lastComponent, nil) { () throws(JSONValueError) in
+            try integer(type, at: offset)
+        }
+    }
+}
+
+/// The types the decoder reads without their `init(from:)`: leaves, and JSONDecoder's special
+/// cases. Classified once per value, by type identity.
+enum JSONLeafType {
+    case other, string, bool, double, float, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64
+    case data, date, url, decimal
+
+    init(_ type: Any.Type) {
+        if type == String.self {
+            self = .string
+        } else if type == Int.self {
+            self = .int
+        } else if type == Int64.self {
+            self = .int64
+        } else if type == Double.self {
+            self = .double
+        } else if type == Bool.self {
+            self = .bool
+        } else if type == Int32.self {
+            self = .int32
+        } else if type == UInt64.self {
+            self = .uint64
+        } else if type == Float.self {
+            self = .float
+        } else if type == Date.self {
+            self = .date
+        } else if type == Data.self {
+            self = .data
+        } else if type == URL.self {
+            self = .url
+        } else if type == Decimal.self {
+            self = .decimal
+        } else if type == UInt.self {
+            self = .uint
+        } else if type == Int8.self {
+            self = .int8
+        } else if type == Int16.self {
+            self = .int16
+        } else if type == UInt8.self {
+            self = .uint8
+        } else if type == UInt16.self {
+            self = .uint16
+        } else if type == UInt32.self {
+            self = .uint32
+        } else {
+            self = .other
+        }
     }
 }

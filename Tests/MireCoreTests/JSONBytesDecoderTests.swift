@@ -61,6 +61,8 @@ struct JSONBytesDecoderTests {
             "0.30000000000000004", "123.456e-7", "-9.87654321e+12",
             "1.00000000000000011102230246251565404236316680908203125",
             "1.", ".1", "01.5", "1.5e", "1e+-5", "NaN", "Infinity", "\"1.5\"", "null", "true",
+            // Zeros with exponents: JSONDecoder's zero check reads short tails backwards.
+            "0e1", "0E5", "0e0", "-0e1", "0e10", "0.0e1", "0.00e1", "0e-1", "0e+1", "-0.0e-0", "0.0e12", "0.000e1",
         ]
         for input in inputs {
             expectSame(Double.self, input)

@@ -84,10 +84,12 @@ struct JSONMutationTests {
     }
 
     @Test func mutatedDocumentsNeverCrashAndAgree() {
-        var random = SplitMix64(state: 0x4D49_5245)
+        // MIRE_JSON_FUZZ_ROUNDS and MIRE_JSON_FUZZ_SEED run a longer or different campaign.
+        let environment = ProcessInfo.processInfo.environment
+        let rounds = environment["MIRE_JSON_FUZZ_ROUNDS"].flatMap { Int($0) } ?? 4_000
+        var random = SplitMix64(state: environment["MIRE_JSON_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x4D49_5245)
         var disagreements: [String] = []
         var successes = 0
-        let rounds = 4_000
         for round in 0..<rounds {
             let seed = Self.seeds[round % Self.seeds.count]
             let mutated = Self.mutate(Array(seed.document.utf8), &random)

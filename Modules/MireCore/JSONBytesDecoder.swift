@@ -99,10 +99,11 @@ package struct JSONBytesDecoder: Sendable {
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, from buffer: JSONBuffer) throws -> T {
-        guard let top = JSONSyntaxCheck.topLevelValue(buffer.base, from: 0, to: buffer.documentEnd) else {
+        guard let (top, containers) = JSONSyntaxCheck.check(buffer.base, from: 0, to: buffer.documentEnd) else {
             throw JSONDecodingFailure.invalidJSON
         }
-        let decoder = JSONValueDecoder(buffer: buffer, value: top, parentPath: nil, lastComponent: nil)
+        let decoder = JSONValueDecoder(
+            buffer: buffer, containers: containers, value: top, parentPath: nil, lastComponent: nil)
         return try decoder.unwrap(type, at: top, parent: nil, pending: nil, last: nil)
     }
 

@@ -26,7 +26,11 @@ struct JSONMembers {
         case 3: inline.3 = member
         case Self.inlineCapacity:
             start = decoder.members.count
-            decoder.members.append(contentsOf: [inline.0, inline.1, inline.2, inline.3, member])
+            decoder.members.append(inline.0)
+            decoder.members.append(inline.1)
+            decoder.members.append(inline.2)
+            decoder.members.append(inline.3)
+            decoder.members.append(member)
         default:
             decoder.members.append(member)
         }
@@ -131,7 +135,7 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
             guard decoder.byte(at: index) == UInt8(ascii: ":") else { throw .corrupt }
             let value = JSONScan.skipWhitespace(bytes, index + 1, end)
             add(JSONMember(keyStart: keyStart, keyEnd: keyEnd, value: value))
-            index = JSONScan.skipWhitespace(bytes, JSONScan.valueEnd(bytes, value, end), end)
+            index = JSONScan.skipWhitespace(bytes, decoder.valueEnd(value), end)
             switch decoder.byte(at: index) {
             case UInt8(ascii: ","):
                 index = JSONScan.skipWhitespace(bytes, index + 1, end)
@@ -151,7 +155,12 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     private func find(_ key: Key) -> Int? { find(name: key.stringValue) }
 
     private func find(name: String) -> Int? {
-        if let index { return index.find(name).map { position in members.withBuffer(decoder) { $0[position].value } } }
+        if let index {
+            let bytes = decoder.bytes
+            return members.withBuffer(decoder) { members in
+                index.find(name, members: members, bytes: bytes).map { members[$0].value }
+            }
+        }
         var name = name
         let bytes = decoder.bytes
         let found = name.withUTF8 { utf8 -> Int? in
@@ -186,7 +195,15 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     var allKeys: [Key] {
         // No generic closures here: in unspecialized code each costs metadata lookups.
-        if let index { return index.distinctNames.compactMap { Key(stringValue: $0) } }
+        if let index {
+            let names = members.withBuffer(decoder) { index.distinctNames(members: $0, bytes: decoder.bytes) }
+            var keys: [Key] = []
+            keys.reserveCapacity(names.count)
+            for name in names {
+                if let key = Key(stringValue: name) { keys.append(key) }
+            }
+            return keys
+        }
         if members.count == 1 {  // an enum case: the common single-key object
             guard let key = Key(stringValue: keyString(members.first)) else { return [] }
             return [key]
@@ -346,65 +363,157 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     /// JSONDecoder).
     private func subDecoder(at offset: Int?, key: any CodingKey) -> any Decoder {
         JSONValueDecoder(
-            buffer: decoder.buffer, value: offset ?? decoder.buffer.nullValue,
+            buffer: decoder.buffer, containers: decoder.containers, value: offset ?? decoder.buffer.nullValue,
             parentPath: JSONCodingPath.node(parent, pending), lastComponent: .key(key))
     }
 }
 
-/// Decoded keys of one object, for objects with escaped or non-ASCII keys (compared as Swift
-/// strings) or with many members (looked up by hash instead of linear search).
+/// The lookup of one object with many members or with keys that need decoding.
+///
+/// Plain keys (printable ASCII, no escapes) are hashed as bytes into an open-addressing table of
+/// first occurrences, with no strings built; other objects decode every key, as JSONDecoder
+/// does, and compare them as Swift strings.
 final class JSONObjectIndex {
-    /// Each member's key, in document order.
+    /// Plain objects: member position + 1 per slot (0 is empty); a power-of-two count.
+    private let slots: ContiguousArray<Int32>
+    /// Other objects: every member's decoded key, and the first member for each.
     private let names: [String]
-    /// Whether each member's key is the first occurrence of that key (the one that counts).
-    private let isFirst: [Bool]
-    /// The first member with each distinct key.
     private let firstByName: [String: Int]
+    /// Whether each member's key is the first occurrence of that key (the one that counts).
+    private let isFirst: ContiguousArray<Bool>
     /// The member after the last one found: decoders mostly ask for keys in document order,
-    /// and then a lookup is one string comparison.
+    /// and then a lookup is one comparison.
     private var next = 0
 
     init(decoder: JSONValueDecoder, members: UnsafeBufferPointer<JSONMember>, plain: Bool) throws {
         let count = members.count
-        var names: [String] = []
-        names.reserveCapacity(count)
-        for member in members {
-            if plain {
-                names.append(
-                    String(
-                        decoding: UnsafeBufferPointer(
-                            start: decoder.bytes + member.keyStart, count: member.keyEnd - member.keyStart),
-                        as: UTF8.self))
-            } else {
+        var isFirst = ContiguousArray(repeating: false, count: count)
+        if plain && count < Int(Int32.max) / 2 {
+            var capacity = 16
+            while capacity < count * 2 { capacity *= 2 }
+            var slots = ContiguousArray<Int32>(repeating: 0, count: capacity)
+            let mask = capacity - 1
+            let bytes = decoder.bytes
+            for (position, member) in members.enumerated() {
+                let key = UnsafeBufferPointer(start: bytes + member.keyStart, count: member.keyEnd - member.keyStart)
+                var slot = Self.hash(key) & mask
+                while true {
+                    let entry = Int(slots[slot])
+                    if entry == 0 {
+                        slots[slot] = Int32(position + 1)
+                        isFirst[position] = true
+                        break
+                    }
+                    let other = members[entry - 1]
+                    if JSONStringParsing.equals(bytes, other.keyStart, other.keyEnd - other.keyStart, key) { break }
+                    slot = (slot + 1) & mask
+                }
+            }
+            self.slots = slots
+            self.names = []
+            self.firstByName = [:]
+        } else {
+            var names: [String] = []
+            names.reserveCapacity(count)
+            for member in members {
+                // JSONDecoder decodes every key when it opens an object: a bad key fails here too.
                 guard let name = JSONStringParsing.string(decoder.bytes, at: member.keyStart - 1, end: decoder.end)
                 else { throw JSONDecodingFailure.invalidJSON }
                 names.append(name)
             }
+            var firstByName: [String: Int] = [:]
+            firstByName.reserveCapacity(count)
+            for (position, name) in names.enumerated() {
+                // One hash lookup: insert only where the key is new.
+                Self.setIfAbsent(&firstByName[name, default: -1], position, &isFirst)
+            }
+            self.slots = []
+            self.names = names
+            self.firstByName = firstByName
         }
-        var firstByName: [String: Int] = [:]
-        firstByName.reserveCapacity(count)
-        var isFirst = [Bool](repeating: false, count: count)
-        for (position, name) in names.enumerated() where firstByName[name] == nil {
-            firstByName[name] = position
+        self.isFirst = isFirst
+    }
+
+    @inline(__always)
+    private static func setIfAbsent(_ slot: inout Int, _ position: Int, _ isFirst: inout ContiguousArray<Bool>) {
+        if slot < 0 {
+            slot = position
             isFirst[position] = true
         }
-        self.names = names
-        self.isFirst = isFirst
-        self.firstByName = firstByName
+    }
+
+    /// Seeded per process (Hasher), so crafted keys cannot force collisions.
+    @inline(__always)
+    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var hasher = Hasher()
+        hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
+        return hasher.finalize()
+    }
+
+    /// The position of the first member whose key equals `name`, or `nil`.
+    func find(_ name: String, members: UnsafeBufferPointer<JSONMember>, bytes: UnsafePointer<UInt8>) -> Int? {
+        if slots.isEmpty {
+            let guess = next
+            if guess < names.count, isFirst[guess], names[guess] == name {
+                next = guess + 1
+                return guess
+            }
+            guard let position = firstByName[name] else { return nil }
+            next = position + 1
+            return position
+        }
+        var name = name
+        let found = name.withUTF8 { utf8 -> Int? in
+            let guess = next
+            if guess < members.count, isFirst[guess] {
+                let member = members[guess]
+                if JSONStringParsing.equals(bytes, member.keyStart, member.keyEnd - member.keyStart, utf8) {
+                    return guess
+                }
+            }
+            let mask = slots.count - 1
+            var slot = Self.hash(utf8) & mask
+            while true {
+                let entry = Int(slots[slot])
+                if entry == 0 { return nil }
+                let member = members[entry - 1]
+                if JSONStringParsing.equals(bytes, member.keyStart, member.keyEnd - member.keyStart, utf8) {
+                    return entry - 1
+                }
+                slot = (slot + 1) & mask
+            }
+        }
+        if let found {
+            next = found + 1
+            return found
+        }
+        guard !name.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        // A non-ASCII name can still equal an ASCII key (U+212A KELVIN SIGN is "K").
+        return members.indices.first { position in
+            isFirst[position]
+                && String(
+                    decoding: UnsafeBufferPointer(
+                        start: bytes + members[position].keyStart,
+                        count: members[position].keyEnd - members[position].keyStart), as: UTF8.self) == name
+        }
     }
 
     /// Keys in document order, without repeats.
-    var distinctNames: [String] { names.indices.filter { isFirst[$0] }.map { names[$0] } }
-
-    /// The position of the first member whose key equals `name`, or `nil`.
-    func find(_ name: String) -> Int? {
-        let guess = next
-        if guess < names.count, isFirst[guess], names[guess] == name {
-            next = guess + 1
-            return guess
+    func distinctNames(members: UnsafeBufferPointer<JSONMember>, bytes: UnsafePointer<UInt8>) -> [String] {
+        var distinct: [String] = []
+        distinct.reserveCapacity(members.count)
+        for position in members.indices where isFirst[position] {
+            if slots.isEmpty {
+                distinct.append(names[position])
+            } else {
+                let member = members[position]
+                distinct.append(
+                    String(
+                        decoding: UnsafeBufferPointer(
+                            start: bytes + member.keyStart, count: member.keyEnd - member.keyStart),
+                        as: UTF8.self))
+            }
         }
-        guard let position = firstByName[name] else { return nil }
-        next = position + 1
-        return position
+        return distinct
     }
 }

@@ -9,16 +9,28 @@ enum JSONSyntaxCheck {
     /// Containers may nest this deep; one more is an error (JSONDecoder's limit).
     static let maximumDepth = 512
 
+    /// Documents at least this long get their container ends recorded.
+    static let recordingThreshold = 4_096
+
     /// The offset of the top-level value of `bytes[start..<end]`, or `nil` when the document is
-    /// not valid JSON for JSONDecoder.
-    static func topLevelValue(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Int? {
-        withUnsafeTemporaryAllocation(of: Bool.self, capacity: maximumDepth) { isObject in
-            check(bytes, from: start, to: end, isObject: isObject)
+    /// not valid JSON for JSONDecoder. For larger documents, also where each non-empty container
+    /// ends, so that decoders skip a container without reading it again.
+    static func check(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> (
+        top: Int, containers: JSONContainerEnds
+    )? {
+        var containers = JSONContainerEnds(recording: end - start >= recordingThreshold)
+        // 512 bytes: small enough to be on the stack.
+        let top = withUnsafeTemporaryAllocation(of: Bool.self, capacity: maximumDepth) { isObject in
+            check(bytes, from: start, to: end, isObject: isObject, containers: &containers)
         }
+        guard let top else { return nil }
+        return (top, containers)
     }
 
+    /// `isObject` tells, per open container, whether it is an object.
     private static func check(
-        _ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int, isObject: UnsafeMutableBufferPointer<Bool>
+        _ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int, isObject: UnsafeMutableBufferPointer<Bool>,
+        containers: inout JSONContainerEnds
     ) -> Int? {
         let top = JSONScan.skipWhitespace(bytes, start, end)
         var index = top
@@ -32,12 +44,14 @@ enum JSONSyntaxCheck {
                 index = after
             case UInt8(ascii: "{"):
                 guard depth < maximumDepth else { return nil }
+                let opening = index
                 index = JSONScan.skipWhitespace(bytes, index + 1, end)
                 guard index < end else { return nil }
                 if bytes[index] == UInt8(ascii: "}") {
                     index += 1
                 } else {
                     isObject[depth] = true
+                    containers.open(at: opening)
                     depth += 1
                     guard let value = member(bytes, index, end) else { return nil }
                     index = value
@@ -45,12 +59,14 @@ enum JSONSyntaxCheck {
                 }
             case UInt8(ascii: "["):
                 guard depth < maximumDepth else { return nil }
+                let opening = index
                 index = JSONScan.skipWhitespace(bytes, index + 1, end)
                 guard index < end else { return nil }
                 if bytes[index] == UInt8(ascii: "]") {
                     index += 1
                 } else {
                     isObject[depth] = false
+                    containers.open(at: opening)
                     depth += 1
                     continue
                 }
@@ -75,10 +91,12 @@ enum JSONSyntaxCheck {
                 }
                 index = JSONScan.skipWhitespace(bytes, index, end)
                 guard index < end else { return nil }
-                let closing = isObject[depth - 1] ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                let inObject = isObject[depth - 1]
+                let closing = inObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
                 if bytes[index] == closing {
                     depth -= 1
                     index += 1
+                    containers.close(at: index)
                     continue
                 }
                 guard bytes[index] == UInt8(ascii: ",") else { return nil }
@@ -87,9 +105,10 @@ enum JSONSyntaxCheck {
                 if bytes[index] == closing {  // a trailing comma, which JSONDecoder accepts
                     depth -= 1
                     index += 1
+                    containers.close(at: index)
                     continue
                 }
-                if isObject[depth - 1] {
+                if inObject {
                     guard let value = member(bytes, index, end) else { return nil }
                     index = value
                 }
@@ -115,4 +134,50 @@ enum JSONSyntaxCheck {
         for offset in 1..<count where bytes[index + offset] != expected[offset] { return false }
         return true
     }
+}
+
+/// Where each non-empty container of a document ends, by where it starts: the syntax check
+/// records them, and decoders skip a container with a binary search instead of a rescan.
+struct JSONContainerEnds {
+    /// Start and end offsets, interleaved, in order of start.
+    private var table: ContiguousArray<Int> = []
+    /// The slots of the containers open while recording.
+    private var open: ContiguousArray<Int> = []
+    /// Whether `open` and `close` record anything (small documents are cheap to rescan).
+    private let recording: Bool
+
+    init(recording: Bool = false) { self.recording = recording }
+
+    /// Records a container opening at `offset`.
+    @inline(__always)
+    mutating func open(at offset: Int) {
+        guard recording else { return }
+        open.append(table.count)
+        table.append(offset)
+        table.append(offset)
+    }
+
+    /// Records that the innermost open container ends at `end`.
+    @inline(__always)
+    mutating func close(at end: Int) {
+        guard recording, let slot = open.popLast(), slot + 1 < table.count else { return }
+        table[slot + 1] = end
+    }
+
+    /// The offset after the container starting at `offset`, if recorded.
+    func end(ofContainerAt offset: Int) -> Int? {
+        table.withUnsafeBufferPointer { table in
+            var low = 0
+            var high = table.count / 2
+            while low < high {
+                let middle = (low + high) / 2
+                let start = table[middle * 2]
+                if start == offset { return table[middle * 2 + 1] }
+                if start < offset { low = middle + 1 } else { high = middle }
+            }
+            return nil
+        }
+    }
+
+    var isEmpty: Bool { table.isEmpty }
 }

@@ -41,7 +41,7 @@ struct JSONUnkeyedContainer: UnkeyedDecodingContainer {
     private func next(after index: Int) -> Int {
         let bytes = decoder.bytes
         let end = decoder.end
-        let after = JSONScan.skipWhitespace(bytes, JSONScan.valueEnd(bytes, index, end), end)
+        let after = JSONScan.skipWhitespace(bytes, decoder.valueEnd(index), end)
         guard after < end else { return end }
         switch bytes[after] {
         case UInt8(ascii: ","): return JSONScan.skipWhitespace(bytes, after + 1, end)
@@ -215,7 +215,8 @@ struct JSONUnkeyedContainer: UnkeyedDecodingContainer {
                 message: "Cannot get superDecoder() -- unkeyed container is at end.")
         }
         let decoder = JSONValueDecoder(
-            buffer: decoder.buffer, value: position, parentPath: path, lastComponent: .index(currentIndex))
+            buffer: decoder.buffer, containers: decoder.containers, value: position, parentPath: path,
+            lastComponent: .index(currentIndex))
         advance()
         return decoder
     }

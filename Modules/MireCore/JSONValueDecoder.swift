@@ -7,6 +7,8 @@ final class JSONValueDecoder: Decoder, SingleValueDecodingContainer {
     let buffer: JSONBuffer
     let bytes: UnsafePointer<UInt8>
     let end: Int
+    /// Where containers end, for larger documents.
+    let containers: JSONContainerEnds
     // Unchecked exclusivity: these are read and written on every value, never while another
     // access is in progress (no closure here mutates them), so the dynamic checks only cost.
 
@@ -19,13 +21,28 @@ final class JSONValueDecoder: Decoder, SingleValueDecodingContainer {
     /// container owns a range of it. Allocated when first needed.
     @exclusivity(unchecked) var members: ContiguousArray<JSONMember> = []
 
-    init(buffer: JSONBuffer, value: Int, parentPath: JSONCodingPath?, lastComponent: JSONPathComponent?) {
+    init(
+        buffer: JSONBuffer, containers: JSONContainerEnds, value: Int, parentPath: JSONCodingPath?,
+        lastComponent: JSONPathComponent?
+    ) {
         self.buffer = buffer
+        self.containers = containers
         self.bytes = UnsafePointer(buffer.base)
         self.end = buffer.end
         self.value = value
         self.parentPath = parentPath
         self.lastComponent = lastComponent
+    }
+
+    /// The offset after the value at `offset`: recorded for larger containers, else scanned.
+    @inline(__always)
+    func valueEnd(_ offset: Int) -> Int {
+        if !containers.isEmpty, offset < end, bytes[offset] == UInt8(ascii: "{") || bytes[offset] == UInt8(ascii: "["),
+            let recorded = containers.end(ofContainerAt: offset)
+        {
+            return recorded
+        }
+        return JSONScan.valueEnd(bytes, offset, end)
     }
 
     /// The byte at `index`, or 0 (never the start of a value) outside the buffer.

@@ -152,6 +152,16 @@ struct JSONBytesDecoderTests {
         expectSame([String: Int].self, "{\"\u{212A}\": 1, \"K\": 2}")
         let many = (0..<40).map { "\"k\($0 % 25)\": \($0)" }.joined(separator: ", ")
         expectSame([String: Int].self, "{\(many)}")
+        // Objects of more than 12 members are indexed by hash: the same rules apply.
+        let filler = (0..<20).map { "\"f\($0)\": \($0)" }.joined(separator: ", ")
+        expectSame([String: Int].self, "{\(filler), \"\u{212A}\": 1, \"K\": 2}")
+        expectSame([String: Int].self, "{\(filler), \"K\": 1, \"\u{212A}\": 2, \"f3\": 9}")
+        expectSame([String: Int].self, #"{\#(filler), "f\u0033": 9, "\u00e9": 3}"#)
+        expectSame(Money.self, #"{\#(filler), "currency": "GBP", "amount": 7, "amount": 8, "currency": 1}"#)
+        expectSame(Money.self, #"{\#(filler), "currency": "GBP", "\u0061mount": 7}"#)
+        expectSame(Money.self, #"{\#(filler), "currency": "GBP"}"#)
+        expectSame(Money.self, #"{\#(filler), "currency": "GBP", "amount": 1, "\q": 1}"#)
+        expectSame(ContainerTour.self, #"{\#(filler), "a": 1, "list": [1], "super": 2, "a": 3}"#)
     }
 
     @Test func keysWithEscapesAndUnicode() {

@@ -52,6 +52,14 @@ struct JSONMutationTests {
         Seed(String.self, #""plain \"quoted\" \\ \/ \b\f\n\r\t \u0041 \uD83D\uDE00 日本""#),
         Seed(Int64.self, "-9223372036854775808"),
         Seed([UInt8].self, "[0, 255, 1.0, 2e1]"),
+        Seed(
+            [String: Int].self,
+            #"{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": 9, "j": 10, "k": 11, "l": 12, "m": 13, "a": 14}"#,
+            compareErrorKinds: false),
+        Seed(
+            ContainerTour.self,
+            #"{"x0": 0, "x1": 1, "x2": 2, "x3": 3, "x4": 4, "x5": 5, "x6": 6, "x7": 7, "x8": 8, "x9": 9, "a": 1, "n": null, "list": [1, [2]], "object": {"x": 2}}"#
+        ),
     ]
 
     /// Bytes that make interesting damage in JSON.

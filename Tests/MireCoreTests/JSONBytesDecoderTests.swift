@@ -213,6 +213,36 @@ struct JSONBytesDecoderTests {
         for input in inputs { expectSame(Ledger.self, input) }
     }
 
+    @Test func largeDocuments() throws {
+        let entries = (0..<300).map { index in
+            Entry(
+                id: index, label: "entry \(index) é", money: Money(amount: Int64(index) * -7, currency: .pound),
+                flags: [index % 2 == 0], ratio: index % 3 == 0 ? nil : Double(index) / 3)
+        }
+        let ledger = Ledger(
+            owner: "Zoë", entries: entries,
+            balances: Dictionary(uniqueKeysWithValues: (0..<500).map { ("account-\($0)", Int64($0) * 3) }),
+            limits: [1: 2.5, -4: 1e-3], opened: Date(timeIntervalSinceReferenceDate: 12_345.5), tags: ["a", "b"],
+            nested: [[1, 2, 3], [], [-128, 127]])
+        let json = String(decoding: try JSONEncoder().encode(ledger), as: UTF8.self)
+        #expect(json.utf8.count > 40_000)
+        expectSame(Ledger.self, json)
+        expectSame([Entry].self, String(decoding: try JSONEncoder().encode(entries), as: UTF8.self))
+        // Damage deep inside a large document: the recorded container ends must not hide it.
+        func damaged(_ original: String, _ replacement: String) -> String {
+            #expect(json.contains(original), "\(original) is not in the document")
+            return json.replacingOccurrences(of: original, with: replacement)
+        }
+        expectSame(Ledger.self, damaged("\"entry 250 é\"", "\"entry 250 \\q\""))
+        expectSame(Ledger.self, damaged("\"id\":299", "\"id\":\"299\""))
+        expectSame(Ledger.self, damaged("\"account-499\":1497", "\"account-499\":1.5"))
+        expectSame(Ledger.self, damaged("[-128,127]", "[-128,128]"))
+        expectSame(Ledger.self, damaged("[-128,127]", "[-128,127,]"))
+        expectSame(Ledger.self, damaged("[-128,127]", "[-128,127"))
+        expectSame(Ledger.self, json + " ")
+        expectSame(Ledger.self, json + " x")
+    }
+
     @Test func scalarsAndOptionals() {
         let scalars =
             #"{"bool": true, "string": "s", "int": -1, "int8": -8, "int16": 16, "int32": 32, "int64": 64, "uint": 1, "uint8": 8, "uint16": 16, "uint32": 32, "uint64": 64, "double": 0.5, "float": 0.25}"#

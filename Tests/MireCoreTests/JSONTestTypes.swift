@@ -161,3 +161,39 @@ struct Nest: Decodable, Equatable {
         depth = container.isAtEnd ? 1 : try container.decode(Nest.self).depth + 1
     }
 }
+
+/// Any JSON value, read by trying each kind in turn (`try?`): decodes every document both
+/// decoders accept, exercising numbers, strings and containers whatever their shape.
+indirect enum AnyJSON: Decodable, Equatable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case number(Double)
+    case string(String)
+    case array([AnyJSON])
+    case object([String: AnyJSON])
+    case unsigned(UInt8)
+
+    init(from decoder: any Decoder) throws {
+        let value = try decoder.singleValueContainer()
+        if value.decodeNil() {
+            self = .null
+        } else if let bool = try? value.decode(Bool.self) {
+            self = .bool(bool)
+        } else if let small = try? value.decode(UInt8.self) {
+            self = .unsigned(small)
+        } else if let integer = try? value.decode(Int64.self) {
+            self = .integer(integer)
+        } else if let number = try? value.decode(Double.self) {
+            self = .number(number)
+        } else if let string = try? value.decode(String.self) {
+            self = .string(string)
+        } else if let array = try? value.decode([AnyJSON].self) {
+            self = .array(array)
+        } else if let object = try? value.decode([String: AnyJSON].self) {
+            self = .object(object)
+        } else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "no kind fits"))
+        }
+    }
+}

@@ -86,7 +86,8 @@ public struct EventCodec<A: Aggregate>: Sendable {
         var type = storedType
         var payload = storedPayload
         var steps = 0
-        while let upcaster = upcasters[type], steps < 32 {
+        // Most aggregates have no upcasters: skip hashing the type name for them.
+        while !upcasters.isEmpty, let upcaster = upcasters[type], steps < 32 {
             do {
                 payload = try upcaster.transform(payload)
             } catch {

@@ -11,10 +11,13 @@ package import Foundation
 /// seconds since 2001. Objects are scanned once into key and value offsets and values decoded
 /// lazily; nothing builds an intermediate tree. Never traps, whatever the bytes.
 ///
-/// Exceptions, all rare: `Decimal` values, and integers past 2⁵³ written with a fraction or an
-/// exponent, are handed to JSONDecoder itself (its Decimal parser is not public); so are
-/// documents in UTF-16 or UTF-32. `allKeys` lists keys in document order (JSONDecoder's order
-/// is its dictionary's).
+/// Where it differs, all rare: `Decimal` values, and integers past 2⁵³ written with a fraction
+/// or an exponent, are handed to JSONDecoder itself (its Decimal parser is not public); so are
+/// documents in UTF-16 or UTF-32. `allKeys` lists keys in document order (JSONDecoder's order is
+/// its dictionary's, so with several bad values in a dictionary the first error may differ).
+/// Inside `init(from:)`, malformed text (a bad escape, `01`) throws the `dataCorrupted` error at
+/// once, where JSONDecoder throws an internal error that becomes the same `dataCorrupted` when it
+/// leaves `decode`: only code that catches errors mid-decode can tell.
 ///
 /// ```swift
 /// struct Point: Decodable { var x: Int; var y: Int }

@@ -326,6 +326,12 @@ struct JSONBytesDecoderTests {
         }
     }
 
+    @Test func codingPathsSeenByNestedDecoders() {
+        expectSame(PathProbe.self, #"{"a": [1, {"b": "x", "c": [300, null]}], "d": {"e": {"f": true}}, "g": 2}"#)
+        expectSame(PathProbe.self, #"[[[1]], {"": 5}, {"k": 1.5}]"#)
+        expectSame(PathProbe.self, "7")
+    }
+
     @Test func deepNesting() {
         for depth in [1, 100, 511, 512, 513, 600, 100_000] {
             let arrays = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)

@@ -197,3 +197,37 @@ indirect enum AnyJSON: Decodable, Equatable {
         }
     }
 }
+
+/// Records the coding path its decoder reports at every level, and of errors below it.
+struct PathProbe: Decodable, Equatable {
+    var path: [String]
+    var child: [PathProbe]
+    var failure: String
+
+    init(from decoder: any Decoder) throws {
+        path = decoder.codingPath.map { key in key.intValue.map { "\(key.stringValue)#\($0)" } ?? key.stringValue }
+        child = []
+        failure = ""
+        if var list = try? decoder.unkeyedContainer() {
+            while !list.isAtEnd { child.append(try list.decode(PathProbe.self)) }
+        } else if let object = try? decoder.container(keyedBy: AnyKey.self) {
+            for key in object.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+                child.append(try object.decode(PathProbe.self, forKey: key))
+            }
+        } else {
+            do {
+                _ = try decoder.singleValueContainer().decode(Int8.self)
+            } catch let error as DecodingError {
+                failure = "\(DecodeOutcome(error))"
+            } catch {
+                // JSONDecoder throws its internal JSONError here and turns it into this at the top.
+                failure = "\(DecodeOutcome(JSONDecodingFailureForTests.invalidJSON))"
+            }
+        }
+    }
+}
+
+enum JSONDecodingFailureForTests {
+    static let invalidJSON = DecodingError.dataCorrupted(
+        .init(codingPath: [], debugDescription: "The given data was not valid JSON."))
+}

@@ -56,7 +56,7 @@ public struct EventMetadata: Sendable, Hashable, Codable {
             var causationID: UUID?
             var custom: [String: String]?
         }
-        let stored = try? JSONDecoder().decode(Stored.self, from: storedJSON)
+        let stored = try? decodeJSON(Stored.self, from: storedJSON)
         self.init(
             eventID: eventID,
             correlationID: stored?.correlationID,

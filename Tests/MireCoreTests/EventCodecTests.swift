@@ -76,6 +76,43 @@ struct EventCodecTests {
         #expect(bad?.message.contains("room") == true)
     }
 
+    @Test func decodingErrorsAreTheOnesJSONDecoderGave() {
+        // What EventCodec threw when it decoded {"case": payload} with JSONDecoder.
+        func expected(_ caseName: String, _ payload: String) -> MireError.Code? {
+            do {
+                _ = try JSONDecoder().decode(LampEvent.self, from: Data("{\"\(caseName)\":\(payload)}".utf8))
+                return nil
+            } catch let error as DecodingError {
+                switch error {
+                case .keyNotFound(_, let context), .typeMismatch(_, let context), .valueNotFound(_, let context),
+                    .dataCorrupted(let context):
+                    return context.codingPath.isEmpty ? .unknownEventType : .undecodableEvent
+                @unknown default:
+                    return .undecodableEvent
+                }
+            } catch {
+                return .undecodableEvent
+            }
+        }
+        let payloads = [
+            "{}", #"{"room": "hall", "watts": 60}"#, #"{"room": 5, "watts": 60}"#, #"{"room": "hall"}"#,
+            #"{"room": "hall", "watts": 60.5}"#, #"{"room": "hall", "watts": 01}"#, #"{"_0": "desk"}"#, "null", "[]",
+            "", "{", #"{"room": "hall", "watts": 60}, "switchedOn": {}"#, #"{"room": "\ud800", "watts": 1}"#,
+        ]
+        for caseName in ["installed", "switchedOn", "relabelled"] {
+            for payload in payloads {
+                let type = caseName == "relabelled" ? "lamp.label-v2" : "lamp.\(caseName)"
+                var actual: MireError.Code?
+                do {
+                    _ = try codec.decode(type: type, payload: Data(payload.utf8))
+                } catch {
+                    actual = error.code
+                }
+                #expect(actual == expected(caseName, payload), "\(caseName): \(payload)")
+            }
+        }
+    }
+
     @Test func structEventsUseTheirTypeName() throws {
         let codec = EventCodec<Thermometer>()
         let (type, payload) = try codec.encode(Reading(celsius: 21.5))

@@ -6,14 +6,27 @@ struct JSONContainerEnds {
     /// The slots of the containers open while recording.
     private var open: ContiguousArray<Int> = []
     /// Whether `open` and `close` record anything (small documents are cheap to rescan).
-    private let recording: Bool
+    private var recording: Bool
+    /// The most offsets the table may hold: it stays within half the document's size, so a
+    /// document of many tiny containers cannot make the table outgrow the document itself
+    /// (decoders then rescan, which tiny containers make cheap).
+    private let capacity: Int
 
-    init(recording: Bool = false) { self.recording = recording }
+    init(recording: Bool = false, documentLength: Int = 0) {
+        self.recording = recording
+        self.capacity = documentLength / (2 * MemoryLayout<Int>.size)
+    }
 
     /// Records a container opening at `offset`.
     @inline(__always)
     mutating func open(at offset: Int) {
         guard recording else { return }
+        guard table.count + 2 <= capacity else {
+            recording = false
+            table = []
+            open = []
+            return
+        }
         open.append(table.count)
         table.append(offset)
         table.append(offset)

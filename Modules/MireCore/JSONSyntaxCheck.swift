@@ -18,7 +18,7 @@ enum JSONSyntaxCheck {
     static func check(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> (
         top: Int, containers: JSONContainerEnds
     )? {
-        var containers = JSONContainerEnds(recording: end - start >= recordingThreshold)
+        var containers = JSONContainerEnds(recording: end - start >= recordingThreshold, documentLength: end - start)
         // 512 bytes: small enough to be on the stack.
         let top = withUnsafeTemporaryAllocation(of: Bool.self, capacity: maximumDepth) { isObject in
             check(bytes, from: start, to: end, isObject: isObject, containers: &containers)

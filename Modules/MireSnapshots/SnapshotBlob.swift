@@ -44,6 +44,8 @@ struct SnapshotBlob: Sendable, Equatable {
         guard json.count == uncompressedSize else {
             throw Unusable(description: "it decoded to \(json.count) bytes, not the recorded \(uncompressedSize)")
         }
-        return try JSONDecoder().decode(S.self, from: json)
+        // No intermediate tree: the bytes are checked, then decoded in place, so memory stays
+        // within a small multiple of the document (JSONDecoder needed ~16× to refuse one).
+        return try decodeJSON(S.self, from: json)
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
-import MireSnapshots
 import MireTestSupport
 import Testing
+
+@testable import MireSnapshots
 
 enum CounterEvent: Codable, Sendable {
     case added(Int64)
@@ -294,5 +295,30 @@ struct SnapshotTests {
             #expect(loaded.loadDetails.eventsReplayed == 0)
             #expect(loaded.state.total == 20)
         }
+    }
+}
+
+@Suite("Snapshot decoding bounds")
+struct SnapshotDecodingBoundsTests {
+    /// Peak resident memory of this process so far, in bytes.
+    static var peakResidentBytes: Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return usage.ru_maxrss * 1024
+    }
+
+    /// 64 MiB of JSON that is valid up to its last byte: refusing it must not cost a parse tree
+    /// (JSONDecoder took about 1 GiB). Peak memory grows by at most a few times the document.
+    @Test func almostValidJSONIsRefusedWithinAFewTimesItsSize() throws {
+        var document = Data(#"{"total": 1, "count": 1, "notes": ["#.utf8)
+        let item = Data(#"[0],"#.utf8)  // the tiniest containers: the worst case for bookkeeping
+        document.reserveCapacity(64 << 20)
+        while document.count < (64 << 20) - 16 { document.append(item) }
+        document.append(Data(#"[0]]"#.utf8))  // …and the closing brace is missing
+        let blob = SnapshotBlob(encoding: SnapshotBlob.json, uncompressedSize: document.count, bytes: document)
+        let before = Self.peakResidentBytes
+        #expect(throws: (any Error).self) { _ = try blob.decode(Counter.self, limit: 64 << 20) }
+        let growth = Self.peakResidentBytes - before
+        #expect(growth < 4 * document.count, "peak memory grew by \(growth >> 20) MiB")
     }
 }

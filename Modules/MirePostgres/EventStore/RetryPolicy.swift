@@ -1,4 +1,4 @@
-public import MireCore
+import MireCore
 import MirePQ
 
 /// The one retry policy: how often and how soon work is tried again, and which failures are

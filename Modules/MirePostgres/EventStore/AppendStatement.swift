@@ -9,9 +9,73 @@ import MirePQ
 /// `mire_append` (Migrations/005_append_fallback.sql), which locks the stream, reports events
 /// already stored where they were stored, or raises a typed conflict.
 ///
-/// Both return rows of (global_position, stream_version, transaction_id[, already_stored]).
-/// Neither draws a position unless the version check passed.
-enum AppendStatement {
+/// The texts are constants (prepared once per connection, looked up without building a string);
+/// only the bound values change from save to save. Both kinds return rows of (global_position,
+/// stream_version, transaction_id[, already_stored]). Neither draws a position unless the version
+/// check passed. Tools may run the same statements (`pgbench` does, in the store benchmark):
+///
+/// ```swift
+/// print(AppendStatement.newStreamSQL)   // $1 stream, $2 category, $3 event id, $4 type, $5 payload, $6 metadata
+/// ```
+public enum AppendStatement {
+    /// One event for a new stream: $1 stream id, $2 category, $3 event id, $4 type, $5 payload
+    /// (jsonb), $6 metadata (jsonb). No row when the stream exists.
+    public static let newStreamSQL = """
+        WITH s AS (
+            INSERT INTO mire_streams (stream_id, category, version) VALUES ($1, $2, 1)
+            ON CONFLICT DO NOTHING RETURNING stream_id
+        )
+        INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload, metadata)
+        SELECT s.stream_id, 1, $2, $3, $4, $5, $6 FROM s
+        RETURNING global_position, stream_version, transaction_id
+        """
+
+    /// One event for a stream at version $7: parameters as ``newStreamSQL``, then $7 the expected
+    /// version. No row when the stream is not at that version.
+    public static let existingStreamSQL = """
+        WITH s AS (
+            UPDATE mire_streams SET version = version + 1, updated_at = now()
+            WHERE stream_id = $1 AND version = $7 RETURNING version
+        )
+        INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload, metadata)
+        SELECT $1, s.version, $2, $3, $4, $5, $6 FROM s
+        RETURNING global_position, stream_version, transaction_id
+        """
+
+    /// Several events for a new stream: $1 stream id, $2 category, $3 event ids (uuid[]), $4 types
+    /// (text[]), $5 payloads (jsonb[]), $6 metadata (jsonb[]).
+    public static let newStreamBatchSQL = """
+        WITH s AS (
+            INSERT INTO mire_streams (stream_id, category, version) VALUES ($1, $2, cardinality($3::uuid[]))
+            ON CONFLICT DO NOTHING RETURNING stream_id
+        )
+        INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload, metadata)
+        SELECT s.stream_id, i.ord, $2, i.event_id, i.event_type, i.payload, i.metadata
+        FROM s, unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])
+             WITH ORDINALITY AS i(event_id, event_type, payload, metadata, ord)
+        RETURNING global_position, stream_version, transaction_id
+        """
+
+    /// Several events for a stream at version $7: parameters as ``newStreamBatchSQL``, then $7.
+    public static let existingStreamBatchSQL = """
+        WITH s AS (
+            UPDATE mire_streams SET version = version + cardinality($3::uuid[]), updated_at = now()
+            WHERE stream_id = $1 AND version = $7 RETURNING version - cardinality($3::uuid[]) AS base
+        )
+        INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload, metadata)
+        SELECT $1, s.base + i.ord, $2, i.event_id, i.event_type, i.payload, i.metadata
+        FROM s, unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])
+             WITH ORDINALITY AS i(event_id, event_type, payload, metadata, ord)
+        RETURNING global_position, stream_version, transaction_id
+        """
+
+    /// The complete statement: $1 stream, $2 category, $3 expected version (n ≥ 0 exact, -1 no
+    /// stream, -2 stream exists, -3 any), then the event columns as arrays ($4…$7).
+    public static let completeSQL = """
+        SELECT global_position, stream_version, transaction_id, already_stored
+        FROM mire_append($1, $2, $3, $4, $5, $6, $7)
+        """
+
     /// The one-statement hot path, for an expectation that names the version (`.exact`,
     /// `.noStream`); nil for `.any` and `.streamExists`, which go to the complete statement.
     static func hot(stream: StreamID, expected: ExpectedVersion, events: [NewEvent]) -> PostgresQuery? {
@@ -21,82 +85,40 @@ enum AppendStatement {
         case .noStream: version = 0
         case .streamExists, .any: return nil
         }
-        guard events.count == 1, let event = events.first else {
-            return version == 0
-                ? newStream(stream, events) : existingStream(stream, version, events)
+        var bindings = PostgresBindings()
+        bindings.append(stream.rawValue)
+        bindings.append(stream.category)
+        let sql: String
+        if events.count == 1, let event = events.first {
+            bindings.append(event.metadata.eventID)
+            bindings.append(event.type)
+            bindings.append(PostgresJSONB(utf8: event.payload))
+            bindings.append(PostgresJSONB(utf8: event.metadata.storedJSON()))
+            sql = version == 0 ? newStreamSQL : existingStreamSQL
+        } else {
+            appendColumns(events, to: &bindings)
+            sql = version == 0 ? newStreamBatchSQL : existingStreamBatchSQL
         }
-        let payload = PostgresJSONB(utf8: event.payload)
-        let metadata = PostgresJSONB(utf8: event.metadata.storedJSON())
-        if version == 0 {
-            return """
-                WITH s AS (
-                    INSERT INTO mire_streams (stream_id, category, version) VALUES (\(stream.rawValue), \(stream.category), 1)
-                    ON CONFLICT DO NOTHING RETURNING stream_id
-                )
-                INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload, metadata)
-                SELECT s.stream_id, 1, \(stream.category), \(event.metadata.eventID), \(event.type), \(payload), \(metadata) FROM s
-                RETURNING global_position, stream_version, transaction_id
-                """
-        }
-        return """
-            WITH s AS (
-                UPDATE mire_streams SET version = version + 1, updated_at = now()
-                WHERE stream_id = \(stream.rawValue) AND version = \(version) RETURNING version
-            )
-            INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload, metadata)
-            SELECT \(stream.rawValue), s.version, \(stream.category), \(event.metadata.eventID), \(event.type), \(payload), \(metadata) FROM s
-            RETURNING global_position, stream_version, transaction_id
-            """
-    }
-
-    /// Several events for a new stream, in one statement.
-    private static func newStream(_ stream: StreamID, _ events: [NewEvent]) -> PostgresQuery {
-        let (ids, types, payloads, metadata) = columns(events)
-        return """
-            WITH s AS (
-                INSERT INTO mire_streams (stream_id, category, version)
-                VALUES (\(stream.rawValue), \(stream.category), \(Int64(events.count)))
-                ON CONFLICT DO NOTHING RETURNING stream_id
-            )
-            INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload, metadata)
-            SELECT s.stream_id, i.ord, \(stream.category), i.event_id, i.event_type, i.payload, i.metadata
-            FROM s, unnest(\(ids)::uuid[], \(types)::text[], \(payloads)::jsonb[], \(metadata)::jsonb[])
-                 WITH ORDINALITY AS i(event_id, event_type, payload, metadata, ord)
-            RETURNING global_position, stream_version, transaction_id
-            """
-    }
-
-    /// Several events for a stream at `version`, in one statement.
-    private static func existingStream(_ stream: StreamID, _ version: Int64, _ events: [NewEvent]) -> PostgresQuery {
-        let (ids, types, payloads, metadata) = columns(events)
-        let count = Int64(events.count)
-        return """
-            WITH s AS (
-                UPDATE mire_streams SET version = version + \(count), updated_at = now()
-                WHERE stream_id = \(stream.rawValue) AND version = \(version) RETURNING version - \(count) AS base
-            )
-            INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload, metadata)
-            SELECT \(stream.rawValue), s.base + i.ord, \(stream.category), i.event_id, i.event_type, i.payload, i.metadata
-            FROM s, unnest(\(ids)::uuid[], \(types)::text[], \(payloads)::jsonb[], \(metadata)::jsonb[])
-                 WITH ORDINALITY AS i(event_id, event_type, payload, metadata, ord)
-            RETURNING global_position, stream_version, transaction_id
-            """
+        if version != 0 { bindings.append(version) }
+        return PostgresQuery(unsafeSQL: sql, bindings: bindings)
     }
 
     /// The complete statement: `mire_append`, for every case the hot path does not settle.
     static func complete(stream: StreamID, expected: ExpectedVersion, events: [NewEvent]) -> PostgresQuery {
-        let (ids, types, payloads, metadata) = columns(events)
-        return """
-            SELECT global_position, stream_version, transaction_id, already_stored
-            FROM mire_append(\(stream.rawValue), \(stream.category), \(expected.encoded), \(ids), \(types), \(payloads), \(metadata))
-            """
+        var bindings = PostgresBindings()
+        bindings.append(stream.rawValue)
+        bindings.append(stream.category)
+        bindings.append(expected.encoded)
+        appendColumns(events, to: &bindings)
+        return PostgresQuery(unsafeSQL: completeSQL, bindings: bindings)
     }
 
-    private static func columns(_ events: [NewEvent]) -> ([UUID], [String], [PostgresJSONB], [PostgresJSONB]) {
-        (
-            events.map(\.metadata.eventID), events.map(\.type), events.map { PostgresJSONB(utf8: $0.payload) },
-            events.map { PostgresJSONB(utf8: $0.metadata.storedJSON()) }
-        )
+    /// Binds the events' columns as four arrays: ids, types, payloads, metadata.
+    private static func appendColumns(_ events: [NewEvent], to bindings: inout PostgresBindings) {
+        bindings.append(events.map(\.metadata.eventID))
+        bindings.append(events.map(\.type))
+        bindings.append(events.map { PostgresJSONB(utf8: $0.payload) })
+        bindings.append(events.map { PostgresJSONB(utf8: $0.metadata.storedJSON()) })
     }
 
     /// The outcome of a save from its rows: where each event is, in order.

@@ -56,7 +56,9 @@ public final class EventStore: Sendable {
         self.pool = pool
         self.configuration = configuration
         self.logger = logger
-        self.notifier = configuration.wakeUpChannel.map { CommitNotifier(channel: $0, pool: pool) }
+        self.notifier = configuration.wakeUpChannel.map {
+            CommitNotifier(channel: $0, configuration: pool.configuration, logger: logger)
+        }
     }
 
     /// Wakes projections after events were committed (background, coalesced; no-op when off).

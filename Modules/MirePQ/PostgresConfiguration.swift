@@ -22,6 +22,33 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     public var connectTimeoutSeconds: Int
     /// Schemas to put first on the connection's `search_path`, if any.
     public var searchPath: [String]
+    /// TCP keepalive probes: a server host that stops answering (crashed, partitioned) fails the
+    /// connection instead of leaving a statement waiting for ever. nil leaves libpq's default.
+    public var keepalive: Keepalive? = Keepalive()
+    /// How long data sent may stay unacknowledged by the server host before the connection fails
+    /// (`tcp_user_timeout`); nil leaves the system's default (many minutes).
+    public var tcpUserTimeout: Duration? = .seconds(30)
+
+    /// TCP keepalive settings (`keepalives_idle`, `keepalives_interval`, `keepalives_count`).
+    ///
+    /// ```swift
+    /// config.keepalive = .init(idle: .seconds(10), interval: .seconds(5), count: 3)
+    /// ```
+    public struct Keepalive: Sendable, Hashable {
+        /// Silence before the first probe.
+        public var idle: Duration
+        /// Time between probes.
+        public var interval: Duration
+        /// Unanswered probes before the connection is declared dead.
+        public var count: Int
+
+        /// By default a dead peer is found within about a minute: 30 s idle, then 3 probes 10 s apart.
+        public init(idle: Duration = .seconds(30), interval: Duration = .seconds(10), count: Int = 3) {
+            self.idle = idle
+            self.interval = interval
+            self.count = count
+        }
+    }
 
     /// A configuration from a URL or conninfo string.
     ///
@@ -66,6 +93,13 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
         for (key, value) in keywords.sorted(by: { $0.key < $1.key }) { result.append((key, value)) }
         result.append(("application_name", applicationName))
         result.append(("connect_timeout", String(connectTimeoutSeconds)))
+        if let keepalive {
+            result.append(("keepalives", "1"))
+            result.append(("keepalives_idle", String(max(1, keepalive.idle.components.seconds))))
+            result.append(("keepalives_interval", String(max(1, keepalive.interval.components.seconds))))
+            result.append(("keepalives_count", String(max(1, keepalive.count))))
+        }
+        if let tcpUserTimeout { result.append(("tcp_user_timeout", String(tcpUserTimeout.timeoutMilliseconds))) }
         if !searchPath.isEmpty {
             let path = searchPath.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
             // `options` is split on spaces by the server; a backslash escapes one.
@@ -105,11 +139,41 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
                 if let decoded = password.removingPercentEncoding { found.append(decoded) }
             }
         }
-        if let range = connectionString.range(of: "password=") {
-            let value = connectionString[range.upperBound...].prefix { $0 != " " && $0 != "&" }
-            found.append(String(value))
-        }
+        for value in Self.passwordValues(in: connectionString) { found.append(value) }
         return found.filter { $0.count >= 3 }.sorted { $0.count > $1.count }
+    }
+
+    /// The values given to `password=` in a conninfo string (quoted or not) or a URL's query.
+    private static func passwordValues(in text: String) -> [String] {
+        var values: [String] = []
+        var rest = Substring(text)
+        while let range = rest.range(of: "password=") {
+            var value = rest[range.upperBound...]
+            if value.first == "'" {
+                value = value.dropFirst()
+                var collected = ""
+                var escaped = false
+                for character in value {
+                    if escaped {
+                        collected.append(character)
+                        escaped = false
+                    } else if character == "\\" {
+                        escaped = true
+                    } else if character == "'" {
+                        break
+                    } else {
+                        collected.append(character)
+                    }
+                }
+                values.append(collected)
+            } else {
+                let plain = String(value.prefix { $0 != " " && $0 != "&" })
+                values.append(plain)
+                if let decoded = plain.removingPercentEncoding { values.append(decoded) }
+            }
+            rest = rest[range.upperBound...]
+        }
+        return values
     }
 
     /// `text` with every secret of this configuration replaced by `***`: libpq builds some of its
@@ -122,7 +186,11 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
 
     /// The configuration without any password, safe to log.
     public var description: String {
-        var shown = connectionString
+        var shown = redacted(connectionString)
+        for value in Self.passwordValues(in: connectionString) where !value.isEmpty {
+            shown = shown.replacingOccurrences(of: "password='\(value)'", with: "password=***")
+                .replacingOccurrences(of: "password=\(value)", with: "password=***")
+        }
         if let schemeEnd = shown.range(of: "://"),
             let at = shown[schemeEnd.upperBound...].firstIndex(of: "@"),
             let colon = shown[schemeEnd.upperBound..<at].firstIndex(of: ":")

@@ -30,7 +30,7 @@ extension PostgresConnection {
         let connection = handle.pointer
         var notifications = drainNotifications()
         if !notifications.isEmpty { return notifications }
-        let milliseconds = Int32(timeout.wholeMilliseconds)
+        let milliseconds = Int32(clamping: max(0, timeout.wholeMilliseconds))
         var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
         let ready = poll(&descriptor, 1, milliseconds)
         if ready > 0 {

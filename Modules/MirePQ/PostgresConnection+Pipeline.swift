@@ -17,10 +17,17 @@ extension PostgresConnection {
     /// transaction that fails at commit) is thrown, never dropped. A connection whose pipeline
     /// cannot be taken to its end (a send refused half-way, a lost connection, pipeline mode not
     /// left) is closed, so it never goes back to a pool.
-    func executePipeline(_ statements: [PostgresQuery], prepared: Bool, unpreparedTail tail: [PostgresQuery] = [])
-        throws -> [PostgresRows]
-    {
-        guard !handle.isBroken else { throw connectionLost(nil, sent: false) }
+    func executePipeline(
+        _ statements: [PostgresQuery], prepared: Bool, unpreparedTail tail: [PostgresQuery] = [], commits: Bool = false
+    ) throws -> [PostgresRows] {
+        consumeIdleInput()
+        guard !handle.isBroken else {
+            settle()
+            throw connectionLost(nil, mayHaveExecuted: false)
+        }
+        // Without an open transaction, the pipeline is one implicit transaction that commits at
+        // its sync: a lost reply leaves its outcome unknown.
+        let mayCommit = commits || isAutocommit
         let prelude = takePrelude()
         let all = prelude + statements + tail
         let preludeCount = prelude.count
@@ -29,7 +36,10 @@ extension PostgresConnection {
         defer { settle() }
         let connection = handle.pointer
         guard PQenterPipelineMode(connection) == 1 else {
-            throw PostgresError(code: .client, message: "could not enter pipeline mode: \(handle.errorMessage)")
+            // The prelude (a transaction's BEGIN) is gone with this call: nobody may go on here.
+            let error = PostgresError(code: .client, message: "could not enter pipeline mode: \(handle.errorMessage)")
+            close()
+            throw error
         }
         // From here on, leaving early means nobody knows what the server has seen: close.
         var finished = false
@@ -50,7 +60,7 @@ extension PostgresConnection {
                     let queued = statement.bindings.types.withUnsafeBufferPointer { types in
                         PQsendPrepare(connection, name, statement.sql, Int32(types.count), types.baseAddress)
                     }
-                    guard queued == 1 else { throw sendFailure(statement.sql, anySent: !expected.isEmpty) }
+                    guard queued == 1 else { throw sendFailure(statement.sql, anySent: !expected.isEmpty && mayCommit) }
                     expected.append(.prepare(name: name, sql: statement.sql))
                     newlyPrepared[statement.sql] = name
                 }
@@ -62,12 +72,12 @@ extension PostgresConnection {
                     PQsendQueryParams(connection, statement.sql, count, types, values, lengths, formats, 1)
                 }
             }
-            guard sent == 1 else { throw sendFailure(statement.sql, anySent: !expected.isEmpty) }
+            guard sent == 1 else { throw sendFailure(statement.sql, anySent: !expected.isEmpty && mayCommit) }
             expected.append(.statement(index: index))
-            try flush()
+            try flush(mayCommit: mayCommit)
         }
-        guard PQpipelineSync(connection) == 1 else { throw sendFailure(nil, anySent: true) }
-        try flush()
+        guard PQpipelineSync(connection) == 1 else { throw sendFailure(nil, anySent: mayCommit) }
+        try flush(mayCommit: mayCommit)
         PQsetnonblocking(connection, 0)
 
         var results: [PostgresRows?] = Array(repeating: nil, count: all.count)
@@ -79,13 +89,13 @@ extension PostgresConnection {
             case .prepare(_, let text): sql = text
             case .statement(let index): sql = all[index].sql
             }
-            guard let result = PQgetResult(connection) else { throw connectionLost(sql, sent: true) }
+            guard let result = PQgetResult(connection) else { throw connectionLost(sql, mayHaveExecuted: mayCommit) }
             if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
                 PQclear(result)
                 record(PostgresError(code: .server, message: "statement skipped: an earlier one failed", query: sql))
             } else {
                 do {
-                    let rows = try check(result, query: sql)
+                    let rows = try check(result, query: sql, mayCommit: mayCommit)
                     switch item {
                     case .prepare(let name, let text): preparedStatements[text] = name
                     case .statement(let index): results[index] = rows
@@ -104,14 +114,14 @@ extension PostgresConnection {
         // The sync's own result; an error before it (an implicit transaction that failed to
         // commit) comes first and is the pipeline's outcome.
         while true {
-            guard let result = PQgetResult(connection) else { throw connectionLost(nil, sent: true) }
+            guard let result = PQgetResult(connection) else { throw connectionLost(nil, mayHaveExecuted: mayCommit) }
             let status = PQresultStatus(result)
             if status == PGRES_PIPELINE_SYNC {
                 PQclear(result)
                 break
             }
             do {
-                _ = try check(result, query: nil)
+                _ = try check(result, query: nil, mayCommit: mayCommit)
             } catch let error as PostgresError {
                 if error.code == .connectionLost { throw error }
                 record(error)
@@ -132,23 +142,23 @@ extension PostgresConnection {
 
     /// Flushes libpq's send buffer; while the socket is not writable, reads what the server sends
     /// so it never blocks on a full reply buffer.
-    private func flush() throws {
+    private func flush(mayCommit: Bool) throws {
         let connection = handle.pointer
         while true {
             let status = PQflush(connection)
             if status == 0 { return }
-            if status < 0 { throw sendFailure(nil, anySent: true) }
+            if status < 0 { throw sendFailure(nil, anySent: mayCommit) }
             var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN | POLLOUT), revents: 0)
             _ = poll(&descriptor, 1, 1000)
             if descriptor.revents & Int16(POLLIN) != 0, PQconsumeInput(connection) == 0 {
-                throw sendFailure(nil, anySent: true)
+                throw sendFailure(nil, anySent: mayCommit)
             }
         }
     }
 
     /// A statement could not be sent: the connection broke, or libpq refused it.
     private func sendFailure(_ sql: String?, anySent: Bool) -> PostgresError {
-        if handle.isBroken { return connectionLost(sql, sent: anySent) }
+        if handle.isBroken { return connectionLost(sql, mayHaveExecuted: anySent) }
         return PostgresError(
             code: .client, message: "libpq refused to send a statement: \(handle.errorMessage)", query: sql)
     }

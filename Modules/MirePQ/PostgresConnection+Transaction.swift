@@ -51,7 +51,7 @@ public struct PostgresTransactionOptions: Sendable, Hashable {
         var bindings = PostgresBindings()
         for (index, (name, value)) in settings.enumerated() {
             if index > 0 { sql += ", " }
-            bindings.append(String(max(1, value.wholeMilliseconds)))
+            bindings.append(String(value.timeoutMilliseconds))
             sql += "set_config('\(name)', $\(bindings.count), true)"
         }
         return [begin, PostgresQuery(unsafeSQL: sql, bindings: bindings)]
@@ -87,24 +87,36 @@ extension PostgresConnection {
             throw PostgresError(
                 code: .client, message: "a transaction is already open on this connection, or it is closed")
         }
+        _ = takeCommittedInPipeline()
         prelude.withLock { $0 = options.opening }
         let result: T
         do {
             result = try await body(self)
-            try Task.checkCancellation()
         } catch {
+            // Ended by `commit(after:)` before the error: committed, nothing to roll back.
+            if takeCommittedInPipeline() { throw error }
             if !discardPrelude() { await rollbackQuietly() }
             throw error
         }
+        // Checked before cancellation: a transaction that committed is reported as committed.
+        if takeCommittedInPipeline() { return result }
         if discardPrelude() { return result }  // the body sent nothing: there is nothing to commit
-        if committedInPipeline.withLock({ committed in
-            defer { committed = false }
-            return committed
-        }) {
-            return result
+        do {
+            try Task.checkCancellation()
+        } catch {
+            await rollbackQuietly()
+            throw error
         }
         try await commit()
         return result
+    }
+
+    /// Whether ``commit(after:prepared:)`` ended the transaction; clears the flag.
+    nonisolated func takeCommittedInPipeline() -> Bool {
+        committedInPipeline.withLock { committed in
+            defer { committed = false }
+            return committed
+        }
     }
 
     /// Inside ``withTransaction(_:isolation:_:)``: runs `statements` and then `COMMIT` in one
@@ -120,9 +132,14 @@ extension PostgresConnection {
     @discardableResult
     public func commit(after statements: [PostgresQuery], prepared: Bool = false) async throws -> [PostgresRows] {
         try await cancellable { connection in
+            guard connection.status == .inTransaction || connection.prelude.withLock({ !$0.isEmpty }) else {
+                throw PostgresError(
+                    code: .client, message: "commit(after:) runs inside withTransaction, before the transaction ends")
+            }
             let rows: [PostgresRows]
             do {
-                rows = try connection.executePipeline(statements, prepared: prepared, unpreparedTail: ["COMMIT"])
+                rows = try connection.executePipeline(
+                    statements, prepared: prepared, unpreparedTail: ["COMMIT"], commits: true)
             } catch var error as PostgresError where error.code == .connectionLost && error.mayHaveExecuted {
                 error.code = .commitOutcomeUnknown
                 throw error

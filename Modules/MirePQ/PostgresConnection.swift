@@ -104,16 +104,33 @@ public actor PostgresConnection {
         }
     }
 
-    /// The error for a connection found broken; `sent` says whether the statement had gone out.
-    func connectionLost(_ sql: String?, sent: Bool) -> PostgresError {
+    /// The error for a connection found broken. `mayHaveExecuted`: the statement had gone out
+    /// and could have committed on its own (autocommit, or a `COMMIT`); a statement inside an
+    /// open transaction cannot have — the transaction dies with the connection.
+    func connectionLost(_ sql: String?, mayHaveExecuted: Bool) -> PostgresError {
         var error = PostgresError(
             code: .connectionLost,
             message: handle.isFinished ? "the connection is closed" : "the connection was lost: \(handle.errorMessage)",
             query: sql)
-        error.mayHaveExecuted = sent
+        error.mayHaveExecuted = mayHaveExecuted
         error.backendPID = backendPID
         return error
     }
+
+    /// Reads whatever the server sent while the connection was idle: a backend terminated or a
+    /// server shut down meanwhile announced it (FATAL, then EOF), and sending a statement now
+    /// would wrongly make its outcome unknown.
+    func consumeIdleInput() {
+        // The FATAL message and the end of the stream arrive together; reading takes two calls.
+        for _ in 0..<4 {
+            var descriptor = pollfd(fd: PQsocket(handle.pointer), events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) > 0, PQconsumeInput(handle.pointer) == 1, !handle.isBroken else { return }
+        }
+    }
+
+    /// Whether a statement sent now could commit by itself: no transaction block is open and
+    /// no `BEGIN` waits in the prelude.
+    var isAutocommit: Bool { status == .idle && prelude.withLock { $0.isEmpty } }
 
     /// Takes the statements waiting to go out with the next one.
     func takePrelude() -> [PostgresQuery] {
@@ -162,11 +179,15 @@ public actor PostgresConnection {
     /// ```
     public func executeScript(_ sql: String) async throws {
         try await cancellable { connection in
-            guard !connection.handle.isBroken else { throw connection.connectionLost(sql, sent: false) }
-            let pending = connection.takePrelude()
-            if !pending.isEmpty { _ = try connection.executePipeline(pending, prepared: false) }
+            connection.consumeIdleInput()
+            guard !connection.handle.isBroken else {
+                connection.settle()
+                throw connection.connectionLost(sql, mayHaveExecuted: false)
+            }
+            if connection.prelude.withLock({ !$0.isEmpty }) { _ = try connection.executePipeline([], prepared: false) }
+            let autocommit = connection.isAutocommit
             defer { connection.settle() }
-            _ = try connection.check(PQexec(connection.handle.pointer, sql), query: sql)
+            _ = try connection.check(PQexec(connection.handle.pointer, sql), query: sql, mayCommit: autocommit)
         }
     }
 
@@ -207,15 +228,20 @@ public actor PostgresConnection {
 
     /// Executes one statement synchronously on this connection's thread (in one round trip with
     /// any statements waiting in the prelude).
-    func execute(_ query: PostgresQuery, prepared: Bool) throws -> PostgresRows {
-        guard !handle.isBroken else { throw connectionLost(query.sql, sent: false) }
-        let pending = takePrelude()
-        if !pending.isEmpty {
-            guard let rows = try executePipeline(pending + [query], prepared: prepared).last else {
+    func execute(_ query: PostgresQuery, prepared: Bool, commits: Bool = false) throws -> PostgresRows {
+        consumeIdleInput()
+        guard !handle.isBroken else {
+            settle()
+            throw connectionLost(query.sql, mayHaveExecuted: false)
+        }
+        if prelude.withLock({ !$0.isEmpty }) {
+            // The prelude goes out with this statement, in one round trip.
+            guard let rows = try executePipeline([query], prepared: prepared, commits: commits).last else {
                 throw PostgresError(code: .client, message: "the pipeline returned no result", query: query.sql)
             }
             return rows
         }
+        let mayCommit = commits || isAutocommit
         defer { settle() }
         logger.trace("query", metadata: ["sql": "\(query.sql)"])
         let statementName: String? = prepared ? try prepareIfNeeded(query) : nil
@@ -226,7 +252,7 @@ public actor PostgresConnection {
                 PQexecParams(handle.pointer, query.sql, count, types, values, lengths, formats, 1)
             }
         }
-        return try check(result, query: query.sql)
+        return try check(result, query: query.sql, mayCommit: mayCommit)
     }
 
     /// Prepares `query` on this connection once; returns its statement name.
@@ -236,21 +262,17 @@ public actor PostgresConnection {
         let result = query.bindings.types.withUnsafeBufferPointer { types in
             PQprepare(handle.pointer, name, query.sql, Int32(types.count), types.baseAddress)
         }
-        do {
-            _ = try check(result, query: query.sql)
-        } catch var error as PostgresError where error.code == .connectionLost {
-            error.mayHaveExecuted = false  // only the PREPARE was in flight
-            throw error
-        }
+        _ = try check(result, query: query.sql, mayCommit: false)  // only the PREPARE was in flight
         preparedStatements[query.sql] = name
         return name
     }
 
     /// Turns a `PGresult` of a statement that was sent into rows or a typed error. An error that
-    /// ends the session (a lost connection, FATAL, `57P0x`) closes the connection.
-    func check(_ result: OpaquePointer?, query: String?) throws -> PostgresRows {
+    /// ends the session (a lost connection, FATAL, `57P0x`) closes the connection; `mayCommit`
+    /// says whether the statement could have committed by itself (see ``connectionLost(_:mayHaveExecuted:)``).
+    func check(_ result: OpaquePointer?, query: String?, mayCommit: Bool) throws -> PostgresRows {
         guard let result else {
-            if handle.isBroken { throw connectionLost(query, sent: true) }
+            if handle.isBroken { throw connectionLost(query, mayHaveExecuted: mayCommit) }
             throw PostgresError(
                 code: .client, message: handle.errorMessage.isEmpty ? "no result from libpq" : handle.errorMessage,
                 query: query)
@@ -263,7 +285,7 @@ public actor PostgresConnection {
             var error = PostgresError(result: result, connectionBroken: handle.isBroken, query: query)
             logger.debug("statement failed", metadata: ["sqlState": "\(error.sqlState ?? "-")"])
             if error.code == .connectionLost {
-                error.mayHaveExecuted = true
+                error.mayHaveExecuted = mayCommit
                 error.backendPID = backendPID
                 close()
             }
@@ -278,7 +300,7 @@ public actor PostgresConnection {
         let rows: PostgresRows
         do {
             // Unprepared, so the statement text travels with every COMMIT (fault tests match it).
-            rows = try execute("COMMIT", prepared: false)
+            rows = try execute("COMMIT", prepared: false, commits: true)
         } catch var error as PostgresError where error.code == .connectionLost && error.mayHaveExecuted {
             error.code = .commitOutcomeUnknown
             error.message = "the connection was lost after COMMIT was sent: \(error.message)"

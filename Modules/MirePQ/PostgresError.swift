@@ -101,10 +101,24 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public var isConnectionLost: Bool { code == .connectionLost }
 
     /// Whether running the same work again (on a fresh connection or transaction) may succeed:
-    /// a lost connection, a refused connection, a serialization failure or a deadlock. Never an
-    /// unknown commit outcome: running that work again could do it twice.
+    /// a lost connection before anything could commit, a refused connection, a serialization
+    /// failure or a deadlock. Never an unknown outcome — a `COMMIT` or an autocommitted
+    /// statement lost in flight (``mayHaveExecuted``): running that work again could do it twice.
+    /// (A lost *read* is safe to repeat: see ``asRead``.)
     public var isRetryable: Bool {
-        isConnectionLost || isSerializationFailure || isDeadlock || code == .connectionFailed
+        (isConnectionLost && !mayHaveExecuted) || isSerializationFailure || isDeadlock || code == .connectionFailed
+    }
+
+    /// This error as the failure of a statement that changes nothing (a read): a lost
+    /// connection is then plainly retryable.
+    ///
+    /// ```swift
+    /// } catch let error as PostgresError where error.asRead.isRetryable { … }
+    /// ```
+    public var asRead: PostgresError {
+        var read = self
+        read.mayHaveExecuted = false
+        return read
     }
 
     /// Whether the server's SQLSTATE or severity means the session is over: the `57P0x` class

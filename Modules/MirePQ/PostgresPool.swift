@@ -181,6 +181,10 @@ public final class PostgresPool: Sendable {
     }
 
     private func giveBack(_ connection: PostgresConnection) async {
+        // A transaction scope always clears these; anything left means nobody knows the state.
+        if connection.prelude.withLock({ !$0.isEmpty }) || connection.takeCommittedInPipeline() {
+            await connection.close()
+        }
         if connection.isInTransaction { await connection.rollbackQuietly() }
         // Checked after the rollback: a connection that could not roll back was closed.
         guard connection.status == .idle else {

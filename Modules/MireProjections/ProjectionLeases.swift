@@ -206,6 +206,6 @@ public struct ProjectionLeases: Sendable {
 extension Duration {
     /// Whole milliseconds, at least 1.
     var milliseconds: Int64 {
-        max(1, wholeMilliseconds)
+        timeoutMilliseconds
     }
 }

@@ -191,7 +191,9 @@ public final class ProjectionRunner: Service {
     /// one extra pass over the events before it, not one batch per event.
     private func process(_ projection: Projection, grant: LeaseGrant, head: Checkpoint.Key?) async throws {
         var checkpoint = try await leases.checkpoint(of: projection.name)
-        var failures = 0
+        var failures = 0  // consecutive failed deliveries, for the backoff
+        var handlerFailuresInARow = 0  // of them, the handler's own (not the database's): the poison count
+        var moves = 0  // consecutive "checkpoint moved" reloads, for a backoff
         var stepUntil: Checkpoint.Key?
         let dimensions = [("projection", projection.name)]
         let handled = Counter(label: "mire_projection_events_handled", dimensions: dimensions)
@@ -233,7 +235,10 @@ public final class ProjectionRunner: Service {
                 position.record(checkpoint.cursor.position)
                 await measureLag()
                 failures = 0
+                handlerFailuresInARow = 0
+                moves = 0
                 if let until = stepUntil, until <= checkpoint.cursor { stepUntil = nil }
+                if let head, checkpoint.hasHandled(head) { return }  // caught up, even under steady writes
             } catch is Fenced {
                 throw Fenced()
             } catch is CancellationError {
@@ -242,15 +247,24 @@ public final class ProjectionRunner: Service {
                 logger.debug("an earlier delivery had committed; reloading the checkpoint")
                 EventStore.countResolvedOutcome("projection", committed: true)
                 checkpoint = try await leases.checkpoint(of: projection.name)
+                moves += 1
+                if moves > 1 { try await Task.sleep(for: configuration.retry.delay(beforeAttempt: moves)) }
             } catch {
                 failures += 1
-                handlerFailures.increment()
+                // A lost connection, a refused one, a deadlock: the database's trouble, not the
+                // event's. Only the handler's own failures count towards the poison policy.
+                if !configuration.retry.allowsRetry(of: (error as? PostgresError)?.asRead ?? error),
+                    !RetryPolicy.isOutcomeUnknown(error)
+                {
+                    handlerFailuresInARow += 1
+                    handlerFailures.increment()
+                }
                 let failing = steps.compactMap(\.event).first
                 logger.debug(
                     "handler failed; retrying",
                     metadata: [
                         "projection": "\(projection.name)", "position": "\(failing?.position ?? -1)",
-                        "attempt": "\(failures)", "error": "\(error)",
+                        "attempt": "\(failures)", "handlerFailures": "\(handlerFailuresInARow)", "error": "\(error)",
                     ])
                 // Its outcome may be unknown: start again from what the database says.
                 checkpoint = try await leases.checkpoint(of: projection.name)
@@ -258,14 +272,15 @@ public final class ProjectionRunner: Service {
                 if let last = steps.last(where: { $0.event != nil })?.checkpoint.cursor {
                     stepUntil = max(stepUntil ?? last, last)
                 }
-                if case .skipAfter(let attempts) = configuration.poisonPolicy, failures >= attempts,
+                if case .skipAfter(let attempts) = configuration.poisonPolicy, handlerFailuresInARow >= attempts,
                     let failing, steps.compactMap(\.event).count == 1, checkpoint == previous
                 {
                     try await skip(
-                        failing, error: "\(error)", attempts: failures, from: previous, to: target, of: projection,
-                        grant: grant)
+                        failing, error: "\(error)", attempts: handlerFailuresInARow, from: previous, to: target,
+                        of: projection, grant: grant)
                     checkpoint = target
                     failures = 0
+                    handlerFailuresInARow = 0
                     continue
                 }
                 try await Task.sleep(for: configuration.retry.delay(beforeAttempt: failures + 1))

@@ -51,8 +51,21 @@ extension EventStore {
                 return result
             } catch {
                 var failure = error
-                if RetryPolicy.isOutcomeUnknown(error) {
-                    let committed = try await resolveOutcome(of: transaction, after: error, options: options)
+                // Only this scope's own COMMIT is settled here (the body had returned); an unknown
+                // outcome from a write the body made itself is the body's to report.
+                if RetryPolicy.isOutcomeUnknown(error), produced != nil {
+                    let committed: Bool
+                    do {
+                        committed = try await resolveOutcome(of: transaction, after: error, options: options)
+                    } catch let unresolved as MireError where unresolved.code == .commitOutcomeUnknown {
+                        throw unresolved
+                    } catch let resolutionError {
+                        throw MireError(
+                            code: .commitOutcomeUnknown,
+                            message: "the connection was lost after COMMIT was sent, and checking the outcome failed",
+                            recovery: "look for the transaction's events before running it again",
+                            underlying: resolutionError)
+                    }
                     EventStore.countResolvedOutcome("transaction", committed: committed)
                     if committed, let produced {
                         logger.debug("the lost COMMIT had committed; the scope is not run again")
@@ -100,13 +113,22 @@ extension EventStore {
         while true {
             do {
                 let outcome = try await pool.withConnection { connection -> Bool? in
-                    let status = try await connection.query("SELECT pg_xact_status(\(xid))").single(String?.self)
+                    let status: String?
+                    do {
+                        status = try await connection.query("SELECT pg_xact_status(\(xid))").single(String?.self)
+                    } catch let error as PostgresError where error.sqlState == "22023" {
+                        // "in the future": the server crashed and recovered before this
+                        // transaction's commit record reached its disk, so it never committed.
+                        return false
+                    }
                     if status == "in progress" {
                         // Still open on the server (a client cut off before its COMMIT arrived):
                         // end that backend, so the transaction rolls back now instead of at the
                         // idle timeout. Only the backend still running this very transaction.
                         if let backend {
-                            try await connection.query(
+                            // Best effort: without the right to end it, wait for the server's
+                            // idle-in-transaction timeout instead.
+                            _ = try? await connection.query(
                                 """
                                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                                 WHERE pid = \(backend) AND backend_xid = \(xid)::xid
@@ -118,14 +140,16 @@ extension EventStore {
                         "SELECT count(*) FROM mire_events WHERE event_id = ANY(\(ids))"
                     ).single(Int64.self)
                     if stored == Int64(ids.count) { return true }
-                    if stored == 0 { return false }
+                    // Only "aborted" proves it: servers before the 2022 fix of pg_xact_status could
+                    // say "committed" a moment before the commit became visible.
+                    if stored == 0 { return status == "committed" ? nil : false }
                     throw MireError(
                         code: .corruptStream,
                         message: "\(stored) of the \(ids.count) events of one transaction are stored",
                         recovery: "the log was changed outside Mire; restore it from a backup")
                 }
                 if let outcome { return outcome }
-            } catch let error where options.retry.allowsRetry(of: error) {
+            } catch let error where options.retry.allowsRetry(of: (error as? PostgresError)?.asRead ?? error) {
                 logger.debug("could not check the transaction's outcome yet", metadata: ["error": "\(error)"])
             }
             guard ContinuousClock.now < deadline else {

@@ -97,7 +97,7 @@ struct PoolTests {
             try await pool.withConnection { _ in }  // still the same idle connection
             let admin = try await PostgresConnection.connect(
                 configuration: pool.configuration, logger: TestDatabase.logger)
-            try await admin.query("SELECT pg_terminate_backend(\(pid))")
+            try await admin.query("SELECT pg_terminate_backend(\(pid), 5000)")  // returns once it is gone
             await admin.close()
 
             let lost = await #expect(throws: PostgresError.self) {

@@ -124,6 +124,14 @@ struct QueryTests {
     @Test func passwordsAreNotPrinted() {
         let url = PostgresConfiguration(url: "postgresql://app:hunter2@db:5432/bank")
         #expect(!url.description.contains("hunter2"))
+        for text in [
+            "host=db user=app password=ab dbname=bank", "host=db password='two words' dbname=bank",
+            "postgresql://app@db/bank?password=s3cret&sslmode=disable",
+        ] {
+            let shown = PostgresConfiguration(url: text).description
+            #expect(
+                !shown.contains("ab dbname") && !shown.contains("two words") && !shown.contains("s3cret"), "\(shown)")
+        }
         let keywords = PostgresConfiguration(host: "db", user: "app", password: "hunter2", database: "bank")
         #expect(!keywords.description.contains("hunter2"))
     }

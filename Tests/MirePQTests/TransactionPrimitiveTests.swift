@@ -90,7 +90,7 @@ struct TransactionPrimitiveTests {
                 try await pool.withConnection { try await $0.query("SELECT 1") }
             }
             #expect(error?.code == .connectionLost)
-            #expect(error?.isRetryable == true)
+            #expect(error?.isRetryable == true, "\(error.map { $0.debugDescription } ?? "")")
             #expect(try await pool.withConnection { try await $0.query("SELECT 2::int8").single(Int64.self) } == 2)
         }
     }

@@ -309,3 +309,60 @@ struct ServerCrashTests {
         await pool.shutdown()
     }
 }
+
+@Suite("Write path under faults: the review's cases", .timeLimit(.minutes(2)))
+struct WriteFaultReviewTests {
+    @Test func aCancelledBatchLeavesNoStaleStateOnItsConnection() async throws {
+        try await TestDatabase.withProxiedStore(maximumConnections: 1) { store, proxy, direct throws in
+            let a = try StreamID(category: "account", id: "stale-a")
+            let b = try StreamID(category: "account", id: "stale-b")
+            // The batch's reply (BEGIN, appends, COMMIT in one request) is held back while the
+            // task is cancelled: the server commits, the cancel arrives too late.
+            proxy.arm(.stallReply(.milliseconds(400)), whenRequestContains: "\u{0}COMMIT\u{0}")
+            let batch = Task {
+                try await store.append([
+                    StreamAppend(
+                        stream: a, expecting: .noStream, events: [try NewEvent(Account.self, .opened(owner: "a"))]),
+                    StreamAppend(
+                        stream: b, expecting: .noStream, events: [try NewEvent(Account.self, .opened(owner: "b"))]),
+                ])
+            }
+            try await Task.sleep(for: .milliseconds(150))
+            batch.cancel()
+            let outcome = await batch.result
+            let stored = try await direct.readStream(a).count + direct.readStream(b).count
+            switch outcome {
+            case .success: #expect(stored == 2)  // reported committed: it is
+            case .failure: #expect(stored == 0)  // reported failed: nothing stored
+            }
+            // The only connection then runs a transaction-backed batch: it must really commit.
+            let c = try StreamID(category: "account", id: "stale-c")
+            let d = try StreamID(category: "account", id: "stale-d")
+            try await store.append([
+                StreamAppend(
+                    stream: c, expecting: .noStream, events: [try NewEvent(Account.self, .opened(owner: "c"))]),
+                StreamAppend(
+                    stream: d, expecting: .noStream, events: [try NewEvent(Account.self, .opened(owner: "d"))]),
+            ])
+            #expect(try await direct.readStream(c).count == 1)
+            #expect(try await direct.readStream(d).count == 1)
+        }
+    }
+
+    @Test func anUpdateThatGivesUpAfterALostReplySaysTheOutcomeIsUnknown() async throws {
+        try await TestDatabase.withProxiedStore { store, proxy, direct throws in
+            var account = try AggregateRoot<Account>(id: "gives-up")
+            account.open(owner: "g")
+            try await direct.save(&account)
+            // The save's reply is lost (only the save's request carries the new payload), then the
+            // server is unreachable for every retry.
+            proxy.arm(.dropReply, when: .requestContains(#""amount":1"#), thenRefuseNewConnections: true)
+            let error = await #expect(throws: MireError.self) {
+                _ = try await store.update(Account.self, id: "gives-up", retry: RetryPolicy(maximumAttempts: 3)) {
+                    $0.deposit(1)
+                }
+            }
+            #expect(error?.code == .commitOutcomeUnknown)
+        }
+    }
+}

@@ -136,3 +136,59 @@ struct RunnerFaultTests {
 }
 
 struct Refused: Error {}
+
+@Suite("Projection runner: the review's cases", .timeLimit(.minutes(2)))
+struct RunnerReviewTests {
+    /// Lost connections are the database's trouble, not the event's: they never count towards
+    /// the poison policy, so no healthy event is skipped.
+    @Test func lostConnectionsDoNotMakeAnEventPoison() async throws {
+        try await TestDatabase.withProxiedStore(maximumConnections: 4) { store, proxy, direct throws in
+            let stream = try StreamID(category: "tally", id: "healthy")
+            try await direct.append([try NewEvent(Tally.self, .added(5))], to: stream, expecting: .noStream)
+            let seen = Locked(0)
+            let projection = Projection(name: "healthy", category: "tally", delivery: .plain) { _, _ in
+                seen.withLock { $0 += 1 }
+            }
+            var configuration = testConfiguration("w")
+            configuration.poisonPolicy = .skipAfter(attempts: 2)
+            // The checkpoint fails twice over (its request never reaches the server), as often as
+            // the poison policy allows a handler to fail.
+            proxy.arm(.dropRequest, when: .requestContains("UPDATE mire_subscriptions s SET"), times: 2)
+            let runner = ProjectionRunner(
+                store: store, projections: [projection], configuration: configuration, logger: TestDatabase.logger)
+            try await runner.runUntilCaughtUp()
+            #expect(proxy.faultsFired == 2)
+            let skipped = try await direct.pool.withConnection {
+                try await $0.query("SELECT count(*) FROM mire_projection_skipped").single(Int64.self)
+            }
+            #expect(skipped == 0)
+            #expect(seen.value >= 1)
+        }
+    }
+
+    /// Catching up ends once the events present at the start are handled, even while writers
+    /// keep the log growing.
+    @Test func catchingUpReturnsUnderSteadyWrites() async throws {
+        try await TestDatabase.withStore(maximumConnections: 6) { store throws in
+            let stream = try StreamID(category: "tally", id: "busy")
+            try await store.append([try NewEvent(Tally.self, .added(1))], to: stream, expecting: .noStream)
+            let writing = Task {
+                var version: Int64 = 1
+                while !Task.isCancelled {
+                    try await store.append(
+                        [try NewEvent(Tally.self, .added(1))], to: stream, expecting: .exact(version))
+                    version += 1
+                }
+            }
+            defer { writing.cancel() }
+            var configuration = testConfiguration("w")
+            configuration.batchSize = 1
+            let runner = ProjectionRunner(
+                store: store,
+                projections: [Projection(name: "busy", category: "tally", delivery: .plain) { _, _ in }],
+                configuration: configuration, logger: TestDatabase.logger)
+            try await runner.runUntilCaughtUp()
+            #expect(try await runner.status("busy").eventsHandled >= 1)
+        }
+    }
+}

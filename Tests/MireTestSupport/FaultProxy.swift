@@ -56,6 +56,7 @@ public final class FaultProxy: Sendable {
         var action: Action
         var trigger: Trigger
         var remaining: Int
+        var thenRefuse: Bool
     }
 
     private struct State: Sendable {
@@ -99,9 +100,14 @@ public final class FaultProxy: Sendable {
 
     deinit { stop() }
 
-    /// Arms a fault for the next `times` matching requests (on any connection).
-    public func arm(_ action: Action, when trigger: Trigger, times: Int = 1) {
-        state.withLock { $0.armed.append(Armed(action: action, trigger: trigger, remaining: times)) }
+    /// Arms a fault for the next `times` matching requests (on any connection). With
+    /// `thenRefuseNewConnections`, the proxy refuses every new connection once it fired (the
+    /// server looks gone from that moment).
+    public func arm(_ action: Action, when trigger: Trigger, times: Int = 1, thenRefuseNewConnections: Bool = false) {
+        state.withLock {
+            $0.armed.append(
+                Armed(action: action, trigger: trigger, remaining: times, thenRefuse: thenRefuseNewConnections))
+        }
     }
 
     /// Arms a fault for the next request that sends exactly the statement `sql` through the
@@ -241,6 +247,7 @@ public final class FaultProxy: Sendable {
                 state.armed[index].remaining -= 1
                 if state.armed[index].remaining <= 0 { state.armed.remove(at: index) }
                 state.fired += 1
+                if armed.thenRefuse { state.refusing = true }
                 if ProcessInfo.processInfo.environment["MIRE_PROXY_DEBUG"] != nil {
                     print(
                         "proxy fired \(armed.action) on:",

@@ -3,14 +3,184 @@ import Foundation
 import Logging
 import MirePostgres
 
-// The event store vs the same work in hand-written SQL through raw libpq, same durable server,
-// interleaved runs, medians and the ratio Mire / raw (1.00 = no overhead).
+// The event store at the database's limit, measured in one run on one durable server:
+//
+// 1. Writes: pgbench running the plain-SQL equivalent (stream row + event), pgbench running
+//    Mire's own save statements, and the library saving through EventStore, at 1, 8 and 16
+//    writers, for new streams and existing ones. Ratios: Mire's statement / plain SQL, and the
+//    library / its statement under pgbench.
+// 2. A 100-event save vs the same work as one hand-written array insert over raw libpq.
+// 3. Loading a 1,000-event aggregate vs a raw fetch of its rows.
+//
+// MIRE_BENCH_SECONDS (default 8) per write measurement, MIRE_BENCH_WRITERS (default 1,8,16).
+// Results also go to results/store-ratios.json (for the charts).
+
+let environment = ProcessInfo.processInfo.environment
+let seconds = Int(environment["MIRE_BENCH_SECONDS"] ?? "") ?? 8
+let writerCounts = (environment["MIRE_BENCH_WRITERS"] ?? "1,8,16").split(separator: ",").compactMap { Int($0) }
+let logger = Logger(label: "bench")
 
 let configuration = try await BenchmarkServer.start()
-let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: Logger(label: "bench"))
-let store = EventStore(pool: pool, logger: Logger(label: "bench"))
-try await store.migrate()
-let raw = try RawLibPQ(conninfo: BenchmarkServer.conninfo(configuration))
+let conninfo = BenchmarkServer.conninfo(configuration)
+let setupPool = PostgresPool(configuration: configuration, maximumConnections: 2, logger: logger)
+let setupStore = EventStore(pool: setupPool, logger: logger)
+try await setupStore.migrate()
+let pgbench = try PGBench(conninfo: conninfo)
+
+// The payload of every written event: the ~170-byte note the pgbench baselines use.
+let note =
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis"
+let payloadLiteral = #"{"amount": 1, "note": "\#(note)"}"#
+
+enum NoteEvent: Codable, Sendable {
+    case noted(amount: Int64, note: String)
+}
+
+struct Notebook: Aggregate {
+    static let category = "note"
+    var count = 0
+    mutating func apply(_ event: NoteEvent) { count += 1 }
+}
+
+// MARK: pgbench scripts
+
+/// `sql` with its `$n` parameters replaced by pgbench expressions (highest number first, so `$1`
+/// never eats the start of `$10`).
+func pgbenchStatement(_ sql: String, _ values: [Int: String]) -> String {
+    var text = sql
+    for (number, value) in values.sorted(by: { $0.key > $1.key }) { text = text.replacing("$\(number)", with: value) }
+    return text
+}
+
+let plainScript = """
+    \\set s random(1, 2000000000)
+    WITH s AS (INSERT INTO mire_streams (stream_id, category, version) VALUES ('plain-' || :client_id || '-' || :s, 'plain', 1) RETURNING stream_id)
+    INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload)
+    SELECT s.stream_id, 1, 'plain', gen_random_uuid(), 'plain.deposited', '\(payloadLiteral)' FROM s;
+    """
+
+let eventValues: [Int: String] = [
+    2: "'pgb'", 3: "gen_random_uuid()", 4: "'pgb.noted'", 5: "'\(payloadLiteral)'::jsonb", 6: "'{}'::jsonb",
+]
+let newStreamScript =
+    "\\set s random(1, 2000000000)\n"
+    + pgbenchStatement(
+        AppendStatement.newStreamSQL, eventValues.merging([1: "'pgn-' || :client_id || '-' || :s"]) { $1 }) + ";\n"
+// Each client appends to its own stream and carries the version over with \gset.
+let existingStreamScript =
+    pgbenchStatement(
+        AppendStatement.existingStreamSQL,
+        eventValues.merging([1: "'pge-' || :run || '-' || :client_id", 7: ":stream_version"]) { $1 }) + "\n\\gset\n"
+
+// MARK: The library
+
+/// Saves per second through EventStore with `writers` concurrent writers for `seconds`.
+func librarySaves(writers: Int, newStreams: Bool) async throws -> Double {
+    let pool = PostgresPool(configuration: configuration, maximumConnections: writers, logger: logger)
+    let store = EventStore(pool: pool, logger: logger)
+    let run = UUID().uuidString.prefix(8).lowercased()
+    var roots: [AggregateRoot<Notebook>] = []
+    if !newStreams {
+        for writer in 0..<writers {
+            var root = try AggregateRoot<Notebook>(id: "lib-\(run)-\(writer)")
+            root.record(.noted(amount: 1, note: note))
+            try await store.save(&root)
+            roots.append(root)
+        }
+    }
+    // A second of warm-up (statements prepared, pool full), then the measured run.
+    var measured = 0
+    var elapsed = Duration.zero
+    for phase in 0..<2 {
+        let length: Duration = phase == 0 ? .seconds(1) : .seconds(seconds)
+        let started = ContinuousClock.now
+        let deadline = started + length
+        let snapshot = roots
+        let results = try await withThrowingTaskGroup(of: (Int, Int, AggregateRoot<Notebook>?).self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    var saves = 0
+                    if newStreams {
+                        while ContinuousClock.now < deadline {
+                            var root = try AggregateRoot<Notebook>(id: "lib-\(run)-\(writer)-\(phase)-\(saves)")
+                            root.record(.noted(amount: 1, note: note))
+                            try await store.save(&root)
+                            saves += 1
+                        }
+                        return (writer, saves, nil)
+                    }
+                    var root = snapshot[writer]
+                    while ContinuousClock.now < deadline {
+                        root.record(.noted(amount: 1, note: note))
+                        try await store.save(&root)
+                        saves += 1
+                    }
+                    return (writer, saves, root)
+                }
+            }
+            return try await group.reduce(into: [(Int, Int, AggregateRoot<Notebook>?)]()) { $0.append($1) }
+        }
+        for (writer, _, root) in results { if let root { roots[writer] = root } }
+        if phase == 1 {
+            measured = results.reduce(0) { $0 + $1.1 }
+            elapsed = ContinuousClock.now - started
+        }
+    }
+    await pool.shutdown()
+    return Double(measured) / elapsed.seconds
+}
+
+/// Streams `pge-<run>-<client>` at version 1, for pgbench's existing-stream script.
+func prepareExistingStreams(clients: Int) async throws -> String {
+    let run = UUID().uuidString.prefix(8).lowercased()
+    for client in 0..<clients {
+        let stream = try StreamID(category: "pge", id: "\(run)-\(client)")
+        try await setupStore.append(
+            [NewEvent(type: "pgb.noted", payload: Data(payloadLiteral.utf8))], to: stream, expecting: .noStream)
+    }
+    return run
+}
+
+// MARK: Writes
+
+struct WriteRow: Codable {
+    var writers: Int
+    var plainPerSecond: Double
+    var statementNewPerSecond: Double
+    var statementExistingPerSecond: Double
+    var libraryNewPerSecond: Double
+    var libraryExistingPerSecond: Double
+}
+
+print("Writes: one event per save, durable server, \(seconds) s each (events/s; ratios in parentheses)")
+print("writers  plain SQL  Mire stmt new  (/plain)  library new  (/stmt)  Mire stmt existing  library existing  (/stmt)")
+var writeRows: [WriteRow] = []
+for writers in writerCounts {
+    let statementNew = try pgbench.transactionsPerSecond(script: newStreamScript, clients: writers, seconds: seconds)
+    let libraryNew = try await librarySaves(writers: writers, newStreams: true)
+    let run = try await prepareExistingStreams(clients: writers)
+    let statementExisting = try pgbench.transactionsPerSecond(
+        script: existingStreamScript, clients: writers, seconds: seconds,
+        variables: ["run": run, "stream_version": "1"])
+    let libraryExisting = try await librarySaves(writers: writers, newStreams: false)
+    let plain = try pgbench.transactionsPerSecond(script: plainScript, clients: writers, seconds: seconds)
+    let row = WriteRow(
+        writers: writers, plainPerSecond: plain, statementNewPerSecond: statementNew,
+        statementExistingPerSecond: statementExisting, libraryNewPerSecond: libraryNew,
+        libraryExistingPerSecond: libraryExisting)
+    writeRows.append(row)
+    print(
+        String(
+            format: "%7d  %9.0f  %13.0f  (%.2f×)  %11.0f  (%.2f×)  %18.0f  %16.0f  (%.2f×)", writers, plain,
+            statementNew, statementNew / plain, libraryNew, libraryNew / statementNew, statementExisting,
+            libraryExisting, libraryExisting / statementExisting))
+}
+
+// MARK: A 100-event save and a 1,000-event load, against raw libpq
+
+let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: logger)
+let store = EventStore(pool: pool, logger: logger)
+let raw = try RawLibPQ(conninfo: conninfo)
 
 /// Raw equivalent of one save: version check, stream row advanced, events inserted — one statement.
 let rawAppend = """
@@ -40,7 +210,7 @@ var ledger = try await store.loadOrDefault(Ledger.self, id: "bench-1")
     ledger = root
 }
 
-// A 1,000-event stream to load, written once for each side.
+// A 1,000-event stream to load.
 do {
     var long = try await store.loadOrDefault(Ledger.self, id: "long")
     for _ in 0..<1_000 { long.record(.deposited(amount: 1)) }
@@ -71,23 +241,26 @@ struct Workload {
 }
 let workloads = [
     Workload(
-        name: "save 1 event (durable commit)", repetitions: 400, events: 1, mire: { try await mireSave(1) },
-        raw: { try rawSave(1) }),
-    Workload(
-        name: "save 100 events in one save", repetitions: 100, events: 100, mire: { try await mireSave(100) },
+        name: "save 100 events in one save", repetitions: 200, events: 100, mire: { try await mireSave(100) },
         raw: { try rawSave(100) }),
     Workload(
-        name: "load a 1,000-event stream", repetitions: 100, events: 1_000, mire: { try await mireLoad() },
+        name: "load a 1,000-event stream", repetitions: 200, events: 1_000, mire: { try await mireLoad() },
         raw: { try rawLoad() }),
 ]
 
-print("Mire event store vs hand-written SQL over raw libpq, same durable server, medians")
-print("workload                          Mire µs   events/s      raw µs   events/s   Mire/raw")
+struct TimedRow: Codable {
+    var name: String
+    var mireMicroseconds: Double
+    var rawMicroseconds: Double
+}
+var timedRows: [TimedRow] = []
+print("\nOne connection, medians (raw/Mire: 1.00 = no overhead)")
+print("workload                          Mire µs      raw µs   raw/Mire")
 let clock = ContinuousClock()
 for workload in workloads {
     var mireTimes: [Duration] = []
     var rawTimes: [Duration] = []
-    for _ in 0..<10 {
+    for _ in 0..<20 {
         try await workload.mire()
         try workload.raw()
     }
@@ -97,11 +270,15 @@ for workload in workloads {
     }
     let m = micros(median(mireTimes))
     let r = micros(median(rawTimes))
-    print(
-        workload.name.padding(toLength: 32, withPad: " ", startingAt: 0)
-            + String(
-                format: "%9.0f %10.0f  %10.0f %10.0f  %8.2f×", m, Double(workload.events) / m * 1e6, r,
-                Double(workload.events) / r * 1e6, m / r)
-    )
+    timedRows.append(TimedRow(name: workload.name, mireMicroseconds: m, rawMicroseconds: r))
+    print(workload.name.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%9.0f  %10.0f  %8.2f×", m, r, r / m))
 }
 await pool.shutdown()
+await setupPool.shutdown()
+
+struct Results: Codable {
+    var seconds: Int
+    var writes: [WriteRow]
+    var timed: [TimedRow]
+}
+try BenchmarkResults.write(Results(seconds: seconds, writes: writeRows, timed: timedRows), as: "store-ratios")

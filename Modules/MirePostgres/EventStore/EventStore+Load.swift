@@ -80,7 +80,7 @@ extension EventStore {
                     rows = try await target.query(page)
                 }
             } catch {
-                throw MireError.database(error, stream: stream, doing: "loading the stream")
+                throw MireError.database(error, stream: stream, doing: "loading the stream", reading: true)
             }
             guard let first = rows.first else {
                 if lastVersion == nil { return nil }

@@ -89,7 +89,7 @@ extension EventStore {
             }
             return StreamInfo(stream: stream, version: try rows.first?.decode(Int64.self, at: 0) ?? 0)
         } catch {
-            throw MireError.database(error, stream: stream, doing: "reading stream information")
+            throw MireError.database(error, stream: stream, doing: "reading stream information", reading: true)
         }
     }
 
@@ -114,7 +114,7 @@ extension EventStore {
             let rows = try await pool.withConnection { connection in try await connection.query(query, prepared: true) }
             return try rows.map { try Self.rawEvent($0, stream: stream) }
         } catch {
-            throw MireError.database(error, stream: stream, doing: "reading events")
+            throw MireError.database(error, stream: stream, doing: "reading events", reading: true)
         }
     }
 }

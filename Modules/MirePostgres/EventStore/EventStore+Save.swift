@@ -98,12 +98,23 @@ extension EventStore {
     ) async throws -> (result: AppendResult, transactionID: UInt64?) {
         try Self.refuseRepeatedIDs(events, in: stream)
         guard !events.isEmpty else {
-            // Nothing to store: no stream row is created. Report the version as it stands.
+            // Nothing to store: no stream row is created. Report the version as it stands, read
+            // where the append would have run (inside its transaction, if any).
             let version: Int64
-            if case .exact(let exact) = expected {
-                version = exact
-            } else {
-                version = try await streamInfo(stream).version
+            do {
+                version =
+                    try await target.query(
+                        "SELECT version FROM mire_streams WHERE stream_id = \(stream.rawValue)"
+                    ).first?.decode(Int64.self, at: 0) ?? 0
+            } catch {
+                throw MireError.database(error, stream: stream, doing: "reading the stream's version", reading: true)
+            }
+            guard expected.isSatisfied(by: version) else {
+                throw MireError(
+                    code: .concurrencyConflict,
+                    message: "the append expected \(expected) but the stream is at version \(version)",
+                    stream: stream.rawValue, version: version, expected: expected,
+                    recovery: "another writer saved first: load again and retry")
             }
             return (AppendResult(stream: stream, version: version, positions: [], wasAlreadyStored: false), nil)
         }

@@ -68,25 +68,39 @@ extension EventStore {
         _ root: inout AggregateRoot<A>, policy: RetryPolicy, attempt: inout Int
     ) async throws {
         var outcomeWasUnknown = false
-        while true {
-            do {
-                let result = try await save(&root)
-                if outcomeWasUnknown { Self.countResolvedOutcome("save", committed: result.wasAlreadyStored) }
-                return
-            } catch let error as MireError where error.code == .concurrencyConflict {
-                if outcomeWasUnknown { Self.countResolvedOutcome("save", committed: false) }
-                throw error
-            } catch
-                where (RetryPolicy.isOutcomeUnknown(error) || policy.allowsRetry(of: error))
-                && attempt < policy.maximumAttempts
-            {
-                outcomeWasUnknown = outcomeWasUnknown || RetryPolicy.isOutcomeUnknown(error)
-                attempt += 1
-                logger.debug(
-                    "save outcome unknown or transient failure; sending the same events again",
-                    metadata: ["stream": "\(root.id)", "attempt": "\(attempt)", "error": "\(error)"])
-                try await Task.sleep(for: policy.delay(beforeAttempt: attempt))
+        do {
+            while true {
+                do {
+                    let result = try await save(&root)
+                    if outcomeWasUnknown { Self.countResolvedOutcome("save", committed: result.wasAlreadyStored) }
+                    return
+                } catch let error as MireError where error.code == .concurrencyConflict {
+                    if outcomeWasUnknown { Self.countResolvedOutcome("save", committed: false) }
+                    throw error
+                } catch
+                    where (RetryPolicy.isOutcomeUnknown(error) || policy.allowsRetry(of: error))
+                    && attempt < policy.maximumAttempts
+                {
+                    outcomeWasUnknown = outcomeWasUnknown || RetryPolicy.isOutcomeUnknown(error)
+                    attempt += 1
+                    logger.debug(
+                        "save outcome unknown or transient failure; sending the same events again",
+                        metadata: ["stream": "\(root.id)", "attempt": "\(attempt)", "error": "\(error)"])
+                    try await Task.sleep(for: policy.delay(beforeAttempt: attempt))
+                }
             }
+        } catch let error as MireError where error.code == .concurrencyConflict {
+            throw error  // proven not stored
+        } catch {
+            // Out of attempts, cancelled, or failed otherwise while an earlier attempt's outcome
+            // is still unknown: the caller must not take this for "not stored".
+            guard outcomeWasUnknown, !RetryPolicy.isOutcomeUnknown(error) else { throw error }
+            throw MireError(
+                code: .commitOutcomeUnknown,
+                message: "a save's reply was lost, and resending it did not settle whether it was stored",
+                stream: root.id.rawValue,
+                recovery: "save the same aggregate again (same event ids) to learn where its events are",
+                underlying: error)
         }
     }
 

@@ -76,10 +76,13 @@ public final class EventStore: Sendable {
 extension PostgresError: RetryableError {}
 
 extension MireError {
-    /// Wraps a database failure, keeping it as the underlying error.
-    package static func database(_ error: any Error, stream: StreamID? = nil, doing action: String) -> MireError {
+    /// Wraps a database failure, keeping it as the underlying error. With `reading`, the work
+    /// changed nothing, so a connection lost in flight is plainly retryable.
+    package static func database(
+        _ error: any Error, stream: StreamID? = nil, doing action: String, reading: Bool = false
+    ) -> MireError {
         if let mire = error as? MireError { return mire }
-        let postgres = error as? PostgresError
+        let postgres = (error as? PostgresError).map { reading ? $0.asRead : $0 }
         if let postgres, postgres.code == .commitOutcomeUnknown {
             return MireError(
                 code: .commitOutcomeUnknown,
@@ -105,7 +108,7 @@ extension MireError {
             stream: stream?.rawValue,
             recovery: postgres?.isRetryable == true
                 ? "the failure is transient; retry the operation" : "check the database and the error underneath",
-            underlying: error
+            underlying: postgres ?? error
         )
     }
 }

@@ -41,6 +41,8 @@ let package = Package(
         ratios("projection-ratios", in: "ProjectionRatios", using: "MireProjections"),
         // A profiling target: repeated loads of one 1,000-event stream.
         ratios("load-profile", in: "LoadProfile"),
+        // A profiling target: one-event saves in a loop.
+        ratios("save-profile", in: "SaveProfile"),
         // Distributions (p50…p99, allocations) with ordo-one/benchmark: `swift package benchmark`.
         .executableTarget(
             name: "DriverBenchmarks",

@@ -5,12 +5,16 @@ public import MirePostgres
 /// with PostgreSQL's durable defaults (fsync on), so write figures mean something.
 public enum BenchmarkServer {
     /// Starts (or names) the server and returns how to reach it.
-    public static func start() async throws -> PostgresConfiguration {
+    /// With `durable: false` (for profiling the client only) commits do not wait for the disk.
+    public static func start(durable: Bool = true) async throws -> PostgresConfiguration {
         if let url = ProcessInfo.processInfo.environment["MIRE_BENCH_DATABASE_URL"], !url.isEmpty {
             return PostgresConfiguration(url: url, applicationName: "mire-bench")
         }
-        let durable = ["fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"]
-        let server = try LocalPostgresServer.throwaway(settings: durable)
+        let settings =
+            durable
+            ? ["fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"]
+            : ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"]
+        let server = try LocalPostgresServer.throwaway(settings: settings)
         return try await server.start()
     }
 

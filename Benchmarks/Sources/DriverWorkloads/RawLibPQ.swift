@@ -5,6 +5,7 @@ import Foundation
 /// Confinement: one instance is used by one thread at a time (each benchmark client owns one).
 public final class RawLibPQ: @unchecked Sendable {
     let connection: OpaquePointer
+    var prepared = false
 
     public init(conninfo: String) throws {
         guard let connection = PQconnectdb(conninfo), PQstatus(connection) == CONNECTION_OK else {
@@ -17,7 +18,7 @@ public final class RawLibPQ: @unchecked Sendable {
 
     public struct RawFailure: Error { let message: String }
 
-    private func check(_ result: OpaquePointer?) throws {
+    func check(_ result: OpaquePointer?) throws {
         defer { PQclear(result) }
         let status = PQresultStatus(result)
         guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
@@ -134,6 +135,48 @@ public final class RawLibPQ: @unchecked Sendable {
                     connection, "INSERT INTO bench_rows (v) SELECT unnest($1::int8[])", 1, types, &pointer, &length,
                     &format, 1)
             )
+        }
+    }
+}
+
+extension RawLibPQ {
+    /// Runs Mire's existing-stream save statement (`sql`) prepared, binary parameters, the way
+    /// a hand-written client would: for the per-layer save profile.
+    public func appendPrepared(_ sql: String, stream: String, version: Int64) throws {
+        if !prepared {
+            try check(PQprepare(connection, "append", sql, 0, nil))
+            prepared = true
+        }
+        var id = UUID().uuid
+        var expected = version.bigEndian
+        let payload: [UInt8] = [1] + Array(#"{"amount":1}"#.utf8)
+        let metadata: [UInt8] = [1] + Array("{}".utf8)
+        let texts = [Array(stream.utf8), Array("p".utf8), Array("p.deposited".utf8)]
+        try withUnsafeBytes(of: &id) { idBytes in
+            try withUnsafeBytes(of: &expected) { versionBytes in
+                try texts[0].withUnsafeBytes { s in
+                    try texts[1].withUnsafeBytes { c in
+                        try texts[2].withUnsafeBytes { t in
+                            try payload.withUnsafeBytes { p in
+                                try metadata.withUnsafeBytes { m in
+                                    let values: [UnsafeRawPointer?] = [
+                                        s.baseAddress, c.baseAddress, idBytes.baseAddress, t.baseAddress, p.baseAddress,
+                                        m.baseAddress, versionBytes.baseAddress,
+                                    ]
+                                    var pointers = values.map { $0?.assumingMemoryBound(to: CChar.self) }
+                                    var lengths: [Int32] = [
+                                        Int32(s.count), Int32(c.count), 16, Int32(t.count), Int32(p.count),
+                                        Int32(m.count), 8,
+                                    ]
+                                    var formats = [Int32](repeating: 1, count: 7)
+                                    try check(
+                                        PQexecPrepared(connection, "append", 7, &pointers, &lengths, &formats, 1))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -1,0 +1,76 @@
+import CLibPQRaw
+import DriverWorkloads
+import Foundation
+import Logging
+import MirePostgres
+
+// Where a save's time goes, layer by layer, on one connection: the save statement through raw
+// libpq (binary parameters, prepared), through a Mire connection, through the pool, and through
+// EventStore.save. Rounds of CHUNK (default 500) saves per layer, ROUNDS (default 10) rounds,
+// layers interleaved; medians. DURABLE=0 for a server that does not wait for the disk (the
+// client's share then stands out). Also a target for profilers.
+
+let environment = ProcessInfo.processInfo.environment
+let chunk = Int(environment["CHUNK"] ?? "") ?? 500
+let rounds = Int(environment["ROUNDS"] ?? "") ?? 10
+let configuration = try await BenchmarkServer.start(durable: environment["DURABLE"] != "0")
+let logger = Logger(label: "profile")
+
+try await Task.detached {
+    let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: logger)
+    var storeConfiguration = EventStore.Configuration()
+    if environment["WAKEUPS"] == "0" { storeConfiguration.wakeUpChannel = nil }
+    let store = EventStore(pool: pool, configuration: storeConfiguration, logger: logger)
+    try await store.migrate()
+    let raw = try RawLibPQ(conninfo: BenchmarkServer.conninfo(configuration))
+    let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+    for stream in ["raw-p", "conn-p", "pool-p"] {
+        try await connection.query("INSERT INTO mire_streams (stream_id, category, version) VALUES (\(stream), 'p', 0)")
+    }
+    @Sendable func statement(_ stream: String, _ version: Int64) -> PostgresQuery {
+        var bindings = PostgresBindings()
+        bindings.append(stream)
+        bindings.append("p")
+        bindings.append(UUID())
+        bindings.append("p.deposited")
+        bindings.append(PostgresJSONB(text: #"{"amount":1}"#))
+        bindings.append(PostgresJSONB(text: "{}"))
+        bindings.append(version)
+        return PostgresQuery(unsafeSQL: AppendStatement.existingStreamSQL, bindings: bindings)
+    }
+    var versions: [String: Int64] = ["raw-p": 0, "conn-p": 0, "pool-p": 0]
+    var ledger = try AggregateRoot<Ledger>(id: "profile")
+    var times: [String: [Double]] = [:]
+    let names = ["raw libpq (binary, prepared)", "Mire connection.query", "Mire pool + query", "EventStore.save"]
+    let only = environment["ONLY"].flatMap(Int.init)  // run one layer only (for a profiler)
+    for _ in 0..<(rounds + 1) {
+        for (index, name) in names.enumerated() where only == nil || only == index {
+            let started = ContinuousClock.now
+            for _ in 0..<chunk {
+                switch index {
+                case 0:
+                    try raw.appendPrepared(AppendStatement.existingStreamSQL, stream: "raw-p", version: versions["raw-p"]!)
+                    versions["raw-p"]! += 1
+                case 1:
+                    try await connection.query(statement("conn-p", versions["conn-p"]!), prepared: true)
+                    versions["conn-p"]! += 1
+                case 2:
+                    let query = statement("pool-p", versions["pool-p"]!)
+                    try await pool.withConnection { try await $0.query(query, prepared: true) }
+                    versions["pool-p"]! += 1
+                default:
+                    ledger.record(.deposited(amount: 1))
+                    try await store.save(&ledger)
+                }
+            }
+            times[name, default: []].append((ContinuousClock.now - started).seconds * 1e6 / Double(chunk))
+        }
+    }
+    for name in names where times[name] != nil {
+        let values = times[name]!.dropFirst().sorted()  // the first round warms up
+        let median = values[values.count / 2]
+        print(name.padding(toLength: 30, withPad: " ", startingAt: 0) + String(format: "%8.1f µs/save  %7.0f saves/s", median, 1e6 / median))
+    }
+    await connection.close()
+    await pool.shutdown()
+}.value

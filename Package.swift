@@ -156,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MireSnapshotsTests",
-            dependencies: ["MireSnapshots", "MireTestSupport"],
+            dependencies: ["MireSnapshots", "MireTransactions", "MireTestSupport"],
             path: "Tests/MireSnapshotsTests",
             swiftSettings: swiftSettings
         ),

@@ -1,7 +1,7 @@
 /// Appends PostgreSQL binary-format values (big-endian) to a byte array.
 public struct PostgresBinaryWriter: Sendable {
     /// The bytes written so far.
-    public private(set) var bytes: [UInt8] = []
+    public internal(set) var bytes: [UInt8] = []
 
     /// An empty writer.
     ///
@@ -19,6 +19,16 @@ public struct PostgresBinaryWriter: Sendable {
     /// Writes raw bytes.
     public mutating func writeBytes(_ other: some Sequence<UInt8>) {
         bytes.append(contentsOf: other)
+    }
+
+    /// Writes a 4-byte length, then what `body` writes, then goes back to fill the length in
+    /// (array elements, without a writer per element).
+    mutating func writeLengthPrefixed(_ body: (inout PostgresBinaryWriter) -> Void) {
+        let start = bytes.count
+        writeInteger(Int32(0))
+        body(&self)
+        let length = Int32(clamping: bytes.count - start - 4)
+        withUnsafeBytes(of: length.bigEndian) { bytes.replaceSubrange(start..<(start + 4), with: $0) }
     }
 }
 

@@ -85,10 +85,7 @@ extension Array: PostgresEncodable where Element: PostgresArrayElement {
             if element.isPostgresNull {
                 writer.writeInteger(Int32(-1))
             } else {
-                var inner = PostgresBinaryWriter()
-                element.encode(into: &inner)
-                writer.writeInteger(Int32(inner.bytes.count))
-                writer.writeBytes(inner.bytes)
+                writer.writeLengthPrefixed { element.encode(into: &$0) }
             }
         }
     }

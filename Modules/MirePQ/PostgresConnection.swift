@@ -323,7 +323,8 @@ public actor PostgresConnection {
     }
 }
 
-/// Lays out bound parameters as the C arrays `PQexecParams` wants, for the closure's duration.
+/// Lays out bound parameters as the C arrays `PQexecParams` wants, for the closure's duration:
+/// pointers into the bindings' one buffer, on the stack.
 func withParameters<R>(
     _ bindings: PostgresBindings,
     _ body: (
@@ -331,33 +332,24 @@ func withParameters<R>(
     ) -> R
 ) -> R {
     let count = bindings.count
-    let totalBytes = bindings.values.reduce(0) { $0 + ($1?.count ?? 0) }
-    let storage = UnsafeMutableRawPointer.allocate(byteCount: max(totalBytes, 1), alignment: 1)
-    defer { storage.deallocate() }
-    var pointers: [UnsafePointer<CChar>?] = []
-    var lengths: [Int32] = []
-    pointers.reserveCapacity(count)
-    lengths.reserveCapacity(count)
-    var offset = 0
-    for value in bindings.values {
-        if let value {
-            value.withUnsafeBytes { (storage + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            pointers.append(UnsafePointer((storage + offset).assumingMemoryBound(to: CChar.self)))
-            lengths.append(Int32(value.count))
-            offset += value.count
-        } else {
-            pointers.append(nil)
-            lengths.append(0)
-        }
-    }
-    let formats = [Int32](repeating: 1, count: count)
-    return bindings.types.withUnsafeBufferPointer { types in
-        pointers.withUnsafeBufferPointer { values in
-            lengths.withUnsafeBufferPointer { lengthBuffer in
-                formats.withUnsafeBufferPointer { formatBuffer in
-                    body(
-                        Int32(count), types.baseAddress, values.baseAddress, lengthBuffer.baseAddress,
-                        formatBuffer.baseAddress)
+    return bindings.storage.withUnsafeBytes { storage in
+        withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: max(count, 1)) { pointers in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(count, 1)) { formats in
+                // A non-null value of length zero still needs a non-null pointer (any address).
+                let base = storage.baseAddress ?? formats.baseAddress.map { UnsafeRawPointer($0) }
+                for index in 0..<count {
+                    let length = bindings.lengths[index]
+                    pointers[index] =
+                        length < 0
+                        ? nil : base.map { ($0 + bindings.offsets[index]).assumingMemoryBound(to: CChar.self) }
+                    formats[index] = 1
+                }
+                return bindings.types.withUnsafeBufferPointer { types in
+                    bindings.lengths.withUnsafeBufferPointer { lengths in
+                        body(
+                            Int32(count), types.baseAddress, UnsafePointer(pointers.baseAddress),
+                            lengths.baseAddress, UnsafePointer(formats.baseAddress))
+                    }
                 }
             }
         }

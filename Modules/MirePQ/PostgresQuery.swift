@@ -77,6 +77,9 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
 
 /// The parameters of a ``PostgresQuery``, already in binary wire format.
 ///
+/// Every value is written straight into one buffer, back to back: binding a statement's
+/// parameters costs a few allocations, not one per value.
+///
 /// ```swift
 /// var bindings = PostgresBindings()
 /// bindings.append("hello")
@@ -85,24 +88,39 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
 public struct PostgresBindings: Sendable, Hashable {
     /// Each parameter's type OID.
     public private(set) var types: [UInt32] = []
-    /// Each parameter's bytes, nil for `NULL`.
-    public private(set) var values: [[UInt8]?] = []
+    /// Every non-null value's bytes, back to back.
+    private(set) var storage: [UInt8] = []
+    /// Where each parameter's bytes start in `storage`.
+    private(set) var offsets: [Int] = []
+    /// Each parameter's length in bytes; -1 for `NULL`.
+    private(set) var lengths: [Int32] = []
 
     /// No parameters.
     public init() {}
 
     /// How many parameters are bound.
-    public var count: Int { values.count }
+    public var count: Int { types.count }
+
+    /// Each parameter's bytes, nil for `NULL`.
+    public var values: [[UInt8]?] {
+        zip(offsets, lengths).map { offset, length in
+            length < 0 ? nil : Array(storage[offset..<(offset + Int(length))])
+        }
+    }
 
     /// Binds `value` as the next parameter.
     public mutating func append(_ value: some PostgresEncodable) {
         types.append(type(of: value).postgresType.oid)
+        let start = storage.count
+        offsets.append(start)
         if value.isPostgresNull {
-            values.append(nil)
-        } else {
-            var writer = PostgresBinaryWriter()
-            value.encode(into: &writer)
-            values.append(writer.bytes)
+            lengths.append(-1)
+            return
         }
+        var writer = PostgresBinaryWriter()
+        swap(&writer.bytes, &storage)
+        value.encode(into: &writer)
+        swap(&writer.bytes, &storage)
+        lengths.append(Int32(clamping: storage.count - start))
     }
 }

@@ -60,48 +60,37 @@ public final class Snapshots: SnapshotHook {
 
     // MARK: SnapshotHook
 
-    public func restore<A: Aggregate>(_ type: A.Type, stream: StreamID, store: EventStore) async -> AggregateRoot<A>? {
+    public func schemaVersion<A: Aggregate>(of type: A.Type) -> Int? {
+        (A.self as? any SnapshottableAggregate.Type)?.snapshotSchemaVersion
+    }
+
+    public func state<A: Aggregate>(
+        _ type: A.Type, from snapshot: StoredSnapshot, stream: StreamID, streamVersion: Int64
+    )
+        -> A?
+    {
         guard let snapshottable = A.self as? any SnapshottableAggregate.Type else { return nil }
-        let row: PostgresRow
-        do {
-            let rows = try await store.pool.withConnection { connection in
-                try await connection.query(
-                    """
-                    SELECT sn.stream_version, sn.schema_version, sn.encoding, sn.uncompressed_size, sn.state, s.version
-                    FROM mire_snapshots sn JOIN mire_streams s ON s.stream_id = sn.stream_id
-                    WHERE sn.stream_id = \(stream.rawValue)
-                    """,
-                    prepared: true
-                )
-            }
-            guard let first = rows.first else { return nil }
-            row = first
-        } catch {
-            fallBack(stream, because: "the snapshot could not be read: \(error)")
+        guard snapshot.schemaVersion == snapshottable.snapshotSchemaVersion else {
+            fallBack(
+                stream,
+                because:
+                    "its schema version \(snapshot.schemaVersion) is not the current \(snapshottable.snapshotSchemaVersion)"
+            )
+            return nil
+        }
+        guard snapshot.version <= streamVersion else {
+            fallBack(stream, because: "it covers version \(snapshot.version) but the stream is at \(streamVersion)")
             return nil
         }
         do {
-            let (version, schema, encoding, size, bytes, streamVersion) = try row.decode(
-                (Int64, Int32, String, Int32, Data, Int64).self)
-            guard Int(schema) == snapshottable.snapshotSchemaVersion else {
-                fallBack(
-                    stream,
-                    because: "its schema version \(schema) is not the current \(snapshottable.snapshotSchemaVersion)")
-                return nil
-            }
-            guard version <= streamVersion else {
-                fallBack(stream, because: "it covers version \(version) but the stream is at \(streamVersion)")
-                return nil
-            }
-            let blob = SnapshotBlob(encoding: encoding, uncompressedSize: Int(size), bytes: bytes)
+            let blob = SnapshotBlob(
+                encoding: snapshot.encoding, uncompressedSize: snapshot.uncompressedSize, bytes: snapshot.bytes)
             guard
                 let state = try Self.decodeState(snapshottable, blob: blob, limit: configuration.maximumStateSize) as? A
-            else {
-                return nil
-            }
+            else { return nil }
             counters.withLock { $0.restored += 1 }
             Counter(label: "mire_snapshot_restored").increment()
-            return AggregateRoot<A>(stream: stream, state: state, version: version, restoredFromSnapshot: true)
+            return state
         } catch {
             fallBack(stream, because: "\(error)")
             return nil

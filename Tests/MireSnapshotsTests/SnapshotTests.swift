@@ -1,5 +1,6 @@
 import Foundation
 import MireTestSupport
+import MireTransactions
 import Testing
 
 @testable import MireSnapshots
@@ -320,5 +321,76 @@ struct SnapshotDecodingBoundsTests {
         #expect(throws: (any Error).self) { _ = try blob.decode(Counter.self, limit: 64 << 20) }
         let growth = Self.peakResidentBytes - before
         #expect(growth < 4 * document.count, "peak memory grew by \(growth >> 20) MiB")
+    }
+}
+
+@Suite("Snapshots in one round trip", .timeLimit(.minutes(2)))
+struct SnapshotRoundTripTests {
+    /// With snapshots on, a load is one statement (snapshot and tail together) and `update` two
+    /// (load, save): counted by pg_stat_statements for a role that does nothing else.
+    @Test func aLoadWithSnapshotsIsOneStatementAndAnUpdateTwo() async throws {
+        try await TestDatabase.withSchema { configuration throws in
+            let role = "snap_" + UUID().uuidString.prefix(8).lowercased()
+            let admin = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+            try await admin.query("CREATE ROLE \(identifier: role) LOGIN SUPERUSER")
+            var counted = configuration
+            counted.keywords["user"] = role
+            let pool = PostgresPool(configuration: counted, maximumConnections: 1, logger: TestDatabase.logger)
+            let snapshots = Snapshots(
+                configuration: SnapshotConfiguration(every: 10, writeMode: .inline), logger: TestDatabase.logger)
+            let store = EventStore(
+                pool: pool, configuration: .init(snapshots: snapshots, wakeUpChannel: nil), logger: TestDatabase.logger)
+            try await store.migrate()
+            var counter = try await store.loadOrDefault(Counter.self, id: "counted")
+            for _ in 0..<25 { counter.record(.added(1)) }
+            try await store.save(&counter)  // a snapshot at 25 (the save crossed 10 and 20)
+            _ = try await store.load(Counter.self, id: "counted")  // statements prepared
+
+            func statements(_ body: () async throws -> Void) async throws -> Int64 {
+                try await admin.query(
+                    "SELECT public.pg_stat_statements_reset((SELECT oid FROM pg_roles WHERE rolname = \(role)))")
+                try await body()
+                return try await admin.query(
+                    """
+                    SELECT coalesce(sum(calls), 0)::int8 FROM public.pg_stat_statements
+                    WHERE userid = (SELECT oid FROM pg_roles WHERE rolname = \(role))
+                    """
+                ).single(Int64.self)
+            }
+            var loaded: AggregateRoot<Counter>?
+            let loadStatements = try await statements { loaded = try await store.load(Counter.self, id: "counted") }
+            #expect(loadStatements == 1)
+            #expect(loaded?.loadDetails.snapshotVersion == 25)
+            #expect(loaded?.state == counter.state)
+            let updateStatements = try await statements {
+                _ = try await store.update(Counter.self, id: "counted") { $0.record(.added(1)) }
+            }
+            #expect(updateStatements == 2)
+            await pool.shutdown()
+            await admin.close()
+        }
+    }
+}
+
+extension SnapshotRoundTripTests {
+    /// Loads inside a transaction start from the snapshot too: a transfer between two
+    /// long-lived accounts stays cheap.
+    @Test func transactionsLoadThroughSnapshots() async throws {
+        try await withSnapshotStore(interval: 10) { store, _ throws in
+            var counter = try await store.loadOrDefault(Counter.self, id: "tx")
+            for _ in 0..<23 { counter.record(.added(2)) }
+            try await store.save(&counter)
+            let (locked, plain) = try await store.transaction { tx in
+                let locked = try #require(try await tx.loadForUpdate(Counter.self, id: "tx"))
+                let plain = try #require(try await tx.load(Counter.self, id: "tx"))
+                return (locked, plain)
+            }
+            for loaded in [locked, plain] {
+                #expect(loaded.loadDetails.snapshotVersion == 23)
+                #expect(loaded.loadDetails.eventsReplayed == 0)
+                #expect(loaded.state == counter.state)
+                #expect(loaded.version == 23)
+            }
+        }
     }
 }

@@ -54,7 +54,8 @@ public struct PGBench: Sendable {
     /// Runs a program to completion, output captured in a file. Spawned with an empty signal
     /// mask: pgbench's `-T` timer is a SIGALRM, which the threads of a Swift process block.
     private static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let outputPath = FileManager.default.temporaryDirectory.appending(path: "mire-bench-\(UUID().uuidString).log").path
+        let outputPath = FileManager.default.temporaryDirectory.appending(path: "mire-bench-\(UUID().uuidString).log")
+            .path
         defer { unlink(outputPath) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

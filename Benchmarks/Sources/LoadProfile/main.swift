@@ -1,24 +1,87 @@
 import DriverWorkloads
 import Foundation
 import Logging
+import MireCore
 import MirePostgres
 
-// Loads one 1,000-event stream many times: a target for profilers (perf, callgrind).
+// Where a 1,000-event load's time goes, layer by layer: the raw fetch over libpq, Mire's page
+// statement, + reading the columns, + decoding the events, and EventStore.load. ROUNDS (default
+// 200) loads per layer, interleaved; medians. Also a target for profilers (ONLY=n).
 
+let environment = ProcessInfo.processInfo.environment
+let rounds = Int(environment["ROUNDS"] ?? "") ?? 200
+let only = environment["ONLY"].flatMap(Int.init)
 let configuration = try await BenchmarkServer.start()
-let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: Logger(label: "profile"))
-let store = EventStore(pool: pool, logger: Logger(label: "profile"))
-try await store.migrate()
-do {
+let logger = Logger(label: "profile")
+
+try await Task.detached {
+    let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: logger)
+    let store = EventStore(pool: pool, logger: logger)
+    try await store.migrate()
     var long = try await store.loadOrDefault(Ledger.self, id: "long")
     for _ in 0..<1_000 { long.record(.deposited(amount: 1)) }
     try await store.save(&long)
-}
-let loads = Int(ProcessInfo.processInfo.environment["LOADS"] ?? "") ?? 200
-let started = ContinuousClock.now
-for _ in 0..<loads {
-    let loaded = try await store.load(Ledger.self, id: "long")
-    precondition(loaded?.state.total == 1_000)
-}
-print("\(loads) loads of 1,000 events: \(ContinuousClock.now - started)")
-await pool.shutdown()
+    let raw = try RawLibPQ(conninfo: BenchmarkServer.conninfo(configuration))
+    let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+    let page: PostgresQuery = """
+        SELECT s.version, e.stream_version, e.global_position, e.event_type, e.payload
+        FROM mire_streams s
+        LEFT JOIN LATERAL (
+            SELECT stream_version, global_position, event_type, payload FROM mire_events e
+            WHERE e.stream_id = s.stream_id AND e.stream_version > \(Int64(0)) AND e.stream_version <= \(Int64.max)
+            ORDER BY e.stream_version LIMIT \(Int64(1000))
+        ) e ON true
+        WHERE s.stream_id = \("ledger-long")
+        """
+    let codec = EventCodec<Ledger>()
+    let names = [
+        "raw libpq fetch", "Mire page statement", "+ read columns", "+ decode events", "EventStore.load",
+    ]
+    var times: [Int: [Double]] = [:]
+    for round in 0..<(rounds + 10) {
+        for index in names.indices where only == nil || only == index {
+            let started = ContinuousClock.now
+            switch index {
+            case 0:
+                let count = try raw.run(
+                    "SELECT stream_version, event_type, payload FROM mire_events WHERE stream_id = $1 ORDER BY stream_version",
+                    ["ledger-long"])
+                precondition(count == 1_000)
+            case 1:
+                let count = try await connection.query(page, prepared: true).count
+                precondition(count == 1_000)
+            case 2, 3:
+                var total: Int64 = 0
+                for row in try await connection.query(page, prepared: true) {
+                    let version = try row.decode(Int64.self, at: 1)
+                    let position = try row.decode(Int64.self, at: 2)
+                    let type = try row.decode(String.self, at: 3)
+                    let payload = try row.decode(PostgresJSONB.self, at: 4)
+                    if index == 3 {
+                        if case .deposited(let amount) = try codec.decode(
+                            type: type, payload: payload.utf8, stream: "ledger-long", version: version,
+                            position: position)
+                        {
+                            total += amount
+                        }
+                    } else {
+                        total += version + position + Int64(type.utf8.count + payload.utf8.count)
+                    }
+                }
+                precondition(total > 0)
+            default:
+                let total = try await store.load(Ledger.self, id: "long")?.state.total
+                precondition(total == 1_000)
+            }
+            if round >= 10 { times[index, default: []].append((ContinuousClock.now - started).seconds * 1e6) }
+        }
+    }
+    for index in names.indices where times[index] != nil {
+        let sorted = times[index]!.sorted()
+        print(
+            names[index].padding(toLength: 24, withPad: " ", startingAt: 0)
+                + String(format: "%8.0f µs", sorted[sorted.count / 2]))
+    }
+    await connection.close()
+    await pool.shutdown()
+}.value

@@ -49,7 +49,8 @@ try await Task.detached {
             for _ in 0..<chunk {
                 switch index {
                 case 0:
-                    try raw.appendPrepared(AppendStatement.existingStreamSQL, stream: "raw-p", version: versions["raw-p"]!)
+                    try raw.appendPrepared(
+                        AppendStatement.existingStreamSQL, stream: "raw-p", version: versions["raw-p"]!)
                     versions["raw-p"]! += 1
                 case 1:
                     try await connection.query(statement("conn-p", versions["conn-p"]!), prepared: true)
@@ -69,7 +70,9 @@ try await Task.detached {
     for name in names where times[name] != nil {
         let values = times[name]!.dropFirst().sorted()  // the first round warms up
         let median = values[values.count / 2]
-        print(name.padding(toLength: 30, withPad: " ", startingAt: 0) + String(format: "%8.1f µs/save  %7.0f saves/s", median, 1e6 / median))
+        print(
+            name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                + String(format: "%8.1f µs/save  %7.0f saves/s", median, 1e6 / median))
     }
     await connection.close()
     await pool.shutdown()

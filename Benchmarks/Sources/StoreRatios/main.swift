@@ -153,7 +153,8 @@ struct WriteRow: Codable {
 }
 
 print("Writes: one event per save, durable server, \(seconds) s each (events/s; ratios in parentheses)")
-print("writers  plain SQL  Mire stmt new  (/plain)  library new  (/stmt)  Mire stmt existing  library existing  (/stmt)")
+print(
+    "writers  plain SQL  Mire stmt new  (/plain)  library new  (/stmt)  Mire stmt existing  library existing  (/stmt)")
 var writeRows: [WriteRow] = []
 for writers in writerCounts {
     let statementNew = try pgbench.transactionsPerSecond(script: newStreamScript, clients: writers, seconds: seconds)
@@ -271,7 +272,9 @@ for workload in workloads {
     let m = micros(median(mireTimes))
     let r = micros(median(rawTimes))
     timedRows.append(TimedRow(name: workload.name, mireMicroseconds: m, rawMicroseconds: r))
-    print(workload.name.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: "%9.0f  %10.0f  %8.2f×", m, r, r / m))
+    print(
+        workload.name.padding(toLength: 32, withPad: " ", startingAt: 0)
+            + String(format: "%9.0f  %10.0f  %8.2f×", m, r, r / m))
 }
 await pool.shutdown()
 await setupPool.shutdown()

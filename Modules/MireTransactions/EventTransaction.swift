@@ -77,6 +77,24 @@ public final class EventTransaction: Sendable {
             AggregateRoot<A>(stream: stream, state: A(), version: 0), on: try target(), lockingStream: true)
     }
 
+    /// Locks several streams' rows, in the order given, and loads their aggregates, all in one
+    /// round trip. Give the ids in one fixed order everywhere (e.g. sorted) so that opposite
+    /// scopes cannot deadlock. Missing streams are absent from the result (and lock nothing).
+    ///
+    /// ```swift
+    /// let accounts = try await tx.loadForUpdate(Account.self, ids: [from, to].sorted())
+    /// guard var a = accounts[from], var b = accounts[to] else { throw BankError.notFound }
+    /// ```
+    public func loadForUpdate<A: Aggregate>(_ type: A.Type, ids: [String]) async throws -> [String: AggregateRoot<A>] {
+        let starts = try ids.map {
+            AggregateRoot<A>(stream: try StreamID(category: A.category, id: $0), state: A(), version: 0)
+        }
+        let roots = try await store.replay(starts, on: try target(), lockingStreams: true)
+        var loaded: [String: AggregateRoot<A>] = [:]
+        for (id, root) in zip(ids, roots) { if let root { loaded[id] = root } }
+        return loaded
+    }
+
     /// Saves the aggregate's recorded events within the transaction (committed with the scope).
     @discardableResult
     public func save<A: Aggregate>(_ root: inout AggregateRoot<A>) async throws -> AppendResult {

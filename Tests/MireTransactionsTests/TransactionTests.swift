@@ -265,3 +265,29 @@ struct TransactionTests {
         }
     }
 }
+
+@Suite("Several aggregates locked in one round trip", .timeLimit(.minutes(2)))
+struct MultiLoadTests {
+    @Test func loadForUpdateOfSeveralIdsLocksAndLoadsThemAll() async throws {
+        try await TestDatabase.withStore(maximumConnections: 3) { store throws in
+            try await fund(store, ["m-a", "m-b"], balance: 10)
+            let holder = try await store.transaction { tx in
+                let loaded = try await tx.loadForUpdate(Wallet.self, ids: ["m-a", "m-b", "m-missing"])
+                #expect(Set(loaded.keys) == ["m-a", "m-b"])
+                #expect(loaded["m-a"]?.state.balance == 10)
+                // Another writer of m-b waits for this scope: the lock is held.
+                do {
+                    try await store.pool.withTransaction(PostgresTransactionOptions(lockTimeout: .milliseconds(200))) {
+                        connection in
+                        try await connection.query(
+                            "SELECT version FROM mire_streams WHERE stream_id = 'wallet-m-b' FOR UPDATE")
+                    }
+                    return false
+                } catch let error as PostgresError where error.isLockNotAvailable {
+                    return true
+                }
+            }
+            #expect(holder)
+        }
+    }
+}

@@ -52,14 +52,10 @@ struct Bank: Sendable {
     ) async throws {
         guard source != destination else { throw BankError.sameAccount(source) }
         try await store.transaction(options) { tx in
-            var locked: [String: AggregateRoot<Account>] = [:]
-            for id in [source, destination].sorted() {
-                guard let account = try await tx.loadForUpdate(Account.self, id: id) else {
-                    throw BankError.notFound(account: id)
-                }
-                locked[id] = account
-            }
-            guard var from = locked[source], var to = locked[destination] else { throw BankError.sameAccount(source) }
+            // Both rows locked (in id order, for everyone) and both accounts loaded in one round trip.
+            let locked = try await tx.loadForUpdate(Account.self, ids: [source, destination].sorted())
+            guard var from = locked[source] else { throw BankError.notFound(account: source) }
+            guard var to = locked[destination] else { throw BankError.notFound(account: destination) }
             try from.send(amount, to: destination, command: command)
             try to.receive(amount, from: source, command: command)
             try await tx.save(&from)

@@ -46,28 +46,66 @@ extension EventStore {
     package func replay<A: Aggregate>(
         _ start: AggregateRoot<A>, on target: QueryTarget? = nil, lockingStream: Bool = false
     ) async throws -> AggregateRoot<A>? {
+        try await replay([start], on: target, lockingStreams: lockingStream)[0]
+    }
+
+    /// Loads several aggregates, their first pages (and locks, with `lockingStreams`, taken in
+    /// the order given) in one round trip; each may then need more pages of its own.
+    package func replay<A: Aggregate>(
+        _ starts: [AggregateRoot<A>], on target: QueryTarget? = nil, lockingStreams: Bool = false
+    ) async throws -> [AggregateRoot<A>?] {
         let target = target ?? .pool(pool)
+        let schema = configuration.snapshots?.schemaVersion(of: A.self)
+        var statements: [PostgresQuery] = []
+        for start in starts {
+            if lockingStreams { statements.append(LoadStatement.lock(start.id)) }
+            statements.append(
+                LoadStatement.page(
+                    stream: start.id, after: start.version, upTo: nil, limit: Int64(configuration.loadPageSize),
+                    snapshotSchema: schema))
+        }
+        let results: [PostgresRows]
+        do {
+            results = try await target.pipeline(statements)
+        } catch {
+            throw MireError.database(error, stream: starts.first?.id, doing: "loading the stream", reading: true)
+        }
+        let stride = lockingStreams ? 2 : 1
+        var roots: [AggregateRoot<A>?] = []
+        roots.reserveCapacity(starts.count)
+        for (index, start) in starts.enumerated() {
+            let rows = results[index * stride + stride - 1]
+            roots.append(try await replay(start, firstPage: rows, on: target))
+        }
+        return roots
+    }
+
+    /// Continues `start` with `firstPage` (the stream's row, maybe a snapshot, events), then
+    /// the pages after it.
+    private func replay<A: Aggregate>(
+        _ start: AggregateRoot<A>, firstPage: PostgresRows, on target: QueryTarget
+    ) async throws -> AggregateRoot<A>? {
         let codec = EventCodec<A>()
         let stream = start.id
         let pageSize = Int64(configuration.loadPageSize)
-        let snapshots = configuration.snapshots
-        var schema = snapshots?.schemaVersion(of: A.self)
         var root = start
         var lastVersion: Int64? = nil
+        var pending: PostgresRows? = firstPage
         while true {
             let first = lastVersion == nil
             let rows: PostgresRows
-            do {
-                let statement = LoadStatement.page(
-                    stream: stream, after: root.version, upTo: lastVersion, limit: pageSize,
-                    snapshotSchema: first ? schema : nil)
-                if lockingStream && first {
-                    rows = try await target.query(after: LoadStatement.lock(stream), statement)
-                } else {
-                    rows = try await target.query(statement)
+            if let given = pending {
+                rows = given
+                pending = nil
+            } else {
+                do {
+                    rows = try await target.query(
+                        LoadStatement.page(
+                            stream: stream, after: root.version, upTo: lastVersion, limit: pageSize,
+                            snapshotSchema: nil))
+                } catch {
+                    throw MireError.database(error, stream: stream, doing: "loading the stream", reading: true)
                 }
-            } catch {
-                throw MireError.database(error, stream: stream, doing: "loading the stream", reading: true)
             }
             let page = try LoadStatement.split(rows)
             guard let head = page.head else {
@@ -81,7 +119,9 @@ extension EventStore {
             let streamVersion = try head.decode(Int64.self, at: 1)
             if first {
                 lastVersion = streamVersion
-                if let (snapshot, pageStartsAfterIt) = try LoadStatement.snapshot(in: head), let snapshots {
+                if let (snapshot, pageStartsAfterIt) = try LoadStatement.snapshot(in: head),
+                    let snapshots = configuration.snapshots
+                {
                     let state = snapshots.state(A.self, from: snapshot, stream: stream, streamVersion: streamVersion)
                     if let state, pageStartsAfterIt {
                         root = AggregateRoot<A>(
@@ -89,8 +129,7 @@ extension EventStore {
                     } else if pageStartsAfterIt {
                         // The server could use it, the hook could not (undecodable): read again
                         // from the start, without looking for a snapshot (rare).
-                        schema = nil
-                        lastVersion = nil
+                        root = start
                         continue
                     }
                 }

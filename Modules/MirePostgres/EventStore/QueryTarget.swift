@@ -41,6 +41,25 @@ package enum QueryTarget: Sendable {
         }
     }
 
+    /// Runs `statements` in one round trip (pipeline mode, prepared); one result each.
+    package func pipeline(_ statements: [PostgresQuery]) async throws -> [PostgresRows] {
+        let rows: [PostgresRows]
+        switch self {
+        case .pool(let pool):
+            rows = try await pool.withConnection { connection in
+                try await connection.pipeline(statements, prepared: true)
+            }
+        case .connection(let connection):
+            rows = try await connection.pipeline(statements, prepared: true)
+        }
+        guard rows.count == statements.count else {
+            throw PostgresError(
+                code: .client, message: "the pipeline returned \(rows.count) results for \(statements.count) statements"
+            )
+        }
+        return rows
+    }
+
     /// Runs `first`, then `second`, in one round trip (pipeline mode); returns `second`'s rows.
     /// Each statement takes its own snapshot, so `second` sees what `first` waited for.
     package func query(after first: PostgresQuery, _ second: PostgresQuery) async throws -> PostgresRows {

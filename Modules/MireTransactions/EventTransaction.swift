@@ -107,18 +107,47 @@ public final class EventTransaction: Sendable {
         return result
     }
 
+    /// Saves several aggregates' recorded events within the transaction, in one round trip.
+    ///
+    /// ```swift
+    /// var both = [from, to]
+    /// try await tx.save(&both)
+    /// ```
+    @discardableResult
+    public func save<A: Aggregate>(_ roots: inout [AggregateRoot<A>]) async throws -> [AppendResult] {
+        let pending = roots.indices.filter { roots[$0].hasUncommittedEvents }
+        guard !pending.isEmpty else { return [] }
+        let appends = try pending.map { index in
+            StreamAppend(
+                stream: roots[index].id, expecting: roots[index].expectedVersion,
+                events: try EventStore.encode(roots[index]))
+        }
+        let outcomes = try await store.append(appends, on: try target())
+        var results: [AppendResult] = []
+        for ((index, append), (result, transactionID)) in zip(zip(pending, appends), outcomes) {
+            record(append.events, result: result, transactionID: transactionID)
+            try EventStore.markSaved(&roots[index], by: result)
+            results.append(result)
+        }
+        return results
+    }
+
+    /// Remembers what this transaction inserted (to settle an unknown commit outcome).
+    private func record(_ events: [NewEvent], result: AppendResult, transactionID: UInt64?) {
+        guard !result.wasAlreadyStored, !events.isEmpty else { return }
+        state.withLock { state in
+            state.insertedEventIDs += events.map(\.metadata.eventID)
+            if let transactionID { state.transactionID = transactionID }
+        }
+    }
+
     /// Appends ready-made events within the transaction.
     @discardableResult
     public func append(_ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion) async throws
         -> AppendResult
     {
         let (result, transactionID) = try await store.append(events, to: stream, expecting: expected, on: try target())
-        if !result.wasAlreadyStored && !events.isEmpty {
-            state.withLock { state in
-                state.insertedEventIDs += events.map(\.metadata.eventID)
-                if let transactionID { state.transactionID = transactionID }
-            }
-        }
+        record(events, result: result, transactionID: transactionID)
         return result
     }
 

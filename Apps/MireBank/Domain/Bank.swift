@@ -58,8 +58,8 @@ struct Bank: Sendable {
             guard var to = locked[destination] else { throw BankError.notFound(account: destination) }
             try from.send(amount, to: destination, command: command)
             try to.receive(amount, from: source, command: command)
-            try await tx.save(&from)
-            try await tx.save(&to)
+            var both = [from, to]
+            try await tx.save(&both)  // both appends in one round trip
         }
     }
 

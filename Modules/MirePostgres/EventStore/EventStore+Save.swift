@@ -133,6 +133,40 @@ extension EventStore {
         }
     }
 
+    /// Appends to several streams on `target` (which holds a transaction) in one round trip: the
+    /// hot statements pipelined; any that changed nothing is settled by the complete statement
+    /// after it. Returns each append's result and the writing transaction's id.
+    package func append(_ appends: [StreamAppend], on target: QueryTarget) async throws -> [(
+        result: AppendResult, transactionID: UInt64?
+    )] {
+        for append in appends { try Self.refuseRepeatedIDs(append.events, in: append.stream) }
+        try Self.refuseRepeatedIDs(appends.flatMap(\.events), in: nil)
+        let statements = appends.map {
+            AppendStatement.hot(stream: $0.stream, expected: $0.expected, events: $0.events)
+                ?? AppendStatement.complete(stream: $0.stream, expected: $0.expected, events: $0.events)
+        }
+        do {
+            let results = try await target.pipeline(statements)
+            var outcomes: [(AppendResult, UInt64?)] = []
+            for (append, rows) in zip(appends, results) {
+                if !rows.isEmpty {
+                    outcomes.append(try AppendStatement.result(rows, stream: append.stream))
+                    continue
+                }
+                let settled = try await target.query(
+                    AppendStatement.complete(stream: append.stream, expected: append.expected, events: append.events))
+                outcomes.append(try AppendStatement.result(settled, stream: append.stream))
+            }
+            return outcomes
+        } catch {
+            let failing = appends.first { append in
+                (error as? PostgresError)?.message.contains("stream \(append.stream.rawValue) is at version") == true
+            }
+            throw Self.mapAppendError(
+                error, stream: failing?.stream, expected: failing?.expected, autocommit: target.isAutocommit)
+        }
+    }
+
     /// Appends to several streams atomically in one round trip (`BEGIN`, one statement per
     /// stream, `COMMIT`, pipelined): all or nothing. Streams are locked in id order, so concurrent
     /// batches cannot deadlock. Results come back in the order given.

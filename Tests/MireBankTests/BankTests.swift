@@ -149,8 +149,8 @@ struct BankTests {
     @Test func longAccountsLoadThroughSnapshots() async throws {
         try await TestDatabase.withStore { store throws in
             let bank = Bank(pool: store.pool, logger: TestDatabase.logger)
-            let full = try await Bench.Load.measure(bank: bank, events: 1_500, snapshots: false, repetitions: 2)
-            let viaSnapshot = try await Bench.Load.measure(bank: bank, events: 1_500, snapshots: true, repetitions: 2)
+            let full = try await Bench.Load.measure(bank: bank, events: 1_500, snapshots: false, seconds: 1)
+            let viaSnapshot = try await Bench.Load.measure(bank: bank, events: 1_500, snapshots: true, seconds: 1)
             #expect(full.eventsReplayedPerLoad == 1_501)
             #expect(viaSnapshot.eventsReplayedPerLoad == 0)
 

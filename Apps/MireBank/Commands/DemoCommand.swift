@@ -20,7 +20,7 @@ struct Demo: AsyncParsableCommand {
         var ingest: Ingest.Report
         var transfer: [String]
         var storm: TransferStorm.Report
-        var snapshots: [Bench.Load.Report]
+        var snapshots: [Bench.Report]
         var projections: [String]
 
         struct Lifecycle: Encodable {
@@ -122,14 +122,14 @@ struct Demo: AsyncParsableCommand {
             )
 
             say("\n== Snapshots: a long account loads from a snapshot plus its tail")
-            let full = try await Bench.Load.measure(bank: bank, events: 5_000, snapshots: false, repetitions: 5)
-            let viaSnapshot = try await Bench.Load.measure(bank: bank, events: 5_000, snapshots: true, repetitions: 5)
+            let full = try await Bench.Load.measure(bank: bank, events: 5_000, snapshots: false, seconds: 1)
+            let viaSnapshot = try await Bench.Load.measure(bank: bank, events: 5_000, snapshots: true, seconds: 1)
             say(
                 String(
                     format:
                         "5,000-event account: full replay %.1f ms (%d events); through a snapshot %.1f ms (%d events)",
-                    full.medianMilliseconds, full.eventsReplayedPerLoad, viaSnapshot.medianMilliseconds,
-                    viaSnapshot.eventsReplayedPerLoad))
+                    full.p50Milliseconds, full.eventsReplayedPerLoad ?? 0, viaSnapshot.p50Milliseconds,
+                    viaSnapshot.eventsReplayedPerLoad ?? 0))
 
             say("\n== Projections: a transactional read model; two replicas, one drives it")
             let projections = try await Self.projections(bank: bank, logger: logger, account: bob)

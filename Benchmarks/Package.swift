@@ -43,6 +43,12 @@ let package = Package(
         ratios("load-profile", in: "LoadProfile"),
         // A profiling target: one-event saves in a loop.
         ratios("save-profile", in: "SaveProfile"),
+        // Peak memory while replaying a 1,000,000-event stream.
+        ratios("replay-memory", in: "ReplayMemory"),
+        // The charts in docs/, drawn from results/*.json.
+        .executableTarget(
+            name: "render-charts", dependencies: ["DriverWorkloads"], path: "Sources/RenderCharts",
+            swiftSettings: settings),
         // Distributions (p50…p99, allocations) with ordo-one/benchmark: `swift package benchmark`.
         .executableTarget(
             name: "DriverBenchmarks",

@@ -40,7 +40,13 @@ let clock = ContinuousClock()
 print("Load time by stream length (median ms), same server, one run")
 print("events     full replay   snapshot+tail   speedup")
 var snapshotTimes: [Int: Double] = [:]
-for length in [10, 1_000, 10_000, 100_000] {
+struct LoadRow: Codable {
+    var events: Int
+    var fullReplayMilliseconds: Double
+    var snapshotMilliseconds: Double
+}
+var loadRows: [LoadRow] = []
+for length in [10, 100, 1_000, 10_000, 100_000] {
     let id = "n\(length)"
     var notebook = try await plain.loadOrDefault(Notebook.self, id: id)
     var written = 0
@@ -59,12 +65,16 @@ for length in [10, 1_000, 10_000, 100_000] {
         fast.append(try await clock.measure { _ = try await withSnapshots.load(Notebook.self, id: id) })
     }
     snapshotTimes[length] = median(fast)
+    loadRows.append(LoadRow(events: length, fullReplayMilliseconds: median(full), snapshotMilliseconds: median(fast)))
     print(String(format: "%7d %13.2f %15.2f %9.1f×", length, median(full), median(fast), median(full) / median(fast)))
 }
 print(
     String(
         format: "with snapshots, 100,000 events load in %.2f× the time of 10 (target ≤ 1.5×)",
         snapshotTimes[100_000]! / snapshotTimes[10]!))
+
+struct Results: Codable { var loads: [LoadRow] }
+try BenchmarkResults.write(Results(loads: loadRows), as: "snapshot-ratios")
 
 print("\nzlib on a realistic state (JSON of the aggregate), median of 20")
 print("state        level     ratio   compress ms   decompress ms")

@@ -1,0 +1,165 @@
+package import Foundation
+
+/// Encodes `Encodable` values straight to UTF-8 JSON bytes, as Foundation's `JSONEncoder()`
+/// under its default strategies encodes them, several times faster: no intermediate tree, no
+/// dictionary per object, each member written once as it is encoded.
+///
+/// The output decodes (with JSONDecoder or ``JSONBytesDecoder``) to the same values as
+/// JSONEncoder's. Numbers and strings are JSONEncoder's text: integers in decimal, floating
+/// point as the shortest text that reads back the same (`1.0` → `1`, `-0.0` → `-0`, `1e-05`,
+/// `1.7976931348623157e+308`), strings with `/` escaped as `\/` and control characters as
+/// `\b \f \n \r \t` or `\u00XX`. Date is its seconds since 2001, Data Base64, URL its absolute
+/// string, Decimal its description; NaN and infinities throw JSONEncoder's
+/// `EncodingError.invalidValue`, at its coding path.
+///
+/// Where the bytes differ from JSONEncoder's, the decoded value never does:
+/// - Keys are written in the order they are encoded; JSONEncoder writes an object's keys in
+///   its dictionary's order, which changes from run to run. Payloads are stored as `jsonb`,
+///   which keeps no key order anyway.
+/// - A key encoded twice keeps the last value in JSONEncoder. Streaming has written the first
+///   by then, so such a value (rare: synthesized code never does it) is encoded by JSONEncoder
+///   itself, and so is any other use of containers streaming cannot follow: writing through a
+///   container after its parent moved on, a `superEncoder()` used after its container moved
+///   on, an error caught inside `encode(to:)`.
+/// - What would trap JSONEncoder throws an `EncodingError` here: a second single value, an
+///   unkeyed container after a keyed one, a nested container for a key that holds another kind
+///   of value. So does `Decimal.nan`, which JSONEncoder writes as `NaN` (not JSON), and
+///   containers nested 512 deep, which JSONEncoder refuses too, with a vaguer message.
+///
+/// ```swift
+/// struct Point: Encodable { var x: Int; var y: Int }
+/// let json = try JSONBytesEncoder().encode(Point(x: 1, y: 2))  // {"x":1,"y":2}
+/// ```
+package struct JSONBytesEncoder: Sendable {
+    /// An encoder; it has no options (JSONEncoder's defaults) and no state.
+    ///
+    /// ```swift
+    /// let encoder = JSONBytesEncoder()
+    /// ```
+    package init() {}
+
+    /// Encodes `value` as a whole JSON document.
+    ///
+    /// ```swift
+    /// let bytes = try JSONBytesEncoder().encode([1, 2, 3])  // [1,2,3]
+    /// ```
+    package func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        try Self.encode(value, capacity: 256) { encoder in
+            encoder.bytes
+        } fallback: { data in
+            [UInt8](data)
+        }
+    }
+
+    /// Encodes `value` as a whole JSON document, as `Data` (what JSONEncoder returns).
+    ///
+    /// ```swift
+    /// let data = try JSONBytesEncoder().encodeData(["a": 1])  // {"a":1}
+    /// ```
+    package func encodeData<T: Encodable>(_ value: T) throws -> Data {
+        try Self.encode(value, capacity: 256) { encoder in
+            Data(encoder.bytes)
+        } fallback: { data in
+            data
+        }
+    }
+
+    /// Encodes an enum case as its name and the JSON of its associated values: synthesized
+    /// `Codable` writes a case as `{"caseName":{…associated values…}}`, and this returns
+    /// `caseName` and the bytes of `{…}` without building the whole document first.
+    ///
+    /// - Throws: ``JSONNotOneKeyObject`` when the value does not encode as an object with
+    ///   exactly one key; otherwise what JSONEncoder would throw.
+    ///
+    /// ```swift
+    /// enum AccountEvent: Encodable { case deposited(amount: Int64), closed }
+    /// let (name, payload) = try JSONBytesEncoder().encodeEnumCase(AccountEvent.deposited(amount: 30))
+    /// // name == "deposited", payload == {"amount":30}; .closed gives "closed" and {}
+    /// ```
+    package func encodeEnumCase<E: Encodable>(_ value: E) throws -> (caseName: String, payload: [UInt8]) {
+        try Self.encodeEnumCase(value) { bytes, range in Array(bytes[range]) }
+    }
+
+    /// ``encodeEnumCase(_:)`` with the payload as `Data`.
+    ///
+    /// ```swift
+    /// let (name, payload) = try JSONBytesEncoder().encodeEnumCaseData(AccountEvent.closed)  // "closed", {}
+    /// ```
+    package func encodeEnumCaseData<E: Encodable>(_ value: E) throws -> (caseName: String, payload: Data) {
+        try Self.encodeEnumCase(value) { bytes, range in Data(bytes[range]) }
+    }
+
+    private static func encodeEnumCase<E: Encodable, Payload>(
+        _ value: E, _ payload: ([UInt8], Range<Int>) -> Payload
+    ) throws -> (caseName: String, payload: Payload) {
+        try encode(value, capacity: 128) { encoder in
+            let bytes = encoder.bytes
+            guard case .container(let ref, isObject: true, _) = encoder.slot.content, ref.index == 0,
+                encoder.topLevelMembers == 1, let name = encoder.topLevelKey,
+                encoder.topLevelValueStart < bytes.count
+            else { throw JSONNotOneKeyObject(typeName: "\(E.self)") }
+            // {"name":value} — the value runs to the closing brace.
+            return (name, payload(bytes, encoder.topLevelValueStart..<(bytes.count - 1)))
+        } fallback: { data in
+            let bytes = [UInt8](data)
+            guard let (name, range) = splitOneKeyObject(bytes) else { throw JSONNotOneKeyObject(typeName: "\(E.self)") }
+            return (name, payload(bytes, range))
+        }
+    }
+
+    /// Runs an encode and hands the encoder to `body`, or JSONEncoder's output to `fallback`
+    /// when streaming could not follow the value's use of containers.
+    private static func encode<T: Encodable, Result>(
+        _ value: T, capacity: Int, _ body: (JSONValueEncoder) throws -> Result,
+        fallback: (Data) throws -> Result
+    ) throws -> Result {
+        let encoder = JSONValueEncoder(capacity: capacity)
+        do {
+            try encoder.encodeTopLevel(value)
+        } catch {
+            // A refusal stands even if the value's own code caught it on the way.
+            if let refusal = encoder.refusal { throw refused(value, refusal) }
+            throw error
+        }
+        if let refusal = encoder.refusal { throw refused(value, refusal) }
+        if encoder.needsFallback { return try fallback(JSONFallback.encoder.encode(value)) }
+        return try body(encoder)
+    }
+
+    private static func refused<T>(_ value: T, _ refusal: (message: String, path: [any CodingKey])) -> EncodingError {
+        .invalidValue(value, EncodingError.Context(codingPath: refusal.path, debugDescription: refusal.message))
+    }
+
+    /// The key and the value's range of JSONEncoder's `{"key":value}` (it writes no
+    /// whitespace), or nil for anything else.
+    static func splitOneKeyObject(_ bytes: [UInt8]) -> (String, Range<Int>)? {
+        bytes.withUnsafeBufferPointer { buffer -> (String, Range<Int>)? in
+            guard let base = buffer.baseAddress else { return nil }
+            let end = buffer.count
+            guard end >= 2, base[0] == UInt8(ascii: "{"), base[1] == UInt8(ascii: "\""),
+                let keyEnd = JSONScan.stringEnd(base, 1, end), keyEnd < end, base[keyEnd] == UInt8(ascii: ":"),
+                let name = JSONStringParsing.string(base, at: 1, end: end)
+            else { return nil }
+            let valueStart = keyEnd + 1
+            let valueEnd = JSONScan.valueEnd(base, valueStart, end)
+            guard valueStart < valueEnd, valueEnd == end - 1, base[end - 1] == UInt8(ascii: "}") else { return nil }
+            return (name, valueStart..<valueEnd)
+        }
+    }
+}
+
+/// Encodes `value` as a whole JSON document with ``JSONBytesEncoder``: JSONEncoder's output
+/// (see there for the differences), faster. For struct events, snapshots and other stored
+/// states.
+///
+/// ```swift
+/// let json = try encodeJSON(accountState)
+/// ```
+package func encodeJSON<T: Encodable>(_ value: T) throws -> Data {
+    try JSONBytesEncoder().encodeData(value)
+}
+
+extension JSONFallback {
+    /// The Foundation encoder for values streaming cannot follow.
+    static let encoder = JSONEncoder()
+}

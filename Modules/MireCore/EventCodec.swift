@@ -46,26 +46,29 @@ public struct EventCodec<A: Aggregate>: Sendable {
 
     /// The stored type name and JSON payload of `event`.
     public func encode(_ event: A.Event) throws(MireError) -> (type: String, payload: Data) {
-        if isStructEvent {
-            return (storedType(forCase: metadata.structName), try encoded { try encoder.encodeData(event) })
+        do {
+            if isStructEvent {
+                return (storedType(forCase: metadata.structName), try encoder.encodeData(event))
+            }
+            // Synthesised Codable writes an enum case as {"caseName":{…associated values…}}:
+            // the encoder returns the name and the value's bytes apart.
+            let (caseName, payload) = try encoder.encodeEnumCaseData(event)
+            return (storedType(forCase: caseName), payload)
+        } catch {
+            throw encodingFailure(error)
         }
-        // Synthesised Codable writes an enum case as {"caseName":{…associated values…}}: the
-        // encoder returns the name and the value's bytes apart.
-        let (caseName, payload) = try encoded { try encoder.encodeEnumCaseData(event) }
-        return (storedType(forCase: caseName), payload)
     }
 
-    private func encoded<Result>(_ encode: () throws -> Result) throws(MireError) -> Result {
-        do {
-            return try encode()
-        } catch is JSONNotOneKeyObject {
-            throw MireError(
+    private func encodingFailure(_ error: any Error) -> MireError {
+        switch error {
+        case is JSONNotOneKeyObject:
+            return MireError(
                 code: .undecodableEvent,
                 message: "the enum \(A.Event.self) did not encode as {\"case\": {…}}",
                 recovery: "use the synthesised Codable conformance for event enums, or make the event a struct"
             )
-        } catch {
-            throw MireError(
+        default:
+            return MireError(
                 code: .undecodableEvent, message: "the event \(A.Event.self) could not be encoded: \(error)",
                 recovery: "make the event's Codable conformance encode all of its values", underlying: error
             )

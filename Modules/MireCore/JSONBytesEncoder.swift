@@ -44,10 +44,12 @@ package struct JSONBytesEncoder: Sendable {
     /// let bytes = try JSONBytesEncoder().encode([1, 2, 3])  // [1,2,3]
     /// ```
     package func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        try Self.encode(value, capacity: 256) { encoder in
-            encoder.bytes
-        } fallback: { data in
-            [UInt8](data)
+        try JSONEncoderPool.withEncoder { encoder in
+            guard try Self.stream(value, with: encoder) else { return [UInt8](try JSONFallback.encoder.encode(value)) }
+            // Handed over, not copied: the encoder gets a new byte buffer next time.
+            let bytes = encoder.bytes
+            encoder.bytes = []
+            return bytes
         }
     }
 
@@ -57,10 +59,9 @@ package struct JSONBytesEncoder: Sendable {
     /// let data = try JSONBytesEncoder().encodeData(["a": 1])  // {"a":1}
     /// ```
     package func encodeData<T: Encodable>(_ value: T) throws -> Data {
-        try Self.encode(value, capacity: 256) { encoder in
-            Data(encoder.bytes)
-        } fallback: { data in
-            data
+        try JSONEncoderPool.withEncoder { encoder in
+            guard try Self.stream(value, with: encoder) else { return try JSONFallback.encoder.encode(value) }
+            return encoder.data(0..<encoder.bytes.count)
         }
     }
 
@@ -77,7 +78,15 @@ package struct JSONBytesEncoder: Sendable {
     /// // name == "deposited", payload == {"amount":30}; .closed gives "closed" and {}
     /// ```
     package func encodeEnumCase<E: Encodable>(_ value: E) throws -> (caseName: String, payload: [UInt8]) {
-        try Self.encodeEnumCase(value) { bytes, range in Array(bytes[range]) }
+        try JSONEncoderPool.withEncoder { encoder in
+            guard try Self.stream(value, with: encoder) else {
+                let bytes = [UInt8](try JSONFallback.encoder.encode(value))
+                let (name, range) = try Self.oneKeyObject(bytes, of: E.self)
+                return (name, Array(bytes[range]))
+            }
+            let (name, range) = try Self.oneKeyObject(encoder, of: E.self)
+            return (name, Array(encoder.bytes[range]))
+        }
     }
 
     /// ``encodeEnumCase(_:)`` with the payload as `Data`.
@@ -86,34 +95,20 @@ package struct JSONBytesEncoder: Sendable {
     /// let (name, payload) = try JSONBytesEncoder().encodeEnumCaseData(AccountEvent.closed)  // "closed", {}
     /// ```
     package func encodeEnumCaseData<E: Encodable>(_ value: E) throws -> (caseName: String, payload: Data) {
-        try Self.encodeEnumCase(value) { bytes, range in Data(bytes[range]) }
-    }
-
-    private static func encodeEnumCase<E: Encodable, Payload>(
-        _ value: E, _ payload: ([UInt8], Range<Int>) -> Payload
-    ) throws -> (caseName: String, payload: Payload) {
-        try encode(value, capacity: 128) { encoder in
-            let bytes = encoder.bytes
-            guard case .container(let ref, isObject: true, _) = encoder.slot.content, ref.index == 0,
-                encoder.topLevelMembers == 1, let name = encoder.topLevelKey,
-                encoder.topLevelValueStart < bytes.count
-            else { throw JSONNotOneKeyObject(typeName: "\(E.self)") }
-            // {"name":value} — the value runs to the closing brace.
-            return (name, payload(bytes, encoder.topLevelValueStart..<(bytes.count - 1)))
-        } fallback: { data in
-            let bytes = [UInt8](data)
-            guard let (name, range) = splitOneKeyObject(bytes) else { throw JSONNotOneKeyObject(typeName: "\(E.self)") }
-            return (name, payload(bytes, range))
+        try JSONEncoderPool.withEncoder { encoder in
+            guard try Self.stream(value, with: encoder) else {
+                let bytes = [UInt8](try JSONFallback.encoder.encode(value))
+                let (name, range) = try Self.oneKeyObject(bytes, of: E.self)
+                return (name, Data(bytes[range]))
+            }
+            let (name, range) = try Self.oneKeyObject(encoder, of: E.self)
+            return (name, encoder.data(range))
         }
     }
 
-    /// Runs an encode and hands the encoder to `body`, or JSONEncoder's output to `fallback`
-    /// when streaming could not follow the value's use of containers.
-    private static func encode<T: Encodable, Result>(
-        _ value: T, capacity: Int, _ body: (JSONValueEncoder) throws -> Result,
-        fallback: (Data) throws -> Result
-    ) throws -> Result {
-        let encoder = JSONValueEncoder(capacity: capacity)
+    /// Streams `value` with `encoder`: true when its bytes are the output, false when
+    /// JSONEncoder must encode it (streaming could not follow its use of containers).
+    private static func stream<T: Encodable>(_ value: T, with encoder: JSONValueEncoder) throws -> Bool {
         do {
             try encoder.encodeTopLevel(value)
         } catch {
@@ -122,12 +117,26 @@ package struct JSONBytesEncoder: Sendable {
             throw error
         }
         if let refusal = encoder.refusal { throw refused(value, refusal) }
-        if encoder.needsFallback { return try fallback(JSONFallback.encoder.encode(value)) }
-        return try body(encoder)
+        return !encoder.needsFallback
     }
 
     private static func refused<T>(_ value: T, _ refusal: (message: String, path: [any CodingKey])) -> EncodingError {
         .invalidValue(value, EncodingError.Context(codingPath: refusal.path, debugDescription: refusal.message))
+    }
+
+    /// The one key of the streamed top-level object and its value's range in the output.
+    private static func oneKeyObject<E>(_ encoder: JSONValueEncoder, of type: E.Type) throws -> (String, Range<Int>) {
+        let end = encoder.bytes.count
+        guard case .container(let ref, isObject: true, _) = encoder.slot.content, ref.index == 0,
+            encoder.topLevelMembers == 1, let name = encoder.topLevelKey, encoder.topLevelValueStart < end
+        else { throw JSONNotOneKeyObject(typeName: "\(E.self)") }
+        // {"name":value} — the value runs to the closing brace.
+        return (name, encoder.topLevelValueStart..<(end - 1))
+    }
+
+    private static func oneKeyObject<E>(_ bytes: [UInt8], of type: E.Type) throws -> (String, Range<Int>) {
+        guard let split = splitOneKeyObject(bytes) else { throw JSONNotOneKeyObject(typeName: "\(E.self)") }
+        return split
     }
 
     /// The key and the value's range of JSONEncoder's `{"key":value}` (it writes no

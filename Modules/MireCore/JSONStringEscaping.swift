@@ -101,7 +101,8 @@ enum JSONStringEscaping {
         value < 10 ? value &+ UInt8(ascii: "0") : value &- 10 &+ UInt8(ascii: "a")
     }
 
-    static let quote = UInt8(ascii: "\"")
-    static let backslash = UInt8(ascii: "\\")
-    static let slash = UInt8(ascii: "/")
+    // Computed, so that they fold into constants (a stored static is a lazy global).
+    static var quote: UInt8 { 0x22 }
+    static var backslash: UInt8 { 0x5C }
+    static var slash: UInt8 { 0x2F }
 }

@@ -1,7 +1,8 @@
 internal import Foundation
 
-/// The `Encoder` behind ``JSONBytesEncoder``: one per encode, reused for every nested value
-/// (as JSONValueDecoder is), writing JSON bytes as containers are filled. It is also the
+/// The `Encoder` behind ``JSONBytesEncoder``: one per encode (then kept in
+/// ``JSONEncoderPool`` for the next), reused for every nested value (as JSONValueDecoder is),
+/// writing JSON bytes as containers are filled. It is also the
 /// single-value container of the value being encoded.
 ///
 /// Output is streamed, so a member is final once written. Values encoded the way synthesized
@@ -48,9 +49,49 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
     /// Objects with more keys than this keep them in a set.
     private static var linearKeySearchLimit: Int { 16 }
 
-    init(capacity: Int) {
+    init() {
         bytes = []
-        bytes.reserveCapacity(capacity)
+        bytes.reserveCapacity(Self.initialCapacity)
+        open.reserveCapacity(8)
+        keys.reserveCapacity(16)
+    }
+
+    /// Room for a typical event, so that its encode never grows the buffer.
+    private static var initialCapacity: Int { 256 }
+
+    /// Empties the encoder for another encode, keeping its buffers' capacity; false when they
+    /// grew too large to be worth keeping (a big document's).
+    func reset() -> Bool {
+        guard bytes.capacity <= 1 << 16, open.capacity <= 64, keys.capacity <= 256, path.capacity <= 64 else {
+            return false
+        }
+        if bytes.capacity == 0 {
+            bytes.reserveCapacity(Self.initialCapacity)
+        } else if !bytes.isEmpty {
+            bytes.removeAll(keepingCapacity: true)
+        }
+        // Containers, keys and path steps are removed as they end; after an error some remain.
+        if !open.isEmpty { open.removeAll(keepingCapacity: true) }
+        if !keys.isEmpty { keys.removeAll(keepingCapacity: true) }
+        if !path.isEmpty { path.removeAll(keepingCapacity: true) }
+        if !keySets.isEmpty { keySets = [:] }
+        lastID = 0
+        slot = JSONSlot(start: 0, frames: 0)
+        level = 0
+        refusal = nil
+        needsFallback = false
+        topLevelKey = nil
+        topLevelValueStart = 0
+        topLevelMembers = 0
+        return true
+    }
+
+    /// The output bytes in `range` as `Data`.
+    func data(_ range: Range<Int>) -> Data {
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress, range.lowerBound >= 0, range.upperBound <= raw.count else { return Data() }
+            return Data(bytes: base + range.lowerBound, count: range.count)
+        }
     }
 
     // MARK: Encoder
@@ -238,7 +279,7 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
             finishPendingSuper(last)
             let container = open.removeLast()
             if container.isObject {
-                if keys.count > container.keysStart { keys.removeLast(keys.count - container.keysStart) }
+                while keys.count > container.keysStart { keys.removeLast() }
                 if !keySets.isEmpty { keySets.removeValue(forKey: container.id) }
                 if last == 0 { topLevelMembers = container.count }
                 bytes.append(UInt8(ascii: "}"))

@@ -20,7 +20,10 @@ package import Foundation
 ///   by then, so such a value (rare: synthesized code never does it) is encoded by JSONEncoder
 ///   itself, and so is any other use of containers streaming cannot follow: writing through a
 ///   container after its parent moved on, a `superEncoder()` used after its container moved
-///   on, an error caught inside `encode(to:)`.
+///   on.
+/// - A member whose encode threw is undone: a value that catches the error and goes on leaves
+///   the member out, as JSONEncoder does where it does not trap (it can, reusing the encoder
+///   of the failed value).
 /// - What would trap JSONEncoder throws an `EncodingError` here: a second single value, an
 ///   unkeyed container after a keyed one, a nested container for a key that holds another kind
 ///   of value. So does `Decimal.nan`, which JSONEncoder writes as `NaN` (not JSON), and

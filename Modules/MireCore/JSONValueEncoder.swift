@@ -11,8 +11,9 @@ internal import Foundation
 /// them, keys in the order they are encoded. What streaming cannot reproduce is noted as it
 /// happens and the value is then encoded again by JSONEncoder itself (``needsFallback``): a
 /// key encoded twice (JSONEncoder keeps the last), writing through a container after its
-/// parent moved on, a `superEncoder` used late, an error caught inside `encode(to:)`. Uses of
-/// containers that trap JSONEncoder (two single values, a keyed container after an unkeyed
+/// parent moved on, a `superEncoder` used late. A member whose encode threw is undone, so a
+/// value that catches the error and goes on leaves it out, as JSONEncoder does (when it does
+/// not trap on that). Uses of containers that trap JSONEncoder (two single values, a keyed container after an unkeyed
 /// one...) and nesting past JSONEncoder's limit are refused with an `EncodingError` instead
 /// (``refusal``): nothing here traps.
 final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHolder {
@@ -28,6 +29,8 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
     /// The keys of open objects with many members, by container id.
     @exclusivity(unchecked) private var keySets: [Int: Set<String>] = [:]
     @exclusivity(unchecked) private var lastID = 0
+    /// Where the member begun last starts (before its separator), to undo it.
+    @exclusivity(unchecked) private var memberStart = 0
     /// The value whose `encode(to:)` is running.
     @exclusivity(unchecked) var slot = JSONSlot(start: 0, frames: 0)
     /// How many member values are being encoded, one inside the other.
@@ -222,12 +225,15 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
             return
         }
         // JSONEncoder encodes it with the same encoder: its containers are this value's.
+        let start = bytes.count
+        let frames = open.count
         do {
             try value.encode(to: holder)
         } catch {
-            // Caught by the caller and gone on from, it leaves what JSONEncoder keeps and
-            // streaming cannot tell: JSONEncoder must encode.
-            needsFallback = true
+            // Undone, in case the caller goes on: the value is still to be written.
+            closeContainers(downTo: frames)
+            if start <= bytes.count { bytes.removeLast(bytes.count - start) }
+            holder.slotContent = .empty
             throw error
         }
         switch holder.slotContent {
@@ -307,6 +313,7 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
     func beginMember(_ ref: JSONContainerRef) -> Bool {
         let top = open.count - 1
         if ref.index == top, top >= 0, open[top].id == ref.id, open[top].pendingSuper == 0, open[top].level == level {
+            memberStart = bytes.count
             if open[top].count > 0 { bytes.append(UInt8(ascii: ",")) }
             open[top].count += 1
             return true
@@ -322,21 +329,35 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
         // The containers above were nested in this one and are finished: they close now.
         closeContainers(downTo: ref.index + 1)
         finishPendingSuper(ref.index)
+        memberStart = bytes.count
         if open[ref.index].count > 0 { bytes.append(UInt8(ascii: ",")) }
         open[ref.index].count += 1
         return true
     }
 
-    /// Starts a member of the object `ref` under `key` for a value (`"key":`). Throws once the
-    /// encode is refused. A key written before marks the encode for JSONEncoder, which keeps
-    /// the last value.
+    /// Starts a member of the object `ref` under `key` for a value (`"key":`); false when it
+    /// is not written in order. Throws once the encode is refused. A key written before marks
+    /// the encode for JSONEncoder, which keeps the last value.
     @inline(__always)
-    func beginValue(_ ref: JSONContainerRef, _ key: some CodingKey, kind: JSONMemberKind = .value) throws {
+    @discardableResult
+    func beginValue(_ ref: JSONContainerRef, _ key: some CodingKey, kind: JSONMemberKind = .value) throws -> Bool {
         if refusal != nil { throw JSONEncodingRefused() }
         let name = key.stringValue
-        guard beginMember(ref) else { return }
+        guard beginMember(ref) else { return false }
         if earlierKey(name, in: ref.index) != nil { needsFallback = true }
         writeKey(name, in: ref.index, kind: kind)
+        return true
+    }
+
+    /// Undoes the member of `ref` begun at `start` (its separator, key and whatever its value
+    /// wrote before throwing): JSONEncoder sets nothing for a value that threw.
+    private func undoMember(_ ref: JSONContainerRef, from start: Int, keys keyCount: Int) {
+        // The failed value's containers are closed already; anything else means out of order.
+        guard isCurrent(ref), ref.index == open.count - 1, start <= bytes.count else { return }
+        bytes.removeLast(bytes.count - start)
+        if keyCount > open[ref.index].keysStart, keys.count == keyCount { keys.removeLast() }
+        open[ref.index].count -= 1
+        if ref.index == 0, open[0].count == 0 { topLevelKey = nil }
     }
 
     /// Starts a member of the object `ref` under `key` for a nested container; false when the
@@ -407,11 +428,13 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
         }
     }
 
-    /// Starts the next element of the array `ref`. Throws once the encode is refused.
+    /// Starts the next element of the array `ref`; false when it is not written in order.
+    /// Throws once the encode is refused.
     @inline(__always)
-    func beginElement(_ ref: JSONContainerRef) throws {
+    @discardableResult
+    func beginElement(_ ref: JSONContainerRef) throws -> Bool {
         if refusal != nil { throw JSONEncodingRefused() }
-        _ = beginMember(ref)
+        return beginMember(ref)
     }
 
     // MARK: Member values
@@ -436,9 +459,6 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
             try value.encode(to: self)
         } catch {
             closeContainers(downTo: slot.frames)
-            // If the value's code catches this and goes on, JSONEncoder has kept what was
-            // written before the error in places streaming cannot revisit: it must encode.
-            needsFallback = true
             throw error
         }
         if case .empty = slot.content {
@@ -460,8 +480,17 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
             writeLeaf(value, leaf)
             return
         }
-        try beginValue(ref, key)
-        try encodeMemberValue(value, scope: scope, component: .key(key))
+        guard try beginValue(ref, key) else {
+            return try encodeMemberValue(value, scope: scope, component: .key(key))
+        }
+        let start = memberStart
+        let keyCount = keys.count
+        do {
+            try encodeMemberValue(value, scope: scope, component: .key(key))
+        } catch {
+            undoMember(ref, from: start, keys: keyCount)
+            throw error
+        }
     }
 
     /// Encodes `value` as the next element of the array `ref`.
@@ -475,8 +504,16 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
             writeLeaf(value, leaf)
             return
         }
-        try beginElement(ref)
-        try encodeMemberValue(value, scope: scope, component: .index(index))
+        guard try beginElement(ref) else {
+            return try encodeMemberValue(value, scope: scope, component: .index(index))
+        }
+        let start = memberStart
+        do {
+            try encodeMemberValue(value, scope: scope, component: .index(index))
+        } catch {
+            undoMember(ref, from: start, keys: -1)
+            throw error
+        }
     }
 
     // MARK: Leaves

@@ -41,7 +41,7 @@ public struct EventCodec<A: Aggregate>: Sendable {
 
     /// The stored type name for an enum case (or struct) name.
     public func storedType(forCase caseName: String) -> String {
-        metadata.pinnedNames[caseName] ?? categoryPrefix + caseName
+        metadata.storedType(forCase: caseName)
     }
 
     /// The stored type name and JSON payload of `event`.
@@ -195,6 +195,16 @@ final class EventCodecMetadata: Sendable {
     let structName: String
     /// Stored type name → case name, as resolved so far, shared by all codecs of the type.
     let resolved = ResolvedNames()
+    /// Case name → stored type name, as encoded so far: saves building the name per event.
+    private let storedTypes = ResolvedNames()
+
+    /// The stored type name of a case (or struct) name.
+    func storedType(forCase caseName: String) -> String {
+        if let known = storedTypes.caseName(for: caseName) { return known }
+        let stored = pinnedNames[caseName] ?? categoryPrefix + caseName
+        storedTypes.remember(caseName, as: stored)
+        return stored
+    }
 
     private init<A: Aggregate>(_ type: A.Type) {
         var reverse: [String: String] = [:]

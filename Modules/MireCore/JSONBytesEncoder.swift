@@ -49,10 +49,7 @@ package struct JSONBytesEncoder: Sendable {
     package func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         try JSONEncoderPool.withEncoder { encoder in
             guard try Self.stream(value, with: encoder) else { return [UInt8](try JSONFallback.encoder.encode(value)) }
-            // Handed over, not copied: the encoder gets a new byte buffer next time.
-            let bytes = encoder.bytes
-            encoder.bytes = []
-            return bytes
+            return encoder.bytes.array(0..<encoder.bytes.count)
         }
     }
 
@@ -64,7 +61,7 @@ package struct JSONBytesEncoder: Sendable {
     package func encodeData<T: Encodable>(_ value: T) throws -> Data {
         try JSONEncoderPool.withEncoder { encoder in
             guard try Self.stream(value, with: encoder) else { return try JSONFallback.encoder.encode(value) }
-            return encoder.data(0..<encoder.bytes.count)
+            return encoder.bytes.data(0..<encoder.bytes.count)
         }
     }
 
@@ -88,7 +85,7 @@ package struct JSONBytesEncoder: Sendable {
                 return (name, Array(bytes[range]))
             }
             let (name, range) = try Self.oneKeyObject(encoder, of: E.self)
-            return (name, Array(encoder.bytes[range]))
+            return (name, encoder.bytes.array(range))
         }
     }
 
@@ -105,7 +102,7 @@ package struct JSONBytesEncoder: Sendable {
                 return (name, Data(bytes[range]))
             }
             let (name, range) = try Self.oneKeyObject(encoder, of: E.self)
-            return (name, encoder.data(range))
+            return (name, encoder.bytes.data(range))
         }
     }
 

@@ -24,29 +24,29 @@ struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     private func valuePath(_ key: Key) -> [any CodingKey] { encoder.path(of: scope) + [key] }
 
     mutating func encodeNil(forKey key: Key) throws {
-        try encoder.beginValue(ref, key)
+        try encoder.beginValue(ref, key.stringValue)
         encoder.appendNull()
     }
 
     mutating func encode(_ value: Bool, forKey key: Key) throws {
-        try encoder.beginValue(ref, key)
+        try encoder.beginValue(ref, key.stringValue)
         encoder.appendBool(value)
     }
 
     mutating func encode(_ value: String, forKey key: Key) throws {
-        try encoder.beginValue(ref, key)
+        try encoder.beginValue(ref, key.stringValue)
         JSONStringEscaping.appendQuoted(value, to: &encoder.bytes)
     }
 
     mutating func encode(_ value: Double, forKey key: Key) throws {
         guard value.isFinite else { throw JSONEncodingFailure.nonConforming(value, path: valuePath(key)) }
-        try encoder.beginValue(ref, key)
+        try encoder.beginValue(ref, key.stringValue)
         JSONNumberFormatting.appendDouble(value, to: &encoder.bytes)
     }
 
     mutating func encode(_ value: Float, forKey key: Key) throws {
         guard value.isFinite else { throw JSONEncodingFailure.nonConforming(value, path: valuePath(key)) }
-        try encoder.beginValue(ref, key)
+        try encoder.beginValue(ref, key.stringValue)
         JSONNumberFormatting.appendFloat(value, to: &encoder.bytes)
     }
 
@@ -69,7 +69,7 @@ struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
 
     @inline(__always)
     private func encodeInteger<I: FixedWidthInteger>(_ value: I, _ key: Key) throws {
-        try encoder.beginValue(ref, key)
+        try encoder.beginValue(ref, key.stringValue)
         JSONNumberFormatting.appendInteger(value, to: &encoder.bytes)
     }
 
@@ -77,7 +77,7 @@ struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
         -> KeyedEncodingContainer<NestedKey>
     {
         let nested =
-            encoder.beginNested(ref, key, isObject: true, path: { codingPath + [key] })
+            encoder.beginNested(ref, key.stringValue, isObject: true, path: { codingPath + [key] })
             ? encoder.openContainer(isObject: true) : .dead
         return KeyedEncodingContainer(
             JSONKeyedEncodingContainer<NestedKey>(
@@ -86,7 +86,7 @@ struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let nested =
-            encoder.beginNested(ref, key, isObject: false, path: { codingPath + [key] })
+            encoder.beginNested(ref, key.stringValue, isObject: false, path: { codingPath + [key] })
             ? encoder.openContainer(isObject: false) : .dead
         return JSONUnkeyedEncodingContainer(
             encoder, nested, scope, ownParent: JSONCodingPath.node(ownParent, ownLast), ownLast: .key(key))
@@ -101,7 +101,7 @@ struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     private func superEncoder(key: some CodingKey) -> any Encoder {
         let id: Int
         do {
-            try encoder.beginValue(ref, key, kind: .superEncoder)
+            try encoder.beginValue(ref, key.stringValue, kind: .superEncoder)
             id = encoder.reserveSuper(ref)
         } catch {
             id = 0

@@ -6,11 +6,11 @@ enum JSONStringEscaping {
     /// Appends `string` in quotes, escaped.
     ///
     /// ```swift
-    /// var bytes: [UInt8] = []
+    /// var bytes = JSONOutputBuffer(capacity: 64)
     /// JSONStringEscaping.appendQuoted("a/b", to: &bytes)  // "a\/b"
     /// ```
     @inline(__always)
-    static func appendQuoted(_ string: String, to bytes: inout [UInt8]) {
+    static func appendQuoted(_ string: String, to bytes: inout JSONOutputBuffer) {
         bytes.append(quote)
         var string = string
         // Native strings hand out their UTF-8 at no cost; bridged ones are made native once.
@@ -19,7 +19,7 @@ enum JSONStringEscaping {
     }
 
     /// Appends the UTF-8 text `utf8`, escaped, without quotes.
-    static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+    static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to bytes: inout JSONOutputBuffer) {
         guard let base = utf8.baseAddress else { return }
         let count = utf8.count
         var mark = 0
@@ -69,7 +69,7 @@ enum JSONStringEscaping {
 
     /// Appends the escape JSONEncoder writes for `byte` (one that ``needsEscape(_:)``).
     @inline(__always)
-    private static func appendEscape(for byte: UInt8, to bytes: inout [UInt8]) {
+    private static func appendEscape(for byte: UInt8, to bytes: inout JSONOutputBuffer) {
         switch byte {
         case quote, backslash, slash:
             bytes.append(backslash)
@@ -91,7 +91,7 @@ enum JSONStringEscaping {
     }
 
     @inline(__always)
-    private static func appendShort(_ letter: UInt8, to bytes: inout [UInt8]) {
+    private static func appendShort(_ letter: UInt8, to bytes: inout JSONOutputBuffer) {
         bytes.append(backslash)
         bytes.append(letter)
     }

@@ -21,7 +21,7 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
     // to the same property is in progress (helpers that take `inout bytes` touch nothing else).
 
     /// The output so far.
-    @exclusivity(unchecked) var bytes: [UInt8]
+    @exclusivity(unchecked) var bytes: JSONOutputBuffer
     /// Open objects and arrays, innermost last.
     @exclusivity(unchecked) private(set) var open: ContiguousArray<JSONOpenContainer> = []
     /// The keys of open objects, in the order of `open`, for keys written twice.
@@ -53,8 +53,7 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
     private static var linearKeySearchLimit: Int { 16 }
 
     init() {
-        bytes = []
-        bytes.reserveCapacity(Self.initialCapacity)
+        bytes = JSONOutputBuffer(capacity: Self.initialCapacity)
         open.reserveCapacity(8)
         keys.reserveCapacity(16)
     }
@@ -68,11 +67,7 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
         guard bytes.capacity <= 1 << 16, open.capacity <= 64, keys.capacity <= 256, path.capacity <= 64 else {
             return false
         }
-        if bytes.capacity == 0 {
-            bytes.reserveCapacity(Self.initialCapacity)
-        } else if !bytes.isEmpty {
-            bytes.removeAll(keepingCapacity: true)
-        }
+        bytes.removeAll()
         // Containers, keys and path steps are removed as they end; after an error some remain.
         if !open.isEmpty { open.removeAll(keepingCapacity: true) }
         if !keys.isEmpty { keys.removeAll(keepingCapacity: true) }
@@ -87,14 +82,6 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
         topLevelValueStart = 0
         topLevelMembers = 0
         return true
-    }
-
-    /// The output bytes in `range` as `Data`.
-    func data(_ range: Range<Int>) -> Data {
-        bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress, range.lowerBound >= 0, range.upperBound <= raw.count else { return Data() }
-            return Data(bytes: base + range.lowerBound, count: range.count)
-        }
     }
 
     // MARK: Encoder
@@ -281,7 +268,8 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
 
     /// Closes open containers until `count` remain.
     func closeContainers(downTo count: Int) {
-        while open.count > count, let last = open.indices.last {
+        var last = open.count - 1
+        while last >= count, last >= 0 {
             finishPendingSuper(last)
             let container = open.removeLast()
             if container.isObject {
@@ -292,6 +280,7 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
             } else {
                 bytes.append(UInt8(ascii: "]"))
             }
+            last -= 1
         }
     }
 
@@ -340,9 +329,8 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
     /// the encode for JSONEncoder, which keeps the last value.
     @inline(__always)
     @discardableResult
-    func beginValue(_ ref: JSONContainerRef, _ key: some CodingKey, kind: JSONMemberKind = .value) throws -> Bool {
+    func beginValue(_ ref: JSONContainerRef, _ name: String, kind: JSONMemberKind = .value) throws -> Bool {
         if refusal != nil { throw JSONEncodingRefused() }
-        let name = key.stringValue
         guard beginMember(ref) else { return false }
         if earlierKey(name, in: ref.index) != nil { needsFallback = true }
         writeKey(name, in: ref.index, kind: kind)
@@ -362,11 +350,8 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
 
     /// Starts a member of the object `ref` under `key` for a nested container; false when the
     /// encode is refused (JSONEncoder would trap: the key already holds another kind of value).
-    func beginNested(_ ref: JSONContainerRef, _ key: some CodingKey, isObject: Bool, path: () -> [any CodingKey])
-        -> Bool
-    {
+    func beginNested(_ ref: JSONContainerRef, _ name: String, isObject: Bool, path: () -> [any CodingKey]) -> Bool {
         guard refusal == nil else { return false }
-        let name = key.stringValue
         guard beginMember(ref) else { return true }
         if let earlier = earlierKey(name, in: ref.index) {
             // JSONEncoder reuses what the key holds when it is of the same kind.
@@ -476,11 +461,11 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
         let leaf = JSONLeafType(T.self)
         if leaf != .other {
             try validateLeaf(value, leaf, path: self.path(of: scope) + [key])
-            try beginValue(ref, key)
+            try beginValue(ref, key.stringValue)
             writeLeaf(value, leaf)
             return
         }
-        guard try beginValue(ref, key) else {
+        guard try beginValue(ref, key.stringValue) else {
             return try encodeMemberValue(value, scope: scope, component: .key(key))
         }
         let start = memberStart
@@ -563,24 +548,20 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
         case .date: JSONNumberFormatting.appendDouble((cast(value) as Date).timeIntervalSinceReferenceDate, to: &bytes)
         case .data: JSONStringEscaping.appendQuoted((cast(value) as Data).base64EncodedString(), to: &bytes)
         case .url: JSONStringEscaping.appendQuoted((cast(value) as URL).absoluteString, to: &bytes)
-        case .decimal: bytes.append(contentsOf: (cast(value) as Decimal).description.utf8)
+        case .decimal: bytes.append((cast(value) as Decimal).description)
         }
     }
 
     @inline(__always)
-    func appendBool(_ value: Bool) {
-        if value {
-            bytes.append(contentsOf: [UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e")])
-        } else {
-            bytes.append(contentsOf: [
-                UInt8(ascii: "f"), UInt8(ascii: "a"), UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "e"),
-            ])
-        }
-    }
+    func appendBool(_ value: Bool) { append(value ? "true" : "false") }
 
     @inline(__always)
-    func appendNull() {
-        bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
+    func appendNull() { append("null") }
+
+    /// Appends ASCII text from the binary (no array is built for it).
+    @inline(__always)
+    func append(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// Reinterprets a value as `Value` once the caller has checked that `T` is that type.

@@ -76,20 +76,28 @@ struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
         -> KeyedEncodingContainer<NestedKey>
     {
-        let nested =
-            encoder.beginNested(ref, key.stringValue, isObject: true, path: { codingPath + [key] })
-            ? encoder.openContainer(isObject: true) : .dead
+        let nested = beginNested(key, isObject: true)
         return KeyedEncodingContainer(
             JSONKeyedEncodingContainer<NestedKey>(
                 encoder, nested, scope, ownParent: JSONCodingPath.node(ownParent, ownLast), ownLast: .key(key)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let nested =
-            encoder.beginNested(ref, key.stringValue, isObject: false, path: { codingPath + [key] })
-            ? encoder.openContainer(isObject: false) : .dead
+        let nested = beginNested(key, isObject: false)
         return JSONUnkeyedEncodingContainer(
             encoder, nested, scope, ownParent: JSONCodingPath.node(ownParent, ownLast), ownLast: .key(key))
+    }
+
+    /// Opens a nested container under `key`, or returns the dead handle when the encode is
+    /// (or is now) refused.
+    private func beginNested(_ key: Key, isObject: Bool) -> JSONContainerRef {
+        switch encoder.beginNested(ref, key.stringValue, isObject: isObject) {
+        case .written: return encoder.openContainer(isObject: isObject)
+        case .refused(let message):
+            encoder.refuse(message, path: codingPath + [key])
+            return .dead
+        case .dead: return .dead
+        }
     }
 
     mutating func superEncoder() -> any Encoder { superEncoder(key: JSONCodingKey.superKey) }
@@ -255,7 +263,7 @@ final class JSONSuperEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
         self.owner = owner
         self.id = id
         // Its path is its container's encoder path and its key, as in JSONEncoder.
-        self.scope = JSONEncodingScope(depth: scope.depth, extra: scope.extra + [key])
+        self.scope = JSONEncodingScope(depth: scope.depth, extra: JSONCodingPath(parent: scope.extra, component: key))
     }
 
     var codingPath: [any CodingKey] { encoder.path(of: scope) }

@@ -62,12 +62,24 @@ struct JSONWrittenKey {
 }
 
 /// Where a container's values sit in the coding path: the first `depth` components of the
-/// encoder's path (the value being encoded when the container was opened), then `extra` (the
-/// keys of super encoders, rare). As in JSONEncoder, nested containers do not add their keys
-/// to the paths of the values inside them, only to their own `codingPath`.
+/// encoder's path (the value being encoded when the container was opened), then the keys of
+/// super encoders in `extra` (rare; nil costs nothing to copy). As in JSONEncoder, nested
+/// containers do not add their keys to the paths of the values inside them, only to their
+/// own `codingPath`.
 struct JSONEncodingScope {
     let depth: Int
-    let extra: [JSONPathComponent]
+    let extra: JSONCodingPath?
+
+    /// The components of `extra`, root first.
+    var extraComponents: [JSONPathComponent] {
+        var reversed: [JSONPathComponent] = []
+        var node = extra
+        while let step = node {
+            reversed.append(step.component)
+            node = step.parent
+        }
+        return reversed.reversed()
+    }
 }
 
 /// What holds the content of a value slot: the encoder for the value its `encode(to:)` is

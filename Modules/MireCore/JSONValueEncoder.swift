@@ -107,7 +107,7 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
 
     var slotPath: [any CodingKey] { codingPath }
 
-    var slotScope: JSONEncodingScope { JSONEncodingScope(depth: path.count, extra: []) }
+    var slotScope: JSONEncodingScope { JSONEncodingScope(depth: path.count, extra: nil) }
 
     func checkInOrder() {}
 
@@ -348,11 +348,20 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
         if ref.index == 0, open[0].count == 0 { topLevelKey = nil }
     }
 
-    /// Starts a member of the object `ref` under `key` for a nested container; false when the
-    /// encode is refused (JSONEncoder would trap: the key already holds another kind of value).
-    func beginNested(_ ref: JSONContainerRef, _ name: String, isObject: Bool, path: () -> [any CodingKey]) -> Bool {
-        guard refusal == nil else { return false }
-        guard beginMember(ref) else { return true }
+    /// How a nested container's member began.
+    enum NestedStart {
+        /// Its key is written (or it is out of order, marked for JSONEncoder): open it.
+        case written
+        /// JSONEncoder would trap: the key already holds another kind of value.
+        case refused(String)
+        /// The encode was refused before.
+        case dead
+    }
+
+    /// Starts a member of the object `ref` under `name` for a nested container.
+    func beginNested(_ ref: JSONContainerRef, _ name: String, isObject: Bool) -> NestedStart {
+        guard refusal == nil else { return .dead }
+        guard beginMember(ref) else { return .written }
         if let earlier = earlierKey(name, in: ref.index) {
             // JSONEncoder reuses what the key holds when it is of the same kind.
             let first = earlier.valueStart < bytes.count ? bytes[earlier.valueStart] : 0
@@ -362,15 +371,14 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
                 : earlier.kind == .nestedArray
             guard reusable else {
                 let kind = isObject ? "KeyedEncodingContainer" : "UnkeyedEncodingContainer"
-                refuse(
-                    "Attempt to re-encode into nested \(kind) for key \"\(name)\" is invalid: another kind of value is already encoded for this key",
-                    path: path())
-                return false
+                return .refused(
+                    "Attempt to re-encode into nested \(kind) for key \"\(name)\" is invalid: another kind of value is already encoded for this key"
+                )
             }
             needsFallback = true
         }
         writeKey(name, in: ref.index, kind: isObject ? .nestedObject : .nestedArray)
-        return true
+        return .written
     }
 
     /// Reserves the next member of `ref` (after its key, for an object) for a super encoder.
@@ -431,7 +439,7 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
     {
         let saved = slot
         let savedPathCount = path.count
-        for step in scope.extra { path.append(step) }
+        if scope.extra != nil { path.append(contentsOf: scope.extraComponents) }
         path.append(component)
         level += 1
         slot = JSONSlot(start: bytes.count, frames: open.count)
@@ -577,9 +585,9 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
     /// The path of the values in containers of `scope` (without the last key).
     func path(of scope: JSONEncodingScope) -> [any CodingKey] {
         var result: [any CodingKey] = []
-        result.reserveCapacity(scope.depth + scope.extra.count + 1)
+        result.reserveCapacity(scope.depth + 2)
         for step in path.prefix(scope.depth) { result.append(step.codingKey) }
-        for step in scope.extra { result.append(step.codingKey) }
+        for step in scope.extraComponents { result.append(step.codingKey) }
         return result
     }
 

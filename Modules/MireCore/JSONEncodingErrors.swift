@@ -4,13 +4,16 @@ enum JSONEncodingFailure {
     /// "Unable to encode Double.nan directly in JSON." at the value's coding path.
     static func nonConforming<F: BinaryFloatingPoint>(_ value: F, path: [any CodingKey]) -> EncodingError {
         .invalidValue(
-            value, EncodingError.Context(codingPath: path, debugDescription: "Unable to encode \(F.self).\(value) directly in JSON."))
+            value,
+            EncodingError.Context(
+                codingPath: path, debugDescription: "Unable to encode \(F.self).\(value) directly in JSON."))
     }
 
     /// JSONEncoder's error for a top-level value whose `encode(to:)` wrote nothing.
     static func emptyTopLevel<T>(_ value: T) -> EncodingError {
         .invalidValue(
-            value, EncodingError.Context(codingPath: [], debugDescription: "Top-level \(T.self) did not encode any values."))
+            value,
+            EncodingError.Context(codingPath: [], debugDescription: "Top-level \(T.self) did not encode any values."))
     }
 
     /// `Decimal.nan`: JSONEncoder writes it as the bare word `NaN`, which is not JSON (neither
@@ -20,7 +23,8 @@ enum JSONEncodingFailure {
             value,
             EncodingError.Context(
                 codingPath: path,
-                debugDescription: "Unable to encode Decimal.nan directly in JSON (JSONEncoder would write NaN, which is not JSON)."
+                debugDescription:
+                    "Unable to encode Decimal.nan directly in JSON (JSONEncoder would write NaN, which is not JSON)."
             ))
     }
 
@@ -56,7 +60,16 @@ struct JSONEncodingRefused: Error {}
 /// ```
 package struct JSONNotOneKeyObject: Error, CustomStringConvertible {
     /// The name of the type that was encoded.
+    ///
+    /// ```swift
+    /// error.typeName  // "Int"
+    /// ```
     package let typeName: String
 
+    /// What went wrong, in words.
+    ///
+    /// ```swift
+    /// print(error)  // Int did not encode as an object with exactly one key
+    /// ```
     package var description: String { "\(typeName) did not encode as an object with exactly one key" }
 }

@@ -38,7 +38,8 @@ struct JSONBytesEncoderTests {
         let expected = try? JSONEncoder().encode(value)
         let actual = try? JSONBytesEncoder().encode(value)
         #expect(
-            actual.map { Data($0) } == expected, "\(value): \(actual.map { String(decoding: $0, as: UTF8.self) } ?? "-")",
+            actual.map { Data($0) } == expected,
+            "\(value): \(actual.map { String(decoding: $0, as: UTF8.self) } ?? "-")",
             sourceLocation: sourceLocation)
     }
 
@@ -62,7 +63,8 @@ struct JSONBytesEncoderTests {
         expectRoundTrip(
             Scalars(
                 bool: false, string: "", int: .max, int8: .max, int16: .max, int32: .max, int64: .max, uint: 0,
-                uint8: 0, uint16: 0, uint32: 0, uint64: 0, double: .greatestFiniteMagnitude, float: .greatestFiniteMagnitude))
+                uint8: 0, uint16: 0, uint32: 0, uint64: 0, double: .greatestFiniteMagnitude,
+                float: .greatestFiniteMagnitude))
         expectRoundTrip(Optionals())
         expectRoundTrip(
             Optionals(
@@ -137,8 +139,10 @@ struct JSONBytesEncoderTests {
         let doubles: [Double] = [
             0, -0.0, 1, -1, 0.1, 0.2, 0.3, 1.0 / 3, 2.0 / 3, 1e-300, 1.7976931348623157e308, -1.7976931348623157e308,
             2.2250738585072014e-308, 1e-5, 1e-4, 1e15, 1e16, 1e21, 1e22, 1e23, 123_456_789.125, 0.5, 100, -100,
-            9_007_199_254_740_991, 9_007_199_254_740_992, 9_007_199_254_740_994, 18_014_398_509_481_984, -9_007_199_254_740_992,
-            4_503_599_627_370_495.5, 3.141592653589793, 2.718281828459045, 1e300, 1.5e-10, -2.5e-7, 65_536, 4_294_967_296,
+            9_007_199_254_740_991, 9_007_199_254_740_992, 9_007_199_254_740_994, 18_014_398_509_481_984,
+            -9_007_199_254_740_992,
+            4_503_599_627_370_495.5, 3.141592653589793, 2.718281828459045, 1e300, 1.5e-10, -2.5e-7, 65_536,
+            4_294_967_296,
             Double(Int64.max), Double(UInt64.max), .ulpOfOne, .leastNormalMagnitude, .leastNonzeroMagnitude,
         ]
         for double in doubles {
@@ -250,7 +254,8 @@ struct JSONBytesEncoderTests {
             Scripted { encoder in
                 var keyed = encoder.container(keyedBy: EncoderKey.self)
                 var single = keyed.superEncoder(forKey: EncoderKey("a")).singleValueContainer()
-                try single.encode(Entry(id: 1, label: "l", money: Money(amount: 1, currency: .euro), flags: [], ratio: nil))
+                try single.encode(
+                    Entry(id: 1, label: "l", money: Money(amount: 1, currency: .euro), flags: [], ratio: nil))
                 try Truck().encode(to: keyed.superEncoder(forKey: EncoderKey("b")))
                 var unkeyed = keyed.superEncoder(forKey: EncoderKey("c")).unkeyedContainer()
                 try unkeyed.encode(true)
@@ -322,7 +327,8 @@ struct JSONBytesEncoderTests {
             try? list.encode(Entry(id: 1, label: "", money: Money(amount: 1, currency: .euro), flags: [], ratio: .nan))
             try list.encode(2)
             var single = keyed.superEncoder(forKey: EncoderKey("e")).singleValueContainer()
-            try? single.encode(Entry(id: 1, label: "", money: Money(amount: 1, currency: .euro), flags: [], ratio: .nan))
+            try? single.encode(
+                Entry(id: 1, label: "", money: Money(amount: 1, currency: .euro), flags: [], ratio: .nan))
             try single.encode("after")
         }
         #expect(
@@ -371,7 +377,9 @@ struct JSONBytesEncoderTests {
             #expect(throws: EncodingError.self, "misuse \(index)") { try JSONBytesEncoder().encode(misuse) }
             // Caught by the value's own code, the refusal still stands.
             let swallowed = Scripted { encoder in try? misuse.encode(to: encoder) }
-            #expect(throws: EncodingError.self, "swallowed misuse \(index)") { try JSONBytesEncoder().encode(swallowed) }
+            #expect(throws: EncodingError.self, "swallowed misuse \(index)") {
+                try JSONBytesEncoder().encode(swallowed)
+            }
         }
         // The encoder is clean afterwards.
         #expect(try JSONBytesEncoder().encode([1, 2]) == Array("[1,2]".utf8))
@@ -442,7 +450,8 @@ struct JSONBytesEncoderTests {
     @Test func enumCasesSplitIntoNameAndPayload() throws {
         let encoder = JSONBytesEncoder()
         let cases: [(ShapeEvent, String)] = [
-            (.empty, "empty"), (.labelled(amount: 5, note: nil), "labelled"), (.labelled(amount: 5, note: "n/"), "labelled"),
+            (.empty, "empty"), (.labelled(amount: 5, note: nil), "labelled"),
+            (.labelled(amount: 5, note: "n/"), "labelled"),
             (.unlabelled(1, "x"), "unlabelled"), (.mixed(1, label: "y"), "mixed"),
             (.nested(Money(amount: 1, currency: .pound), []), "nested"),
         ]
@@ -461,7 +470,10 @@ struct JSONBytesEncoderTests {
         #expect(try encoder.encodeEnumCase(ShapeEvent.unlabelled(1, "x")).payload == Array(#"{"_0":1,"_1":"x"}"#.utf8))
         #expect(try encoder.encodeEnumCase(AccountEvent.deposited(amount: 30)).payload == Array(#"{"amount":30}"#.utf8))
         // Not one key: a typed error.
-        for value in [Scripted { try 1.encode(to: $0) }, Scripted { try [1].encode(to: $0) }, Scripted { try [String: Int]().encode(to: $0) }] {
+        for value in [
+            Scripted { try 1.encode(to: $0) }, Scripted { try [1].encode(to: $0) },
+            Scripted { try [String: Int]().encode(to: $0) },
+        ] {
             #expect(throws: JSONNotOneKeyObject.self) { try encoder.encodeEnumCase(value) }
         }
         #expect(throws: JSONNotOneKeyObject.self) { try encoder.encodeEnumCase(Money(amount: 1, currency: .euro)) }
@@ -474,7 +486,9 @@ struct JSONBytesEncoderTests {
         let (name, payload) = try encoder.encodeEnumCase(twice)
         #expect(name == "case/name" && payload == Array(#"{"a":2}"#.utf8))
         // Errors are JSONEncoder's.
-        #expect(throws: EncodingError.self) { try encoder.encodeEnumCase(ShapeEvent.date(Date(timeIntervalSinceReferenceDate: .nan))) }
+        #expect(throws: EncodingError.self) {
+            try encoder.encodeEnumCase(ShapeEvent.date(Date(timeIntervalSinceReferenceDate: .nan)))
+        }
     }
 
     // MARK: Random values
@@ -524,7 +538,9 @@ struct JSONBytesEncoderTests {
             let event: ShapeEvent =
                 switch generator.next() % 6 {
                 case 0: .empty
-                case 1: .labelled(amount: Int64(bitPattern: generator.next()), note: generator.next() % 2 == 0 ? nil : string())
+                case 1:
+                    .labelled(
+                        amount: Int64(bitPattern: generator.next()), note: generator.next() % 2 == 0 ? nil : string())
                 case 2: .unlabelled(Int(truncatingIfNeeded: generator.next()), string())
                 case 3: .mixed(Int(truncatingIfNeeded: generator.next()), label: string())
                 case 4: .nested(money(), [Int(truncatingIfNeeded: generator.next())])
@@ -535,6 +551,23 @@ struct JSONBytesEncoderTests {
     }
 
     // MARK: The pool
+
+    @Test func concurrentEncodesShareThePoolSafely() async throws {
+        let events = (0..<300).map {
+            ShapeEvent.labelled(amount: Int64($0), note: String(repeating: "n", count: $0 % 40))
+        }
+        let expected = try events.map { try JSONBytesEncoder().encodeEnumCase($0).payload }
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try events.indices.allSatisfy {
+                        try JSONBytesEncoder().encodeEnumCase(events[$0]).payload == expected[$0]
+                    }
+                }
+            }
+            for try await same in group { #expect(same) }
+        }
+    }
 
     @Test func encodersKeptByValuesAreNotReused() throws {
         final class Thief: Encodable {

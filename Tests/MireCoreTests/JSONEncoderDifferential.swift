@@ -105,7 +105,9 @@ enum EncodeOutcome: Equatable, CustomStringConvertible {
         } catch let error as EncodingError {
             switch error {
             case .invalidValue(let value, let context):
-                let path = context.codingPath.map { key in key.intValue.map { "\(key.stringValue)#\($0)" } ?? key.stringValue }
+                let path = context.codingPath.map { key in
+                    key.intValue.map { "\(key.stringValue)#\($0)" } ?? key.stringValue
+                }
                 self = .error("invalidValue \(value) at \(path): \(context.debugDescription)")
             @unknown default:
                 self = .error("\(error)")

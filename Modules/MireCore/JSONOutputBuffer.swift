@@ -23,8 +23,6 @@ struct JSONOutputBuffer: ~Copyable {
 
     deinit { base.deallocate() }
 
-    var isEmpty: Bool { count == 0 }
-
     /// The byte at `index`, or 0 outside the written bytes.
     subscript(index: Int) -> UInt8 { index >= 0 && index < count ? base[index] : 0 }
 
@@ -67,11 +65,6 @@ struct JSONOutputBuffer: ~Copyable {
         let lower = max(0, min(range.lowerBound, count))
         let upper = max(lower, min(range.upperBound, count))
         return Array(UnsafeBufferPointer(start: base + lower, count: upper - lower))
-    }
-
-    /// Runs `body` over the written bytes.
-    func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
-        try body(UnsafeBufferPointer(start: base, count: count))
     }
 
     @inline(never)

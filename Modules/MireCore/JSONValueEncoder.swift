@@ -2,8 +2,8 @@ internal import Foundation
 
 /// The `Encoder` behind ``JSONBytesEncoder``: one per encode (then kept in
 /// ``JSONEncoderPool`` for the next), reused for every nested value (as JSONValueDecoder is),
-/// writing JSON bytes as containers are filled. It is also the
-/// single-value container of the value being encoded.
+/// writing JSON bytes as containers are filled. It is also the single-value container of the
+/// value being encoded.
 ///
 /// Output is streamed, so a member is final once written. Values encoded the way synthesized
 /// `Codable` and ordinary hand-written code encode them (each container filled before its
@@ -13,9 +13,9 @@ internal import Foundation
 /// key encoded twice (JSONEncoder keeps the last), writing through a container after its
 /// parent moved on, a `superEncoder` used late. A member whose encode threw is undone, so a
 /// value that catches the error and goes on leaves it out, as JSONEncoder does (when it does
-/// not trap on that). Uses of containers that trap JSONEncoder (two single values, a keyed container after an unkeyed
-/// one...) and nesting past JSONEncoder's limit are refused with an `EncodingError` instead
-/// (``refusal``): nothing here traps.
+/// not trap on that). Uses of containers that trap JSONEncoder (two single values, a keyed
+/// container after an unkeyed one...) and nesting past JSONEncoder's limit are refused with an
+/// `EncodingError` instead (``refusal``): nothing here traps.
 final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHolder {
     // Unchecked exclusivity: these are touched on every value and never while another access
     // to the same property is in progress (helpers that take `inout bytes` touch nothing else).
@@ -445,7 +445,7 @@ final class JSONValueEncoder: Encoder, SingleValueEncodingContainer, JSONSlotHol
         slot = JSONSlot(start: bytes.count, frames: open.count)
         defer {
             level -= 1
-            path.removeLast(path.count - savedPathCount)
+            if path.count > savedPathCount { path.removeLast(path.count - savedPathCount) }
             slot = saved
         }
         do {

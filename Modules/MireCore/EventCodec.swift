@@ -15,57 +15,64 @@ import Synchronization
 /// let event = try codec.decode(type: type, payload: payload)
 /// ```
 public struct EventCodec<A: Aggregate>: Sendable {
-    private let caseNameByStoredType: [String: String]
-    private let upcasters: [String: EventUpcaster]
-    private let pinnedCases: Set<String>
-    private let categoryPrefix: String
-    private let isStructEvent: Bool
-    // Reused: building an encoder per event costs more than the encoding itself.
-    private let encoder = JSONEncoder()
+    /// `A`'s names, upcasters and memo, resolved once per process: building a codec is a
+    /// cache look-up (stores build one per save).
+    private let metadata: EventCodecMetadata
+    // Encodes as JSONEncoder() does (values equal once decoded), several times faster.
+    private let encoder = JSONBytesEncoder()
     // Decodes as JSONDecoder() does (same values, same errors), several times faster.
     private let decoder = JSONBytesDecoder()
+
+    private var caseNameByStoredType: [String: String] { metadata.caseNameByStoredType }
+    private var upcasters: [String: EventUpcaster] { metadata.upcasters }
+    private var pinnedCases: Set<String> { metadata.pinnedCases }
+    private var categoryPrefix: String { metadata.categoryPrefix }
+    private var isStructEvent: Bool { metadata.isStructEvent }
     /// Stored type name → case name, as resolved so far (replays see few distinct names).
-    private let resolved = ResolvedNames()
+    private var resolved: ResolvedNames { metadata.resolved }
 
     /// The codec for `A`, with its pinned names and upcasters.
+    ///
+    /// `A`'s ``Aggregate/category``, ``Aggregate/eventTypeNames`` and ``Aggregate/upcasters``
+    /// are read once per process, by the first codec of `A`.
     public init() {
-        var reverse: [String: String] = [:]
-        for (caseName, stored) in A.eventTypeNames { reverse[stored] = caseName }
-        caseNameByStoredType = reverse
-        pinnedCases = Set(A.eventTypeNames.keys)
-        upcasters = Dictionary(A.upcasters.map { ($0.fromType, $0) }, uniquingKeysWith: { first, _ in first })
-        categoryPrefix = A.category + "."
-        isStructEvent = A.Event.self is any EventStruct.Type
+        metadata = EventCodecMetadata.of(A.self)
     }
 
     /// The stored type name for an enum case (or struct) name.
     public func storedType(forCase caseName: String) -> String {
-        A.eventTypeNames[caseName] ?? A.category + "." + caseName
+        metadata.storedType(forCase: caseName)
     }
 
     /// The stored type name and JSON payload of `event`.
     public func encode(_ event: A.Event) throws(MireError) -> (type: String, payload: Data) {
-        let encoded: Data
         do {
-            encoded = try encoder.encode(event)
+            if isStructEvent {
+                return (storedType(forCase: metadata.structName), try encoder.encodeData(event))
+            }
+            // Synthesised Codable writes an enum case as {"caseName":{…associated values…}}:
+            // the encoder returns the name and the value's bytes apart.
+            let (caseName, payload) = try encoder.encodeEnumCaseData(event)
+            return (storedType(forCase: caseName), payload)
         } catch {
-            throw MireError(
-                code: .undecodableEvent, message: "the event \(A.Event.self) could not be encoded: \(error)",
-                recovery: "make the event's Codable conformance encode all of its values", underlying: error
-            )
+            throw encodingFailure(error)
         }
-        if isStructEvent {
-            return (storedType(forCase: Self.structName), encoded)
-        }
-        // Synthesised Codable writes an enum case as {"caseName":{…associated values…}}.
-        guard let (caseName, payload) = Self.splitSingleKeyObject(encoded) else {
-            throw MireError(
+    }
+
+    private func encodingFailure(_ error: any Error) -> MireError {
+        switch error {
+        case is JSONNotOneKeyObject:
+            return MireError(
                 code: .undecodableEvent,
                 message: "the enum \(A.Event.self) did not encode as {\"case\": {…}}",
                 recovery: "use the synthesised Codable conformance for event enums, or make the event a struct"
             )
+        default:
+            return MireError(
+                code: .undecodableEvent, message: "the event \(A.Event.self) could not be encoded: \(error)",
+                recovery: "make the event's Codable conformance encode all of its values", underlying: error
+            )
         }
-        return (storedType(forCase: caseName), payload)
     }
 
     /// Decodes a stored event, applying upcasters and pinned names.
@@ -112,7 +119,7 @@ public struct EventCodec<A: Aggregate>: Sendable {
                 .unknownEventType, "no event of \(A.self) is stored as '\(storedType)'",
                 recovery: "add the case back, pin its old name in eventTypeNames, or register an upcaster")
         }
-        if isStructEvent && caseName != Self.structName {
+        if isStructEvent && caseName != metadata.structName {
             throw failure(
                 .unknownEventType, "no event of \(A.self) is stored as '\(storedType)'",
                 recovery: "pin the struct's stored name in eventTypeNames or register an upcaster")
@@ -150,23 +157,7 @@ public struct EventCodec<A: Aggregate>: Sendable {
     }
 
     /// The name a struct event is stored under: its type name with a lowercase first letter.
-    static var structName: String {
-        let name = String(describing: A.Event.self)
-        return name.prefix(1).lowercased() + name.dropFirst()
-    }
-
-    private static func splitSingleKeyObject(_ data: Data) -> (String, Data)? {
-        // {"name":<value>} — the key is a Swift identifier, so it contains no quotes or escapes.
-        let bytes = [UInt8](data)
-        guard bytes.count >= 6, bytes[0] == UInt8(ascii: "{"), bytes[1] == UInt8(ascii: "\""),
-            bytes.last == UInt8(ascii: "}"),
-            let quote = bytes[2...].firstIndex(of: UInt8(ascii: "\"")),
-            quote + 1 < bytes.count, bytes[quote + 1] == UInt8(ascii: ":")
-        else { return nil }
-        let name = String(decoding: bytes[2..<quote], as: UTF8.self)
-        let value = Data(bytes[(quote + 2)..<(bytes.count - 1)])
-        return (name, value)
-    }
+    static var structName: String { EventCodecMetadata.structName(of: A.Event.self) }
 
     private static func codingPath(of error: DecodingError) -> [any CodingKey] {
         switch error {
@@ -192,7 +183,64 @@ public struct EventCodec<A: Aggregate>: Sendable {
     }
 }
 
-/// A small lock-protected memo of resolved type names, shared by copies of one codec.
+/// What a codec of one aggregate type needs, resolved from its static requirements once per
+/// process and kept in a small lock-protected cache keyed by the type.
+final class EventCodecMetadata: Sendable {
+    let caseNameByStoredType: [String: String]
+    let pinnedNames: [String: String]
+    let pinnedCases: Set<String>
+    let upcasters: [String: EventUpcaster]
+    let categoryPrefix: String
+    let isStructEvent: Bool
+    let structName: String
+    /// Stored type name → case name, as resolved so far, shared by all codecs of the type.
+    let resolved = ResolvedNames()
+    /// Case name → stored type name, as encoded so far: saves building the name per event.
+    private let storedTypes = ResolvedNames()
+
+    /// The stored type name of a case (or struct) name.
+    func storedType(forCase caseName: String) -> String {
+        if let known = storedTypes.caseName(for: caseName) { return known }
+        let stored = pinnedNames[caseName] ?? categoryPrefix + caseName
+        storedTypes.remember(caseName, as: stored)
+        return stored
+    }
+
+    private init<A: Aggregate>(_ type: A.Type) {
+        var reverse: [String: String] = [:]
+        for (caseName, stored) in A.eventTypeNames { reverse[stored] = caseName }
+        caseNameByStoredType = reverse
+        pinnedNames = A.eventTypeNames
+        pinnedCases = Set(A.eventTypeNames.keys)
+        upcasters = Dictionary(A.upcasters.map { ($0.fromType, $0) }, uniquingKeysWith: { first, _ in first })
+        categoryPrefix = A.category + "."
+        isStructEvent = A.Event.self is any EventStruct.Type
+        structName = Self.structName(of: A.Event.self)
+    }
+
+    private static let cache = Mutex<[ObjectIdentifier: EventCodecMetadata]>([:])
+
+    /// The metadata of `A`, resolved on first use.
+    static func of<A: Aggregate>(_ type: A.Type) -> EventCodecMetadata {
+        let key = ObjectIdentifier(type)
+        if let known = cache.withLock({ $0[key] }) { return known }
+        // Resolved outside the lock: the aggregate's static members run user code.
+        let made = EventCodecMetadata(type)
+        return cache.withLock { cache in
+            if let raced = cache[key] { return raced }
+            cache[key] = made
+            return made
+        }
+    }
+
+    /// A type's name with a lowercase first letter.
+    static func structName(of type: Any.Type) -> String {
+        let name = String(describing: type)
+        return name.prefix(1).lowercased() + name.dropFirst()
+    }
+}
+
+/// A small lock-protected memo of resolved type names, shared by the codecs of one type.
 final class ResolvedNames: Sendable {
     private let names = Mutex<[String: String]>([:])
 

@@ -24,6 +24,14 @@ private struct Thermometer: Aggregate {
     mutating func apply(_ event: Reading) { last = event.celsius }
 }
 
+/// An enum whose Codable conformance writes a plain string, not {"case": {…}}.
+private enum Toggle: String, Codable, Sendable { case on, off }
+
+private struct Switch: Aggregate {
+    static let category = "switch"
+    mutating func apply(_ event: Toggle) {}
+}
+
 @Suite("Event codec")
 struct EventCodecTests {
     private let codec = EventCodec<Lamp>()
@@ -118,6 +126,33 @@ struct EventCodecTests {
         let (type, payload) = try codec.encode(Reading(celsius: 21.5))
         #expect(type == "thermometer.reading")
         #expect(try codec.decode(type: type, payload: payload) == Reading(celsius: 21.5))
+    }
+
+    @Test func encodingErrorsAreTypedAsBefore() {
+        // A value JSONEncoder refuses (NaN) and an "enum" that is not written as {"case": {…}}.
+        let nan = #expect(throws: MireError.self) { try EventCodec<Thermometer>().encode(Reading(celsius: .nan)) }
+        #expect(nan?.code == .undecodableEvent)
+        #expect(nan?.message.contains("could not be encoded") == true)
+        #expect(nan?.underlying is EncodingError)
+        let flat = #expect(throws: MireError.self) { try EventCodec<Switch>().encode(.on) }
+        #expect(flat?.code == .undecodableEvent)
+        #expect(flat?.message == #"the enum Toggle did not encode as {"case": {…}}"#)
+    }
+
+    @Test func encodingMatchesJSONEncoderForEveryCase() throws {
+        // The payload and type name EventCodec stored when it encoded with JSONEncoder.
+        for event in [LampEvent.installed(room: "hall/1", watts: 60), .switchedOn, .relabelled("desk \"a\"")] {
+            let (type, payload) = try codec.encode(event)
+            let whole = try JSONEncoder().encode(event)
+            let object = try JSONSerialization.jsonObject(with: whole) as? [String: Any]
+            let caseName = try #require(object?.keys.first)
+            #expect(type == codec.storedType(forCase: caseName))
+            #expect(
+                CanonicalJSON.text(Array("{\"\(caseName)\":".utf8) + [UInt8](payload) + [0x7D])
+                    == CanonicalJSON.text(whole))
+        }
+        // Codecs are cheap to build and share their memo: many codecs, same answers.
+        for _ in 0..<100 { #expect(try EventCodec<Lamp>().encode(.switchedOn).type == "lamp.switchedOn") }
     }
 
     @Test func recordingAppliesAtOnceAndTracksVersions() throws {

@@ -121,6 +121,8 @@ public actor PostgresConnection {
     /// server shut down meanwhile announced it (FATAL, then EOF), and sending a statement now
     /// would wrongly make its outcome unknown.
     func consumeIdleInput() {
+        // A closed connection's handle is freed: never touch it.
+        guard !handle.isBroken else { return }
         // The FATAL message and the end of the stream arrive together; reading takes two calls.
         for _ in 0..<4 {
             var descriptor = pollfd(fd: PQsocket(handle.pointer), events: Int16(POLLIN), revents: 0)

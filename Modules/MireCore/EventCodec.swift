@@ -83,13 +83,7 @@ public struct EventCodec<A: Aggregate>: Sendable {
         type storedType: String, payload storedPayload: Data, stream: String? = nil, version: Int64? = nil,
         position: Int64? = nil
     ) throws(MireError) -> A.Event {
-        func failure(
-            _ code: MireError.Code, _ message: String, recovery: String, underlying: (any Error & Sendable)? = nil
-        ) -> MireError {
-            MireError(
-                code: code, message: message, stream: stream, version: version, position: position,
-                recovery: recovery, underlying: underlying)
-        }
+        let place = Place(stream: stream, version: version, position: position)
         var type = storedType
         var payload = storedPayload
         var steps = 0
@@ -98,13 +92,65 @@ public struct EventCodec<A: Aggregate>: Sendable {
             do {
                 payload = try upcaster.transform(payload)
             } catch {
-                throw failure(
+                throw place.failure(
                     .undecodableEvent, "the upcaster from \(upcaster.fromType) to \(upcaster.toType) failed: \(error)",
                     recovery: "fix the upcaster for this payload", underlying: error)
             }
             type = upcaster.toType
             steps += 1
         }
+        let caseName = try caseName(for: type, storedType: storedType, place: place)
+        return try payload.withUnsafeBytes { bytes in
+            Result { () throws(MireError) in
+                try decodePayload(bytes, caseName: caseName, storedType: storedType, place: place)
+            }
+        }.get()
+    }
+
+    /// Decodes a stored event from its type name's and payload's bytes (as a row holds them),
+    /// building no `String` or `Data` for them: `names` remembers the type names this caller
+    /// has met. Falls back to ``decode(type:payload:stream:version:position:)`` when `A` has
+    /// upcasters.
+    package func decode(
+        typeBytes: UnsafeRawBufferPointer, payloadBytes: UnsafeRawBufferPointer, names: inout EventTypeNameCache,
+        stream: String?, version: Int64, position: Int64
+    ) throws(MireError) -> A.Event {
+        guard upcasters.isEmpty else {
+            return try decode(
+                type: String(decoding: typeBytes, as: UTF8.self), payload: Data(payloadBytes), stream: stream,
+                version: version, position: position)
+        }
+        let place = Place(stream: stream, version: version, position: position)
+        let caseName: String
+        if let known = names.caseName(for: typeBytes) {
+            caseName = known
+        } else {
+            let type = String(decoding: typeBytes, as: UTF8.self)
+            caseName = try self.caseName(for: type, storedType: type, place: place)
+            names.remember(typeBytes, as: caseName)
+        }
+        return try decodePayload(
+            payloadBytes, caseName: caseName, storedType: String(decoding: typeBytes, as: UTF8.self),
+            place: place)
+    }
+
+    /// Where a stored event sits, for error messages.
+    private struct Place {
+        var stream: String?
+        var version: Int64?
+        var position: Int64?
+
+        func failure(
+            _ code: MireError.Code, _ message: String, recovery: String, underlying: (any Error & Sendable)? = nil
+        ) -> MireError {
+            MireError(
+                code: code, message: message, stream: stream, version: version, position: position,
+                recovery: recovery, underlying: underlying)
+        }
+    }
+
+    /// The enum case (or struct) name a stored type name (after upcasting) stands for.
+    private func caseName(for type: String, storedType: String, place: Place) throws(MireError) -> String {
         let caseName: String
         if let known = resolved.caseName(for: type) {
             caseName = known
@@ -115,15 +161,21 @@ public struct EventCodec<A: Aggregate>: Sendable {
             caseName = String(type.dropFirst(categoryPrefix.count))
             resolved.remember(type, as: caseName)
         } else {
-            throw failure(
+            throw place.failure(
                 .unknownEventType, "no event of \(A.self) is stored as '\(storedType)'",
                 recovery: "add the case back, pin its old name in eventTypeNames, or register an upcaster")
         }
         if isStructEvent && caseName != metadata.structName {
-            throw failure(
+            throw place.failure(
                 .unknownEventType, "no event of \(A.self) is stored as '\(storedType)'",
                 recovery: "pin the struct's stored name in eventTypeNames or register an upcaster")
         }
+        return caseName
+    }
+
+    private func decodePayload(
+        _ payload: UnsafeRawBufferPointer, caseName: String, storedType: @autoclosure () -> String, place: Place
+    ) throws(MireError) -> A.Event {
         do {
             // An enum case is read as the document {"caseName": payload}, as synthesised Codable
             // expects, without building that document as Data first.
@@ -132,14 +184,14 @@ public struct EventCodec<A: Aggregate>: Sendable {
                 : decoder.decode(A.Event.self, caseName: caseName, payload: payload)
         } catch let error as DecodingError where !isStructEvent && Self.codingPath(of: error).isEmpty {
             // The enum itself refused the key: it has no such case.
-            throw failure(
-                .unknownEventType, "no case of \(A.Event.self) is named '\(caseName)' (stored type '\(storedType)')",
+            throw place.failure(
+                .unknownEventType, "no case of \(A.Event.self) is named '\(caseName)' (stored type '\(storedType())')",
                 recovery: "add the case back, pin its old name in eventTypeNames, or register an upcaster",
                 underlying: error)
         } catch {
-            throw failure(
+            throw place.failure(
                 .undecodableEvent,
-                "the payload of '\(storedType)' does not decode as \(A.Event.self): \(Self.describe(error))",
+                "the payload of '\(storedType())' does not decode as \(A.Event.self): \(Self.describe(error))",
                 recovery: "register an upcaster for the old payload shape, or fix the event's Codable conformance",
                 underlying: error)
         }
@@ -237,6 +289,34 @@ final class EventCodecMetadata: Sendable {
     static func structName(of type: Any.Type) -> String {
         let name = String(describing: type)
         return name.prefix(1).lowercased() + name.dropFirst()
+    }
+}
+
+/// The stored type names a replay has met and their case names, compared as bytes: a page of
+/// events usually holds a handful of names, so a short list beats hashing a new `String` per row.
+///
+/// ```swift
+/// var names = EventTypeNameCache()
+/// let event = try codec.decode(typeBytes: type, payloadBytes: payload, names: &names, ...)
+/// ```
+package struct EventTypeNameCache {
+    private var entries: [(bytes: [UInt8], caseName: String)] = []
+
+    /// An empty cache.
+    package init() {}
+
+    func caseName(for bytes: UnsafeRawBufferPointer) -> String? {
+        for entry in entries where entry.bytes.count == bytes.count {
+            let equal = entry.bytes.withUnsafeBytes { stored in
+                bytes.count == 0 || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+            }
+            if equal { return entry.caseName }
+        }
+        return nil
+    }
+
+    mutating func remember(_ bytes: UnsafeRawBufferPointer, as caseName: String) {
+        if entries.count < 64 { entries.append((Array(bytes), caseName)) }
     }
 }
 

@@ -79,25 +79,35 @@ package struct JSONBytesDecoder: Sendable {
     ///     AccountEvent.self, caseName: "deposited", payload: Data(#"{"amount": 30}"#.utf8))
     /// ```
     package func decode<T: Decodable>(_ type: T.Type, caseName: String, payload: Data) throws -> T {
+        try payload.withUnsafeBytes { try decode(type, caseName: caseName, payload: $0) }
+    }
+
+    /// Decodes an enum event from its case name and the bytes of its associated values' JSON
+    /// (copied: the decoder never keeps the pointer).
+    ///
+    /// ```swift
+    /// let event = try bytes.withUnsafeBytes {
+    ///     try JSONBytesDecoder().decode(AccountEvent.self, caseName: "deposited", payload: $0)
+    /// }
+    /// ```
+    package func decode<T: Decodable>(_ type: T.Type, caseName: String, payload: UnsafeRawBufferPointer) throws -> T {
         var name = caseName
         return try name.withUTF8 { name in
-            try payload.withUnsafeBytes { payload in
-                // {"name":payload}
-                let count = name.count + payload.count + 5
-                let buffer = JSONBuffer.make(documentCount: count) { base in
-                    base[0] = UInt8(ascii: "{")
-                    base[1] = UInt8(ascii: "\"")
-                    if let source = name.baseAddress { (base + 2).update(from: source, count: name.count) }
-                    base[name.count + 2] = UInt8(ascii: "\"")
-                    base[name.count + 3] = UInt8(ascii: ":")
-                    if let source = payload.baseAddress {
-                        UnsafeMutableRawPointer(base + name.count + 4).copyMemory(
-                            from: source, byteCount: payload.count)
-                    }
-                    base[count - 1] = UInt8(ascii: "}")
+            // {"name":payload}
+            let count = name.count + payload.count + 5
+            let buffer = JSONBuffer.make(documentCount: count) { base in
+                base[0] = UInt8(ascii: "{")
+                base[1] = UInt8(ascii: "\"")
+                if let source = name.baseAddress { (base + 2).update(from: source, count: name.count) }
+                base[name.count + 2] = UInt8(ascii: "\"")
+                base[name.count + 3] = UInt8(ascii: ":")
+                if let source = payload.baseAddress {
+                    UnsafeMutableRawPointer(base + name.count + 4).copyMemory(
+                        from: source, byteCount: payload.count)
                 }
-                return try Self.decode(type, from: buffer)
+                base[count - 1] = UInt8(ascii: "}")
             }
+            return try Self.decode(type, from: buffer)
         }
     }
 

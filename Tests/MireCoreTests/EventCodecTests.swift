@@ -24,6 +24,13 @@ private struct Thermometer: Aggregate {
     mutating func apply(_ event: Reading) { last = event.celsius }
 }
 
+/// Lamp without upcasters: its rows are decoded from bytes, without the String/Data path.
+private struct Bulb: Aggregate {
+    static let category = "bulb"
+    static let eventTypeNames = ["relabelled": "bulb.label-v2"]
+    mutating func apply(_ event: LampEvent) {}
+}
+
 /// An enum whose Codable conformance writes a plain string, not {"case": {…}}.
 private enum Toggle: String, Codable, Sendable { case on, off }
 
@@ -119,6 +126,83 @@ struct EventCodecTests {
                 #expect(actual == expected(caseName, payload), "\(caseName): \(payload)")
             }
         }
+    }
+
+    @Test func decodingFromRowBytesMatchesDecodingFromStringsAndData() {
+        // Each outcome as (event, error code, error message), from a type name and a payload.
+        func outcomes<A: Aggregate>(
+            _ codec: EventCodec<A>, _ rows: [(type: String, payload: String)]
+        ) -> [(A.Event?, MireError?)] where A.Event: Equatable {
+            rows.map { row in
+                do {
+                    return (
+                        try codec.decode(
+                            type: row.type, payload: Data(row.payload.utf8), stream: "s", version: 7, position: 9), nil
+                    )
+                } catch {
+                    return (nil, error as? MireError)
+                }
+            }
+        }
+        func bytesOutcomes<A: Aggregate>(
+            _ codec: EventCodec<A>, _ rows: [(type: String, payload: String)]
+        ) -> [(A.Event?, MireError?)] where A.Event: Equatable {
+            var names = EventTypeNameCache()
+            return rows.map { row in
+                Array(row.type.utf8).withUnsafeBytes { type in
+                    Array(row.payload.utf8).withUnsafeBytes { payload in
+                        do {
+                            return (
+                                try codec.decode(
+                                    typeBytes: type, payloadBytes: payload, names: &names, stream: "s", version: 7,
+                                    position: 9), nil
+                            )
+                        } catch {
+                            return (nil, error as? MireError)
+                        }
+                    }
+                }
+            }
+        }
+        // Names repeat, so later rows are served by the name cache; errors must not poison it.
+        func rows(_ category: String) -> [(type: String, payload: String)] {
+            [
+                ("\(category).installed", #"{"room": "hall", "watts": 60}"#),
+                ("\(category).switchedOn", "{}"),
+                ("\(category).label-v2", #"{"_0": "desk"}"#),
+                ("\(category).installed", #"{"room": 5, "watts": 60}"#),
+                ("\(category).exploded", "{}"),
+                ("\(category).relabelled", #"{"_0": "desk"}"#),
+                ("\(category).exploded", "{}"),
+                ("\(category).installed", #"{"room": "attic", "watts": 40}"#),
+                ("\(category).turnedOn", "{}"),
+                ("\(category).switchedOn", "{"),
+                ("", "{}"),
+                ("\(category).switchedOn", "{}"),
+            ]
+        }
+        let bulb = EventCodec<Bulb>()
+        let lamp = EventCodec<Lamp>()
+        for (plain, bytes) in [
+            (outcomes(bulb, rows("bulb")), bytesOutcomes(bulb, rows("bulb"))),
+            (outcomes(lamp, rows("lamp")), bytesOutcomes(lamp, rows("lamp"))),
+        ] {
+            #expect(plain.count == bytes.count)
+            for (index, (expected, actual)) in zip(plain, bytes).enumerated() {
+                #expect((actual.0 == nil) != (actual.1 == nil), "row \(index): an event or a MireError")
+                #expect(expected.0 == actual.0, "row \(index)")
+                #expect(expected.1?.code == actual.1?.code, "row \(index)")
+                #expect(expected.1?.message == actual.1?.message, "row \(index)")
+                #expect(
+                    actual.1 == nil || (actual.1?.stream == "s" && actual.1?.version == 7 && actual.1?.position == 9))
+            }
+        }
+        // The rows above cover both outcomes: decoded events and each kind of error.
+        let kinds = Set(bytesOutcomes(bulb, rows("bulb")).map { $0.1?.code.description ?? "decoded" })
+        #expect(kinds == ["decoded", "unknownEventType", "undecodableEvent"])
+        // Lamp's alias only exists through its upcaster (the String/Data fallback).
+        #expect(bytesOutcomes(lamp, rows("lamp"))[8].0 == .switchedOn)
+        #expect(bytesOutcomes(bulb, rows("bulb"))[8].1?.code == .unknownEventType)
     }
 
     @Test func structEventsUseTheirTypeName() throws {

@@ -272,6 +272,41 @@ struct EventStoreTests {
         }
     }
 
+    @Test func rowsDecodedFromTheirBytesReplayAndFailTyped() async throws {
+        try await TestDatabase.withStore { store throws in
+            // 300 events: one page, decoded by two tasks; a pinned name among them.
+            var wallet = try await store.loadOrDefault(Wallet.self, id: "w")
+            wallet.record(.opened(owner: "ann"))
+            for amount in 1...298 { wallet.record(.deposited(amount: Int64(amount))) }
+            wallet.record(.renamedOwner("bea"))
+            try await store.save(&wallet)
+            let loaded = try #require(try await store.load(Wallet.self, id: "w"))
+            #expect(loaded.state == Wallet(owner: "bea", balance: 298 * 299 / 2, eventCount: 300))
+            #expect(loaded.version == 300)
+
+            let stream = try StreamID(category: "wallet", id: "bad")
+            let result = try await store.append(
+                [
+                    try NewEvent(Wallet.self, .opened(owner: "x")),
+                    NewEvent(type: "wallet.deposited", payload: Data(#"{"amount":"lots"}"#.utf8)),
+                ], to: stream, expecting: .noStream)
+            let bad = await #expect(throws: MireError.self) { try await store.load(Wallet.self, id: "bad") }
+            #expect(bad?.code == .undecodableEvent)
+            #expect(bad?.stream == "wallet-bad")
+            #expect(bad?.version == 2)
+            #expect(bad?.position == result.positions[1])
+            #expect(bad?.message.contains("wallet.deposited") == true)
+
+            let odd = try await store.append(
+                [NewEvent(type: "wallet.teleported", payload: Data("{}".utf8))], to: StreamID("wallet-odd"),
+                expecting: .any)
+            let unknown = await #expect(throws: MireError.self) { try await store.load(Wallet.self, id: "odd") }
+            #expect(unknown?.code == .unknownEventType)
+            #expect(unknown?.message.contains("wallet.teleported") == true)
+            #expect(unknown?.position == odd.positions[0])
+        }
+    }
+
     @Test func corruptStreamsAreRefused() async throws {
         try await TestDatabase.withStore { store throws in
             var account = try await store.loadOrDefault(Account.self, id: "gap")

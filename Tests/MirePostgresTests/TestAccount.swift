@@ -52,3 +52,24 @@ extension AggregateRoot where State == Account {
         record(.withdrawn(amount: amount))
     }
 }
+
+/// The account's events without upcasters: loads decode its rows straight from their bytes
+/// (`Account`'s upcasters send it through the String/Data path).
+struct Wallet: Aggregate, Equatable {
+    static let category = "wallet"
+    static let eventTypeNames = ["renamedOwner": "wallet.owner-changed-v1"]
+
+    var owner = ""
+    var balance: Int64 = 0
+    var eventCount = 0
+
+    mutating func apply(_ event: AccountEvent) {
+        eventCount += 1
+        switch event {
+        case .opened(let owner), .renamedOwner(let owner): self.owner = owner
+        case .deposited(let amount): balance += amount
+        case .withdrawn(let amount): balance -= amount
+        case .closed: break
+        }
+    }
+}

@@ -41,11 +41,19 @@ try await Task.detached {
     var versions: [String: Int64] = ["raw-p": 0, "conn-p": 0, "pool-p": 0]
     var ledger = try AggregateRoot<Ledger>(id: "profile")
     var times: [String: [Double]] = [:]
+    var cpu: [String: [Double]] = [:]
+    func processCPUMicroseconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+    }
     let names = ["raw libpq (binary, prepared)", "Mire connection.query", "Mire pool + query", "EventStore.save"]
     let only = environment["ONLY"].flatMap(Int.init)  // run one layer only (for a profiler)
     for _ in 0..<(rounds + 1) {
         for (index, name) in names.enumerated() where only == nil || only == index {
             let started = ContinuousClock.now
+            let cpuStarted = processCPUMicroseconds()
             for _ in 0..<chunk {
                 switch index {
                 case 0:
@@ -65,14 +73,18 @@ try await Task.detached {
                 }
             }
             times[name, default: []].append((ContinuousClock.now - started).seconds * 1e6 / Double(chunk))
+            cpu[name, default: []].append((processCPUMicroseconds() - cpuStarted) / Double(chunk))
         }
     }
     for name in names where times[name] != nil {
         let values = times[name]!.dropFirst().sorted()  // the first round warms up
         let median = values[values.count / 2]
+        let cpuValues = cpu[name]!.dropFirst().sorted()
         print(
             name.padding(toLength: 30, withPad: " ", startingAt: 0)
-                + String(format: "%8.1f µs/save  %7.0f saves/s", median, 1e6 / median))
+                + String(
+                    format: "%8.1f µs/save  %7.0f saves/s  client CPU %5.1f µs/save", median, 1e6 / median,
+                    cpuValues[cpuValues.count / 2]))
     }
     await connection.close()
     await pool.shutdown()

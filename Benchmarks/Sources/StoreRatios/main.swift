@@ -53,7 +53,7 @@ func pgbenchStatement(_ sql: String, _ values: [Int: String]) -> String {
 }
 
 let plainScript = """
-    \\set s random(1, 2000000000)
+    \\set s random(1, 9000000000000000000)
     WITH s AS (INSERT INTO mire_streams (stream_id, category, version) VALUES ('plain-' || :client_id || '-' || :s, 'plain', 1) RETURNING stream_id)
     INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload)
     SELECT s.stream_id, 1, 'plain', gen_random_uuid(), 'plain.deposited', '\(payloadLiteral)' FROM s;
@@ -63,7 +63,7 @@ let eventValues: [Int: String] = [
     2: "'pgb'", 3: "gen_random_uuid()", 4: "'pgb.noted'", 5: "'\(payloadLiteral)'::jsonb", 6: "'{}'::jsonb",
 ]
 let newStreamScript =
-    "\\set s random(1, 2000000000)\n"
+    "\\set s random(1, 9000000000000000000)\n"
     + pgbenchStatement(
         AppendStatement.newStreamSQL, eventValues.merging([1: "'pgn-' || :client_id || '-' || :s"]) { $1 }) + ";\n"
 // Each client appends to its own stream and carries the version over with \gset.

@@ -174,22 +174,42 @@ extension EventStore {
         return head + (try await tail)
     }
 
-    /// Decodes the event rows at `indices` (version, position, type, payload in columns 6…9).
+    /// Decodes the event rows at `indices` (version, position, type, payload in columns 6…9),
+    /// reading the type name and payload where libpq holds them (no `String` or `Data` per row).
     private static func decodeRows<A: Aggregate>(
         _ rows: PostgresRows, _ indices: ArraySlice<Int>, codec: EventCodec<A>, stream: StreamID
     ) throws -> [(Int64, A.Event)] {
         var events: [(Int64, A.Event)] = []
         events.reserveCapacity(indices.count)
-        for index in indices {
-            let row = rows[index]
-            // Replay needs only type and payload; metadata and times are not decoded here.
-            let version = try row.decode(Int64.self, at: 6)
-            let position = try row.decode(Int64.self, at: 7)
-            let type = try row.decode(String.self, at: 8)
-            let payload = try row.decode(PostgresJSONB.self, at: 9)
-            let event = try codec.decode(
-                type: type, payload: payload.utf8, stream: stream.rawValue, version: version, position: position)
-            events.append((version, event))
+        guard let first = indices.first else { return events }
+        // jsonb's binary form is a version byte (1) and the text; json's is the text alone.
+        let payloadType = rows[first].dataType(at: 9)
+        guard payloadType == .jsonb || payloadType == .json else {
+            throw MireError(
+                code: .corruptStream, message: "the payload column has type \(payloadType), not jsonb",
+                stream: stream.rawValue, recovery: "run the migrations of this Mire version")
+        }
+        let skipped = payloadType == .jsonb ? 1 : 0
+        var names = EventTypeNameCache()
+        try withExtendedLifetime(rows) {
+            for index in indices {
+                let row = rows[index]
+                // Replay needs only type and payload; metadata and times are not decoded here.
+                let version = try row.int64(at: 6)
+                let position = try row.int64(at: 7)
+                guard let type = try row.unsafeBinaryValue(at: 8), let payload = try row.unsafeBinaryValue(at: 9),
+                    payload.count >= skipped, skipped == 0 || payload[0] == 1
+                else {
+                    throw MireError(
+                        code: .corruptStream, message: "the event has no type or no readable payload",
+                        stream: stream.rawValue, version: version, position: position,
+                        recovery: "the log was changed outside Mire; restore it from a backup")
+                }
+                let event = try codec.decode(
+                    typeBytes: type, payloadBytes: UnsafeRawBufferPointer(rebasing: payload[skipped...]),
+                    names: &names, stream: stream.rawValue, version: version, position: position)
+                events.append((version, event))
+            }
         }
         return events
     }

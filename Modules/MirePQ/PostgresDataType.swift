@@ -99,5 +99,5 @@ public struct PostgresDataType: Hashable, Sendable, CustomStringConvertible {
     public var description: String { Self.names[oid] ?? "oid \(oid)" }
 
     /// Text-like types whose binary form is plain UTF-8.
-    var isTextLike: Bool { [Self.text, .varchar, .name, .bpchar, .unknown, .char].contains(self) }
+    package var isTextLike: Bool { [Self.text, .varchar, .name, .bpchar, .unknown, .char].contains(self) }
 }

@@ -11,16 +11,15 @@ extension PostgresRow {
         try decode(Int64.self, at: column)
     }
 
-    /// The binary bytes of column `column` as the server sent them, or nil when the value is
-    /// NULL, without copying. The pointer is valid only while the rows are alive: keep them
-    /// with `withExtendedLifetime` around every use.
+    /// Calls `body` with the binary bytes of column `column` as the server sent them (nil when
+    /// the value is NULL), without copying. The bytes are valid only inside `body`.
     ///
     /// ```swift
-    /// try withExtendedLifetime(rows) {
-    ///     let text = try rows[0].unsafeBinaryValue(at: 3).map { String(decoding: $0, as: UTF8.self) }
-    /// }
+    /// let text = try row.withUnsafeBinaryValue(at: 3) { $0.map { String(decoding: $0, as: UTF8.self) } }
     /// ```
-    package func unsafeBinaryValue(at column: Int) throws(PostgresError) -> UnsafeRawBufferPointer? {
+    package func withUnsafeBinaryValue<R>(
+        at column: Int, _ body: (UnsafeRawBufferPointer?) throws -> R
+    ) throws -> R {
         let result = rows.handle.pointer
         guard column >= 0, column < Int(PQnfields(result)) else {
             throw PostgresError(
@@ -32,13 +31,23 @@ extension PostgresRow {
                 code: .decoding,
                 message: "column '\(String(cString: PQfname(result, col)))' (index \(column)) is in text format")
         }
-        let row = Int32(index)
-        if PQgetisnull(result, row, col) == 1 { return nil }
-        return UnsafeRawBufferPointer(start: PQgetvalue(result, row, col), count: Int(PQgetlength(result, row, col)))
+        // The row holds the result: libpq's bytes stay valid while `body` runs.
+        return try withExtendedLifetime(self) {
+            let row = Int32(index)
+            if PQgetisnull(result, row, col) == 1 { return try body(nil) }
+            return try body(
+                UnsafeRawBufferPointer(start: PQgetvalue(result, row, col), count: Int(PQgetlength(result, row, col))))
+        }
     }
 
-    /// The type of column `column`.
-    package func dataType(at column: Int) -> PostgresDataType {
-        PostgresDataType(oid: PQftype(rows.handle.pointer, Int32(column)))
+    /// The type of column `column`, or nil when the row has no such column.
+    ///
+    /// ```swift
+    /// let isJSONB = row.dataType(at: 4) == .jsonb
+    /// ```
+    package func dataType(at column: Int) -> PostgresDataType? {
+        let result = rows.handle.pointer
+        guard column >= 0, column < Int(PQnfields(result)) else { return nil }
+        return PostgresDataType(oid: PQftype(result, Int32(column)))
     }
 }

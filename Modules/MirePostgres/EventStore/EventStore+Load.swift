@@ -183,33 +183,43 @@ extension EventStore {
         events.reserveCapacity(indices.count)
         guard let first = indices.first else { return events }
         // jsonb's binary form is a version byte (1) and the text; json's is the text alone.
-        let payloadType = rows[first].dataType(at: 9)
-        guard payloadType == .jsonb || payloadType == .json else {
+        let typeColumn = rows[first].dataType(at: 8)
+        let payloadColumn = rows[first].dataType(at: 9)
+        guard typeColumn?.isTextLike == true, payloadColumn == .jsonb || payloadColumn == .json else {
             throw MireError(
-                code: .corruptStream, message: "the payload column has type \(payloadType), not jsonb",
+                code: .corruptStream,
+                message: "the event columns have types \(typeColumn.map { "\($0)" } ?? "none") and "
+                    + "\(payloadColumn.map { "\($0)" } ?? "none"), not text and jsonb",
                 stream: stream.rawValue, recovery: "run the migrations of this Mire version")
         }
-        let skipped = payloadType == .jsonb ? 1 : 0
+        let skipped = payloadColumn == .jsonb ? 1 : 0
         var names = EventTypeNameCache()
-        try withExtendedLifetime(rows) {
-            for index in indices {
-                let row = rows[index]
-                // Replay needs only type and payload; metadata and times are not decoded here.
-                let version = try row.int64(at: 6)
-                let position = try row.int64(at: 7)
-                guard let type = try row.unsafeBinaryValue(at: 8), let payload = try row.unsafeBinaryValue(at: 9),
-                    payload.count >= skipped, skipped == 0 || payload[0] == 1
-                else {
-                    throw MireError(
-                        code: .corruptStream, message: "the event has no type or no readable payload",
-                        stream: stream.rawValue, version: version, position: position,
-                        recovery: "the log was changed outside Mire; restore it from a backup")
-                }
-                let event = try codec.decode(
-                    typeBytes: type, payloadBytes: UnsafeRawBufferPointer(rebasing: payload[skipped...]),
-                    names: &names, stream: stream.rawValue, version: version, position: position)
-                events.append((version, event))
+        for index in indices {
+            let row = rows[index]
+            // Replay needs only type and payload; metadata and times are not decoded here.
+            let version = try row.int64(at: 6)
+            let position = try row.int64(at: 7)
+            func corrupt(_ message: String) -> MireError {
+                MireError(
+                    code: .corruptStream, message: message, stream: stream.rawValue, version: version,
+                    position: position, recovery: "the log was changed outside Mire; restore it from a backup")
             }
+            let event = try row.withUnsafeBinaryValue(at: 8) { type in
+                try row.withUnsafeBinaryValue(at: 9) { payload in
+                    guard let type else { throw corrupt("the event has no type (NULL)") }
+                    guard let payload else { throw corrupt("the event has no payload (NULL)") }
+                    if skipped == 1 {
+                        guard let format = payload.first, format == 1 else {
+                            throw corrupt(
+                                "the payload is in jsonb format \(payload.first.map { "\($0)" } ?? "none"), not 1")
+                        }
+                    }
+                    return try codec.decode(
+                        typeBytes: type, payloadBytes: UnsafeRawBufferPointer(rebasing: payload[skipped...]),
+                        names: &names, stream: stream.rawValue, version: version, position: position)
+                }
+            }
+            events.append((version, event))
         }
         return events
     }

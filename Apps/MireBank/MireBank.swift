@@ -16,4 +16,28 @@ struct MireBank: AsyncParsableCommand {
             Accounts.self, Statement.self, Chaos.self,
         ]
     )
+
+    /// Parses and runs the command. A negative amount (`deposit a1 -5`) would otherwise read as
+    /// an unknown option; it gets the message of any invalid amount instead.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let arguments = CommandLine.arguments.dropFirst()
+            let amountCommands: Set<String> = ["deposit", "withdraw", "transfer"]
+            if let first = arguments.first, amountCommands.contains(first),
+                let negative = arguments.first(where: {
+                    $0.count > 1 && $0.hasPrefix("-") && $0.dropFirst().allSatisfy { $0.isNumber || $0 == "." }
+                })
+            {
+                exit(withError: ValidationError(Money.invalidMessage(negative)))
+            }
+            exit(withError: error)
+        }
+    }
 }

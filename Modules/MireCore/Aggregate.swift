@@ -47,9 +47,28 @@ public protocol Aggregate: Sendable {
 
     /// Folds one event into the state.
     mutating func apply(_ event: Event)
+
+    /// Refuses an event this state cannot represent — an amount that would overflow a balance,
+    /// say — so that `apply` never traps on it. Loads call it before applying each stored event
+    /// (written by another tool, or before a rule changed) and fail with a ``MireError`` coded
+    /// `eventRefused` that names the stream, version and position; commands call it before
+    /// `record`. The default accepts every event. Business rules stay in commands: a stored
+    /// event refused here makes its whole stream unloadable.
+    ///
+    /// ```swift
+    /// func validate(_ event: AccountEvent) throws(AccountError) {
+    ///     if case .deposited(let amount) = event, balance.addingReportingOverflow(amount).overflow {
+    ///         throw .balanceTooLarge
+    ///     }
+    /// }
+    /// ```
+    func validate(_ event: Event) throws
 }
 
 extension Aggregate {
     public static var eventTypeNames: [String: String] { [:] }
     public static var upcasters: [EventUpcaster] { [] }
+
+    /// Accepts every event.
+    public func validate(_ event: Event) throws {}
 }

@@ -73,7 +73,11 @@ public struct AggregateRoot<State: Aggregate>: Sendable {
     public var expectedVersion: ExpectedVersion { .exact(version) }
 
     /// The version after the recorded events are saved.
-    public var currentVersion: Int64 { version + Int64(uncommittedEvents.count) }
+    public var currentVersion: Int64 {
+        // Versions come from the server: clamp rather than trap on one at the limit.
+        let (sum, overflow) = version.addingReportingOverflow(Int64(uncommittedEvents.count))
+        return overflow ? .max : sum
+    }
 
     /// Whether there is anything to save.
     public var hasUncommittedEvents: Bool { !uncommittedEvents.isEmpty }
@@ -93,8 +97,18 @@ public struct AggregateRoot<State: Aggregate>: Sendable {
         for event in events { record(event) }
     }
 
-    /// Applies a stored event while loading (not recorded again).
-    package mutating func replay(_ event: State.Event, version: Int64) {
+    /// Applies a stored event while loading (not recorded again), after the state's
+    /// `validate(_:)` accepted it.
+    package mutating func replay(_ event: State.Event, version: Int64, position: Int64) throws(MireError) {
+        do {
+            try state.validate(event)
+        } catch {
+            throw MireError(
+                code: .eventRefused, message: "\(State.self) refuses the stored event: \(error)", stream: id.rawValue,
+                version: version, position: position,
+                recovery: "append a correcting event with another tool, or relax \(State.self).validate(_:)",
+                underlying: error)
+        }
         state.apply(event)
         self.version = version
         loadDetails.eventsReplayed += 1

@@ -6,14 +6,69 @@ import Testing
 
 @Suite("The bank's patterns", .timeLimit(.minutes(3)))
 struct BankTests {
-    @Test func moneyIsParsedExactly() {
+    @Test func moneyIsParsedExactly() throws {
         #expect(Money(argument: "12.5")?.cents == 1250)
         #expect(Money(argument: "12.05")?.cents == 1205)
         #expect(Money(argument: "7")?.cents == 700)
         #expect(Money(cents: 1205).description == "12.05")
         #expect(Money(cents: -5).description == "-0.05")
-        for invalid in ["", "-1", "1.234", "1,5", "abc", "1.", ".5", "+3"] {
+        for invalid in ["", "-1", "1.234", "1,5", "abc", "1.", ".5", "+3", "92233720368547758.08", "92233720368547759"]
+        {
             #expect(Money(argument: invalid) == nil, "\(invalid) should be refused")
+        }
+        #expect(Money(argument: "92233720368547758.07")?.cents == .max)
+        #expect(throws: (any Error).self) { try Money.parse("0") }
+        #expect(try Money.parse("0.01").cents == 1)
+    }
+
+    @Test func aBalanceNeverOverflowsCommandsRefuseAndRecordNothing() async throws {
+        try await TestDatabase.withStore { store throws in
+            let bank = Bank(pool: store.pool, logger: TestDatabase.logger)
+            try await bank.open("rich", owner: "Ann")
+            try await bank.deposit(Money(cents: .max), into: "rich")
+            await #expect(throws: BankError.balanceOutOfRange(balance: Money(cents: .max), change: Money(cents: 1))) {
+                try await bank.deposit(Money(cents: 1), into: "rich")
+            }
+            try await bank.open("poor", owner: "Bob")
+            try await bank.deposit(Money(cents: 1), into: "poor")
+            await #expect(throws: BankError.balanceOutOfRange(balance: Money(cents: .max), change: Money(cents: 1))) {
+                try await bank.transfer(Money(cents: 1), from: "poor", to: "rich")
+            }
+            // Nothing was recorded by the refused commands.
+            #expect(try await bank.account("rich").version == 2)
+            #expect(try await bank.account("poor").state.balance == 1)
+        }
+    }
+
+    @Test func aStoredEventThatWouldOverflowFailsTheLoadTypedNotWithATrap() async throws {
+        try await TestDatabase.withStore { store throws in
+            // Written by another tool: two deposits whose sum no Int64 holds, and a negative one.
+            let stream = try StreamID(category: "account", id: "forged")
+            let result = try await store.append(
+                [
+                    try NewEvent(Account.self, .opened(owner: "Eve")),
+                    try NewEvent(Account.self, .deposited(amount: .max)),
+                    try NewEvent(Account.self, .deposited(amount: 1)),
+                ], to: stream, expecting: .noStream)
+            let error = await #expect(throws: MireError.self) { try await store.load(Account.self, id: "forged") }
+            #expect(error?.code == .eventRefused)
+            #expect(error?.stream == "account-forged")
+            #expect(error?.version == 3)
+            #expect(error?.position == result.positions[2])
+            #expect(
+                error?.underlying as? BankError
+                    == .balanceOutOfRange(balance: Money(cents: .max), change: Money(cents: 1)))
+
+            let negative = try StreamID(category: "account", id: "negative")
+            try await store.append(
+                [
+                    try NewEvent(Account.self, .opened(owner: "Eve")),
+                    try NewEvent(Account.self, .withdrawn(amount: -5)),
+                ],
+                to: negative, expecting: .noStream)
+            let refused = await #expect(throws: MireError.self) { try await store.load(Account.self, id: "negative") }
+            #expect(refused?.code == .eventRefused)
+            #expect(refused?.version == 2)
         }
     }
 

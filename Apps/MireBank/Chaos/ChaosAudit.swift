@@ -52,7 +52,7 @@ struct ChaosAudit {
                     }
                 }
             }
-            if operation.kind == .deposit && complete { expectedCents += operation.amount }
+            if operation.kind == .deposit && complete { expectedCents = try Money.sum(expectedCents, operation.amount) }
         }
         for command in stored.keys where !issued.contains(command) {
             report.violations.append("the log holds command \(command), which nobody issued")

@@ -60,7 +60,7 @@ struct Deposit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Deposit money (e.g. 12.50) into an account.")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The account id.") var account: String
-    @Argument(help: "The amount, e.g. 100 or 12.50.") var amount: Money
+    @Argument(help: "The amount, e.g. 100 or 12.50.", transform: Money.parse) var amount: Money
 
     func run() async throws {
         let result = try await withBank(options) { try await $0.deposit(amount, into: account) }
@@ -74,7 +74,7 @@ struct Withdraw: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Withdraw money from an account (no overdrafts).")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The account id.") var account: String
-    @Argument(help: "The amount, e.g. 100 or 12.50.") var amount: Money
+    @Argument(help: "The amount, e.g. 100 or 12.50.", transform: Money.parse) var amount: Money
 
     func run() async throws {
         let result = try await withBank(options) { try await $0.withdraw(amount, from: account) }

@@ -108,8 +108,8 @@ struct Bench: AsyncParsableCommand {
         @Flag(help: "Every save creates a new account (a new stream) instead.") var newStreams = false
 
         func validate() throws {
-            guard (1...256).contains(writers), seconds >= 1 else {
-                throw ValidationError("need 1…256 --writers and --seconds ≥ 1")
+            guard (1...256).contains(writers), (1...86_400).contains(seconds) else {
+                throw ValidationError("need 1…256 --writers and 1…86,400 --seconds")
             }
         }
 
@@ -152,8 +152,8 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "How long to run.") var seconds = 10
 
         func validate() throws {
-            guard (1...10_000).contains(size), (1...256).contains(writers), seconds >= 1 else {
-                throw ValidationError("need 1…10,000 --size, 1…256 --writers and --seconds ≥ 1")
+            guard (1...10_000).contains(size), (1...256).contains(writers), (1...86_400).contains(seconds) else {
+                throw ValidationError("need 1…10,000 --size, 1…256 --writers and 1…86,400 --seconds")
             }
         }
 
@@ -187,8 +187,8 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "How long to run.") var seconds = 10
 
         func validate() throws {
-            guard (1...10_000_000).contains(events), seconds >= 1 else {
-                throw ValidationError("need 1…10,000,000 --events and --seconds ≥ 1")
+            guard (1...10_000_000).contains(events), (1...86_400).contains(seconds) else {
+                throw ValidationError("need 1…10,000,000 --events and 1…86,400 --seconds")
             }
         }
 

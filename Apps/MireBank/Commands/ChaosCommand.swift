@@ -27,8 +27,12 @@ struct Chaos: AsyncParsableCommand {
     @Option(help: "Seconds between server crashes (0: none).") var restartEvery = 15
 
     func validate() throws {
-        guard seconds >= 1, accounts >= 2, writers >= 0, transferers >= 0, restartEvery >= 0 else {
-            throw ValidationError("need --seconds ≥ 1, --accounts ≥ 2 and non-negative worker counts")
+        guard (1...86_400).contains(seconds), (2...10_000).contains(accounts), (0...256).contains(writers),
+            (0...256).contains(transferers), (0...86_400).contains(restartEvery)
+        else {
+            throw ValidationError(
+                "need 1…86,400 --seconds, 2…10,000 --accounts, 0…256 --writers and --transferers, 0…86,400 --restart-every"
+            )
         }
     }
 

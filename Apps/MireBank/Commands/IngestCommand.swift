@@ -23,7 +23,9 @@ struct Ingest: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard events > 0, batch > 0 else { throw ValidationError("--events and --batch must be positive") }
+        guard (1...10_000_000).contains(events), (1...10_000).contains(batch) else {
+            throw ValidationError("need 1…10,000,000 --events and 1…10,000 --batch")
+        }
     }
 
     func run() async throws {

@@ -27,7 +27,9 @@ struct Race: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard writers > 0, deposits > 0 else { throw ValidationError("--writers and --deposits must be positive") }
+        guard (1...1_000).contains(writers), (1...1_000_000).contains(deposits) else {
+            throw ValidationError("need 1…1,000 --writers and 1…1,000,000 --deposits")
+        }
     }
 
     func run() async throws {
@@ -72,7 +74,7 @@ struct Race: AsyncParsableCommand {
             return try await group.reduce(0, +)
         }
         let final = try await bank.account(id)
-        let expected = startingBalance + Int64(writers * deposits) * unit.cents
+        let expected = try Money.sum(startingBalance, try Money.product(Int64(writers * deposits), unit.cents))
         return Report(
             account: id, writers: writers, depositsPerWriter: deposits, conflicts: conflicts, retries: conflicts,
             startingBalance: Money(cents: startingBalance).description,

@@ -10,7 +10,7 @@ struct Transfer: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The account to take money from.") var from: String
     @Argument(help: "The account to give it to.") var to: String
-    @Argument(help: "The amount, e.g. 25 or 12.50.") var amount: Money
+    @Argument(help: "The amount, e.g. 25 or 12.50.", transform: Money.parse) var amount: Money
 
     struct Report: Encodable {
         var from: BalanceReport
@@ -55,8 +55,9 @@ struct TransferStorm: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard accounts >= 2, transfers >= 0, concurrency >= 1 else {
-            throw ValidationError("need --accounts ≥ 2, --transfers ≥ 0 and --concurrency ≥ 1")
+        guard (2...100_000).contains(accounts), (0...10_000_000).contains(transfers), (1...1_000).contains(concurrency)
+        else {
+            throw ValidationError("need 2…100,000 --accounts, 0…10,000,000 --transfers and 1…1,000 --concurrency")
         }
     }
 
@@ -117,22 +118,21 @@ struct TransferStorm: AsyncParsableCommand {
         var receivedTotal: Int64 = 0
         for id in ids {
             let account = try await bank.account(id)
-            var running: Int64 = 0
+            var folded = Account()
             for recorded in try await bank.store.history(Account.self, id: id, limit: 1_000_000) {
-                switch recorded.event {
-                case .deposited(let amount), .transferredIn(let amount, _): running += amount
-                case .withdrawn(let amount), .transferredOut(let amount, _): running -= amount
-                case .opened, .closed: break
+                try folded.validate(recorded.event)  // a history that cannot fold is refused, typed
+                folded.apply(recorded.event)
+                if case .transferredOut(let amount, _) = recorded.event { sentTotal = try Money.sum(sentTotal, amount) }
+                if case .transferredIn(let amount, _) = recorded.event {
+                    receivedTotal = try Money.sum(receivedTotal, amount)
                 }
-                if case .transferredOut(let amount, _) = recorded.event { sentTotal += amount }
-                if case .transferredIn(let amount, _) = recorded.event { receivedTotal += amount }
-                if running < 0 { consistent = false }
+                if folded.balance < 0 { consistent = false }
             }
-            if running != account.state.balance { consistent = false }
-            total += account.state.balance
+            if folded.balance != account.state.balance { consistent = false }
+            total = try Money.sum(total, account.state.balance)
         }
         consistent = consistent && sentTotal == receivedTotal
-        let before = opening.cents * Int64(count)
+        let before = try Money.product(opening.cents, Int64(count))
         let (done, refused, retries) = counters.snapshot
         return Report(
             accounts: ids, transfersDone: done, transfersRefused: refused, conflicts: retries, retries: retries,

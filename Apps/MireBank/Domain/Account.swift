@@ -27,16 +27,39 @@ struct Account: SnapshottableAggregate, Equatable {
         case .opened(let owner):
             self.owner = owner
             isOpen = true
-        case .deposited(let amount):
-            balance += amount
-        case .withdrawn(let amount), .transferredOut(let amount, _):
-            balance -= amount
-        case .transferredIn(let amount, _):
-            balance += amount
+        case .deposited, .withdrawn, .transferredOut, .transferredIn:
+            // validate(_:) has accepted the event (replay and every command check it first);
+            // should anything skip it, the balance stays as it was rather than trapping.
+            balance = (try? balance(after: event)) ?? balance
         case .closed:
             isOpen = false
             isClosed = true
         }
+    }
+
+    /// Refuses an event whose amount is not positive or would take the balance past what
+    /// `Int64` cents hold: a stored one fails the load with a typed error, a new one the command.
+    func validate(_ event: AccountEvent) throws(BankError) {
+        _ = try balance(after: event)
+    }
+
+    /// The balance once `event` is applied, checked.
+    private func balance(after event: AccountEvent) throws(BankError) -> Int64 {
+        let change: Int64
+        switch event {
+        case .opened, .closed: return balance
+        case .deposited(let amount), .transferredIn(let amount, _):
+            guard amount > 0 else { throw .invalidAmount(Money(cents: amount)) }
+            change = amount
+        case .withdrawn(let amount), .transferredOut(let amount, _):
+            guard amount > 0 else { throw .invalidAmount(Money(cents: amount)) }
+            change = -amount
+        }
+        let (result, overflow) = balance.addingReportingOverflow(change)
+        guard !overflow else {
+            throw .balanceOutOfRange(balance: Money(cents: balance), change: Money(cents: change))
+        }
+        return result
     }
 }
 
@@ -54,6 +77,7 @@ extension AggregateRoot where State == Account {
     mutating func deposit(_ amount: Money, command: UUID? = nil) throws(BankError) {
         try requireOpen()
         guard amount.cents > 0 else { throw .invalidAmount(amount) }
+        try state.validate(.deposited(amount: amount.cents))
         record(.deposited(amount: amount.cents), metadata: EventMetadata(correlationID: command))
     }
 
@@ -63,6 +87,7 @@ extension AggregateRoot where State == Account {
         guard amount.cents <= state.balance else {
             throw .insufficientFunds(account: entityID, balance: Money(cents: state.balance), requested: amount)
         }
+        try state.validate(.withdrawn(amount: amount.cents))
         record(.withdrawn(amount: amount.cents))
     }
 
@@ -73,12 +98,14 @@ extension AggregateRoot where State == Account {
         guard amount.cents <= state.balance else {
             throw .insufficientFunds(account: entityID, balance: Money(cents: state.balance), requested: amount)
         }
+        try state.validate(.transferredOut(amount: amount.cents, to: other))
         record(.transferredOut(amount: amount.cents, to: other), metadata: EventMetadata(correlationID: command))
     }
 
     /// The receiving half of a transfer.
     mutating func receive(_ amount: Money, from other: String, command: UUID? = nil) throws(BankError) {
         try requireOpen()
+        try state.validate(.transferredIn(amount: amount.cents, from: other))
         record(.transferredIn(amount: amount.cents, from: other), metadata: EventMetadata(correlationID: command))
     }
 

@@ -6,6 +6,8 @@ enum BankError: Error, Equatable, CustomStringConvertible {
     case insufficientFunds(account: String, balance: Money, requested: Money)
     case balanceNotZero(account: String, balance: Money)
     case invalidAmount(Money)
+    case balanceOutOfRange(balance: Money, change: Money)
+    case amountOutOfRange(Int64, times: Int64)
     case invalidOwner
     case sameAccount(String)
 
@@ -23,6 +25,10 @@ enum BankError: Error, Equatable, CustomStringConvertible {
             "cannot close account \(account) while it holds \(balance); withdraw or transfer it first"
         case .invalidAmount(let amount):
             "the amount must be greater than zero (got \(amount))"
+        case .balanceOutOfRange(let balance, let change):
+            "a change of \(change) to a balance of \(balance) would leave the range the bank can hold (±\(Money(cents: .max))); use a smaller amount"
+        case .amountOutOfRange(let cents, let factor):
+            "\(Money(cents: cents)) × \(factor) is more than the bank can hold (\(Money(cents: .max))); use smaller figures"
         case .invalidOwner:
             "the owner's name must not be empty"
         case .sameAccount(let account):

@@ -21,8 +21,39 @@ struct Money: Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleB
             fraction = digits.count == 1 ? value * 10 : value
         }
         let (scaled, overflow) = whole.multipliedReportingOverflow(by: 100)
-        guard !overflow else { return nil }
-        cents = scaled + fraction
+        let (total, overflowAgain) = scaled.addingReportingOverflow(fraction)
+        guard !overflow, !overflowAgain else { return nil }
+        cents = total
+    }
+
+    /// `a + b` cents; refused when no `Int64` holds the result.
+    static func sum(_ a: Int64, _ b: Int64) throws(BankError) -> Int64 {
+        let (result, overflow) = a.addingReportingOverflow(b)
+        guard !overflow else { throw .balanceOutOfRange(balance: Money(cents: a), change: Money(cents: b)) }
+        return result
+    }
+
+    /// `a × b` cents; refused when no `Int64` holds the result.
+    static func product(_ a: Int64, _ b: Int64) throws(BankError) -> Int64 {
+        let (result, overflow) = a.multipliedReportingOverflow(by: b)
+        guard !overflow else { throw .amountOutOfRange(a, times: b) }
+        return result
+    }
+
+    /// What an amount looks like, for a refused `text`.
+    static func invalidMessage(_ text: String) -> String {
+        "'\(text)' is not an amount: amounts are positive numbers of at most \(Money(cents: .max)) with up to two decimals, such as 12 or 12.50"
+    }
+
+    /// The parser of amount arguments: `Money(argument:)`, with a message that says what an
+    /// amount looks like.
+    static func parse(_ text: String) throws -> Money {
+        guard let money = Money(argument: text), money.cents > 0 else {
+            throw ValidationError(
+                "amounts are positive numbers of at most \(Money(cents: .max)) with up to two decimals, such as 12 or 12.50"
+            )
+        }
+        return money
     }
 
     var description: String {

@@ -136,17 +136,18 @@ extension EventStore {
             }
             let events = try await Self.decodePage(rows, page.events, codec: codec, stream: stream)
             let fetched = events.count
-            for (version, event) in events {
-                guard version == root.version + 1 else {
+            for (version, position, event) in events {
+                // Versions come from the server: a version at Int64.max is corrupt, not a trap.
+                guard root.version < .max, version == root.version + 1 else {
                     throw MireError(
                         code: .corruptStream,
-                        message: "expected version \(root.version + 1) but found \(version) "
+                        message: "expected the version after \(root.version) but found \(version) "
                             + (version <= root.version ? "(a duplicate)" : "(a gap)"),
-                        stream: stream.rawValue, version: version,
+                        stream: stream.rawValue, version: version, position: position,
                         recovery: "the log was changed outside Mire; restore it from a backup"
                     )
                 }
-                root.replay(event, version: version)
+                try root.replay(event, version: version, position: position)
             }
             if root.version == streamVersion || root.version == lastVersion { return root }
             if Int64(fetched) < pageSize {
@@ -166,7 +167,7 @@ extension EventStore {
     /// after it is cheap.
     static func decodePage<A: Aggregate>(
         _ rows: PostgresRows, _ indices: [Int], codec: EventCodec<A>, stream: StreamID
-    ) async throws -> [(Int64, A.Event)] {
+    ) async throws -> [(version: Int64, position: Int64, event: A.Event)] {
         guard indices.count >= 256 else { return try decodeRows(rows, indices[...], codec: codec, stream: stream) }
         let middle = indices.count / 2
         async let tail = decodeRows(rows, indices[middle...], codec: codec, stream: stream)
@@ -178,8 +179,8 @@ extension EventStore {
     /// reading the type name and payload where libpq holds them (no `String` or `Data` per row).
     private static func decodeRows<A: Aggregate>(
         _ rows: PostgresRows, _ indices: ArraySlice<Int>, codec: EventCodec<A>, stream: StreamID
-    ) throws -> [(Int64, A.Event)] {
-        var events: [(Int64, A.Event)] = []
+    ) throws -> [(version: Int64, position: Int64, event: A.Event)] {
+        var events: [(version: Int64, position: Int64, event: A.Event)] = []
         events.reserveCapacity(indices.count)
         guard let first = indices.first else { return events }
         // jsonb's binary form is a version byte (1) and the text; json's is the text alone.
@@ -219,7 +220,7 @@ extension EventStore {
                         names: &names, stream: stream.rawValue, version: version, position: position)
                 }
             }
-            events.append((version, event))
+            events.append((version, position, event))
         }
         return events
     }

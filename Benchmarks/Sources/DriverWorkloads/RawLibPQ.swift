@@ -143,16 +143,31 @@ extension RawLibPQ {
     /// Runs Mire's existing-stream save statement (`sql`) prepared, binary parameters, the way
     /// a hand-written client would: for the per-layer save profile.
     public func appendPrepared(_ sql: String, stream: String, version: Int64) throws {
+        try prepareAppend(sql)
+        try withAppendParameters(stream: stream, version: version) { pointers, lengths, formats in
+            try check(PQexecPrepared(connection, "append", 7, pointers, lengths, formats, 1))
+        }
+    }
+
+    /// Prepares `sql` as "append" once.
+    public func prepareAppend(_ sql: String) throws {
         if !prepared {
             try check(PQprepare(connection, "append", sql, 0, nil))
             prepared = true
         }
+    }
+
+    /// The seven binary parameters of the append statement, for `body`.
+    func withAppendParameters<T>(
+        stream: String, version: Int64,
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<Int32>, UnsafePointer<Int32>) throws -> T
+    ) throws -> T {
         var id = UUID().uuid
         var expected = version.bigEndian
         let payload: [UInt8] = [1] + Array(#"{"amount":1}"#.utf8)
         let metadata: [UInt8] = [1] + Array("{}".utf8)
         let texts = [Array(stream.utf8), Array("p".utf8), Array("p.deposited".utf8)]
-        try withUnsafeBytes(of: &id) { idBytes in
+        return try withUnsafeBytes(of: &id) { idBytes in
             try withUnsafeBytes(of: &expected) { versionBytes in
                 try texts[0].withUnsafeBytes { s in
                     try texts[1].withUnsafeBytes { c in
@@ -163,14 +178,13 @@ extension RawLibPQ {
                                         s.baseAddress, c.baseAddress, idBytes.baseAddress, t.baseAddress, p.baseAddress,
                                         m.baseAddress, versionBytes.baseAddress,
                                     ]
-                                    var pointers = values.map { $0?.assumingMemoryBound(to: CChar.self) }
-                                    var lengths: [Int32] = [
+                                    let pointers = values.map { UnsafePointer($0?.assumingMemoryBound(to: CChar.self)) }
+                                    let lengths: [Int32] = [
                                         Int32(s.count), Int32(c.count), 16, Int32(t.count), Int32(p.count),
                                         Int32(m.count), 8,
                                     ]
-                                    var formats = [Int32](repeating: 1, count: 7)
-                                    try check(
-                                        PQexecPrepared(connection, "append", 7, &pointers, &lengths, &formats, 1))
+                                    let formats = [Int32](repeating: 1, count: 7)
+                                    return try body(pointers, lengths, formats)
                                 }
                             }
                         }

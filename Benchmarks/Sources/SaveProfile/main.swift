@@ -6,7 +6,9 @@ import MirePostgres
 
 // Where a save's time goes, layer by layer, on one connection: the save statement through raw
 // libpq (binary parameters, prepared), through a Mire connection, through the pool, and through
-// EventStore.save. Rounds of CHUNK (default 500) saves per layer, ROUNDS (default 10) rounds,
+// EventStore.save; then two prototypes of the driver's thread hand-offs (the statement handed to a
+// queue and back, as Mire's driver does; and a non-blocking send by the caller with one
+// event-loop thread reading replies). Rounds of CHUNK (default 500) saves per layer, ROUNDS (default 10) rounds,
 // layers interleaved; medians. DURABLE=0 for a server that does not wait for the disk (the
 // client's share then stands out). Also a target for profilers.
 
@@ -24,7 +26,10 @@ try await Task.detached {
     try await store.migrate()
     let raw = try RawLibPQ(conninfo: BenchmarkServer.conninfo(configuration))
     let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
-    for stream in ["raw-p", "conn-p", "pool-p"] {
+    let conninfo = BenchmarkServer.conninfo(configuration)
+    let queueHandoff = try QueueHandoffPrototype(conninfo: conninfo, sql: AppendStatement.existingStreamSQL)
+    let eventLoop = try EventLoopPrototype(conninfo: conninfo, sql: AppendStatement.existingStreamSQL)
+    for stream in ["raw-p", "conn-p", "pool-p", "queue-p", "loop-p"] {
         try await connection.query("INSERT INTO mire_streams (stream_id, category, version) VALUES (\(stream), 'p', 0)")
     }
     @Sendable func statement(_ stream: String, _ version: Int64) -> PostgresQuery {
@@ -38,22 +43,34 @@ try await Task.detached {
         bindings.append(version)
         return PostgresQuery(unsafeSQL: AppendStatement.existingStreamSQL, bindings: bindings)
     }
-    var versions: [String: Int64] = ["raw-p": 0, "conn-p": 0, "pool-p": 0]
+    var versions: [String: Int64] = ["raw-p": 0, "conn-p": 0, "pool-p": 0, "queue-p": 0, "loop-p": 0]
     var ledger = try AggregateRoot<Ledger>(id: "profile")
     var times: [String: [Double]] = [:]
     var cpu: [String: [Double]] = [:]
+    var switches: [String: [Double]] = [:]
+    /// Context switches of the whole process so far (voluntary + involuntary): each thread
+    /// hand-off parks one thread and wakes another.
+    func processContextSwitches() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_nvcsw + usage.ru_nivcsw)
+    }
     func processCPUMicroseconds() -> Double {
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
     }
-    let names = ["raw libpq (binary, prepared)", "Mire connection.query", "Mire pool + query", "EventStore.save"]
+    let names = [
+        "raw libpq (binary, prepared)", "Mire connection.query", "Mire pool + query", "EventStore.save",
+        "prototype: queue hand-off", "prototype: event loop",
+    ]
     let only = environment["ONLY"].flatMap(Int.init)  // run one layer only (for a profiler)
     for _ in 0..<(rounds + 1) {
         for (index, name) in names.enumerated() where only == nil || only == index {
             let started = ContinuousClock.now
             let cpuStarted = processCPUMicroseconds()
+            let switchesStarted = processContextSwitches()
             for _ in 0..<chunk {
                 switch index {
                 case 0:
@@ -67,24 +84,35 @@ try await Task.detached {
                     let query = statement("pool-p", versions["pool-p"]!)
                     try await pool.withConnection { try await $0.query(query, prepared: true) }
                     versions["pool-p"]! += 1
-                default:
+                case 3:
                     ledger.record(.deposited(amount: 1))
                     try await store.save(&ledger)
+                case 4:
+                    // Mire's design reduced to its two hand-offs (no Mire code).
+                    try await queueHandoff.append(
+                        sql: AppendStatement.existingStreamSQL, stream: "queue-p", version: versions["queue-p"]!)
+                    versions["queue-p"]! += 1
+                default:
+                    // The other design: a non-blocking send by the caller, one event-loop thread.
+                    try await eventLoop.append(stream: "loop-p", version: versions["loop-p"]!)
+                    versions["loop-p"]! += 1
                 }
             }
             times[name, default: []].append((ContinuousClock.now - started).seconds * 1e6 / Double(chunk))
             cpu[name, default: []].append((processCPUMicroseconds() - cpuStarted) / Double(chunk))
+            switches[name, default: []].append((processContextSwitches() - switchesStarted) / Double(chunk))
         }
     }
     for name in names where times[name] != nil {
         let values = times[name]!.dropFirst().sorted()  // the first round warms up
         let median = values[values.count / 2]
         let cpuValues = cpu[name]!.dropFirst().sorted()
+        let switchValues = switches[name]!.dropFirst().sorted()
         print(
             name.padding(toLength: 30, withPad: " ", startingAt: 0)
                 + String(
-                    format: "%8.1f µs/save  %7.0f saves/s  client CPU %5.1f µs/save", median, 1e6 / median,
-                    cpuValues[cpuValues.count / 2]))
+                    format: "%8.1f µs/save  %7.0f saves/s  client CPU %5.1f µs/save  %4.1f context switches/save",
+                    median, 1e6 / median, cpuValues[cpuValues.count / 2], switchValues[switchValues.count / 2]))
     }
     await connection.close()
     await pool.shutdown()

@@ -102,6 +102,11 @@ extension Array: PostgresDecodable where Element: PostgresDecodable {
         guard dimensions == 1 else { throw .init("only one-dimensional arrays decode to Swift arrays") }
         let count = try reader.readInteger(as: Int32.self)
         _ = try reader.readInteger(as: Int32.self)  // lower bound
+        // Every element takes at least its 4-byte length: a count the bytes cannot hold is
+        // refused before any memory is reserved for it.
+        guard count >= 0, Int(count) <= reader.remaining / 4 else {
+            throw .init("the array claims \(count) elements but holds \(reader.remaining) bytes")
+        }
         var result: [Element] = []
         result.reserveCapacity(Int(count))
         for _ in 0..<count {

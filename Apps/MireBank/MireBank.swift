@@ -18,26 +18,36 @@ struct MireBank: AsyncParsableCommand {
     )
 
     /// Parses and runs the command. A negative amount (`deposit a1 -5`) would otherwise read as
-    /// an unknown option; it gets the message of any invalid amount instead.
+    /// an unknown option; it gets the message of any invalid amount instead. Errors from running
+    /// the command are reported as they are.
     static func main() async {
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: negativeAmountError(for: error) ?? error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
             } else {
                 try command.run()
             }
         } catch {
-            let arguments = CommandLine.arguments.dropFirst()
-            let amountCommands: Set<String> = ["deposit", "withdraw", "transfer"]
-            if let first = arguments.first, amountCommands.contains(first),
-                let negative = arguments.first(where: {
-                    $0.count > 1 && $0.hasPrefix("-") && $0.dropFirst().allSatisfy { $0.isNumber || $0 == "." }
-                })
-            {
-                exit(withError: ValidationError(Money.invalidMessage(negative)))
-            }
             exit(withError: error)
         }
+    }
+
+    /// The amount message, when parsing failed on an amount command because a negative number
+    /// was taken for an option.
+    static func negativeAmountError(for error: any Error) -> (any Error)? {
+        guard exitCode(for: error) != .success else { return nil }  // help, --version
+        let arguments = CommandLine.arguments.dropFirst()
+        guard let first = arguments.first, ["deposit", "withdraw", "transfer"].contains(first) else { return nil }
+        let negative = arguments.first { argument in
+            argument.count > 1 && argument.hasPrefix("-")
+                && argument.dropFirst().allSatisfy { ($0.isASCII && $0.isNumber) || $0 == "." }
+        }
+        return negative.map { ValidationError(Money.invalidMessage($0)) }
     }
 }

@@ -53,16 +53,17 @@ public protocol Aggregate: Sendable {
     /// (written by another tool, or before a rule changed) and fail with a ``MireError`` coded
     /// `eventRefused` that names the stream, version and position; commands call it before
     /// `record`. The default accepts every event. Business rules stay in commands: a stored
-    /// event refused here makes its whole stream unloadable.
+    /// event refused here makes its whole stream unloadable (a snapshot taken after it is
+    /// restored without checking the events before it).
     ///
     /// ```swift
-    /// func validate(_ event: AccountEvent) throws(AccountError) {
+    /// func checkApplicable(_ event: AccountEvent) throws(AccountError) {
     ///     if case .deposited(let amount) = event, balance.addingReportingOverflow(amount).overflow {
     ///         throw .balanceTooLarge
     ///     }
     /// }
     /// ```
-    func validate(_ event: Event) throws
+    func checkApplicable(_ event: Event) throws
 }
 
 extension Aggregate {
@@ -70,5 +71,5 @@ extension Aggregate {
     public static var upcasters: [EventUpcaster] { [] }
 
     /// Accepts every event.
-    public func validate(_ event: Event) throws {}
+    public func checkApplicable(_ event: Event) throws {}
 }

@@ -98,15 +98,16 @@ public struct AggregateRoot<State: Aggregate>: Sendable {
     }
 
     /// Applies a stored event while loading (not recorded again), after the state's
-    /// `validate(_:)` accepted it.
+    /// `checkApplicable(_:)` accepted it.
     package mutating func replay(_ event: State.Event, version: Int64, position: Int64) throws(MireError) {
         do {
-            try state.validate(event)
+            try state.checkApplicable(event)
         } catch {
             throw MireError(
                 code: .eventRefused, message: "\(State.self) refuses the stored event: \(error)", stream: id.rawValue,
                 version: version, position: position,
-                recovery: "append a correcting event with another tool, or relax \(State.self).validate(_:)",
+                recovery: "register an upcaster that corrects the stored event, restore the stream from a backup, "
+                    + "or relax \(State.self).checkApplicable(_:)",
                 underlying: error)
         }
         state.apply(event)

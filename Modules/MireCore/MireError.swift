@@ -23,7 +23,7 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
         public static let undecodableEvent = Code(name: "undecodableEvent")
         /// An event's type name is not known to the event type.
         public static let unknownEventType = Code(name: "unknownEventType")
-        /// A stored event was refused by the aggregate's `validate(_:)` (it cannot represent it,
+        /// A stored event was refused by the aggregate's `checkApplicable(_:)` (it cannot represent it,
         /// e.g. an amount that would overflow): the stream cannot be loaded as it is.
         public static let eventRefused = Code(name: "eventRefused")
         /// An event id of this save is already stored with different content (or elsewhere).

@@ -21,7 +21,7 @@ public struct StreamID: Hashable, Sendable, CustomStringConvertible, Codable {
     /// - Throws: ``MireError`` with code `invalidStreamID` when either part is empty, the
     ///   category contains `-`, or the result is too long or holds control characters.
     public init(category: String, id: String) throws(MireError) {
-        guard !category.isEmpty, !category.contains("-") else {
+        guard !category.isEmpty, !category.unicodeScalars.contains("-") else {
             throw MireError(
                 code: .invalidStreamID,
                 message: "category '\(category)' must be non-empty and contain no '-'",
@@ -51,12 +51,20 @@ public struct StreamID: Hashable, Sendable, CustomStringConvertible, Codable {
 
     /// The category: the part before the first `-`.
     public var category: String {
-        rawValue.firstIndex(of: "-").map { String(rawValue[..<$0]) } ?? rawValue
+        Self.dash(in: rawValue).map { String(rawValue.unicodeScalars[..<$0]) } ?? rawValue
     }
 
     /// The entity's id: the part after the first `-`.
     public var entityID: String {
-        rawValue.firstIndex(of: "-").map { String(rawValue[rawValue.index(after: $0)...]) } ?? ""
+        Self.dash(in: rawValue).map { String(rawValue.unicodeScalars[rawValue.unicodeScalars.index(after: $0)...]) }
+            ?? ""
+    }
+
+    /// The first '-', found among Unicode scalars rather than characters: a '-' that a
+    /// neighbouring scalar joins into one character (U+0600 before it, a combining mark after
+    /// it) still separates the category from the id.
+    static func dash(in text: String) -> String.Index? {
+        text.unicodeScalars.firstIndex(of: "-")
     }
 
     public var description: String { rawValue }
@@ -75,7 +83,8 @@ public struct StreamID: Hashable, Sendable, CustomStringConvertible, Codable {
         guard !text.isEmpty else {
             throw MireError(code: .invalidStreamID, message: "the stream id is empty", recovery: "pass a non-empty id")
         }
-        guard let dash = text.firstIndex(of: "-"), dash != text.startIndex, text.index(after: dash) != text.endIndex
+        guard let dash = dash(in: text), dash != text.startIndex,
+            text.unicodeScalars.index(after: dash) != text.endIndex
         else {
             throw MireError(
                 code: .invalidStreamID,

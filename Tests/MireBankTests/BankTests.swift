@@ -12,8 +12,10 @@ struct BankTests {
         #expect(Money(argument: "7")?.cents == 700)
         #expect(Money(cents: 1205).description == "12.05")
         #expect(Money(cents: -5).description == "-0.05")
-        for invalid in ["", "-1", "1.234", "1,5", "abc", "1.", ".5", "+3", "92233720368547758.08", "92233720368547759"]
-        {
+        for invalid in [
+            "", "-1", "1.234", "1,5", "abc", "1.", ".5", "+3", "92233720368547758.08", "92233720368547759", "-0.50",
+            "-0", "\u{663}", "1.\u{663}",
+        ] {
             #expect(Money(argument: invalid) == nil, "\(invalid) should be refused")
         }
         #expect(Money(argument: "92233720368547758.07")?.cents == .max)

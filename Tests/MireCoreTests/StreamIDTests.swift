@@ -56,4 +56,18 @@ struct StreamIDTests {
                 == "concurrencyConflict: expected version 3, found 4 (stream account-1, version 4). reload the aggregate and retry"
         )
     }
+
+    @Test func aDashThatJoinsItsNeighbourStillSeparatesCategoryAndID() throws {
+        // Fuzz/run stream-ids: U+0600 (a prepended mark) makes the '-' after it part of one
+        // Character, so a search by Character missed the dash and refused a valid id.
+        let prepended = try StreamID(category: "a\u{600}", id: "b")
+        #expect(prepended.category == "a\u{600}")
+        #expect(prepended.entityID == "b")
+        #expect(try StreamID(prepended.rawValue) == prepended)
+        // A combining mark after the dash joins it the same way.
+        let combining = try StreamID(category: "acc", id: "\u{301}x")
+        #expect(combining.category == "acc")
+        #expect(combining.entityID == "\u{301}x")
+        #expect(throws: MireError.self) { try StreamID(category: "a-\u{301}", id: "x") }
+    }
 }

@@ -66,7 +66,7 @@ struct ChaosAudit {
             replayed[id] = (account.state.balance, account.version)
             if account.state.balance < 0 { report.violations.append("account \(id) is overdrawn") }
         }
-        let actualCents = replayed.values.reduce(0) { $0 + $1.balance }
+        let actualCents = try replayed.values.reduce(0) { try Money.sum($0, $1.balance) }
         report.moneyBefore = Money(cents: expectedCents).description
         report.moneyAfter = Money(cents: actualCents).description
         if expectedCents != actualCents {

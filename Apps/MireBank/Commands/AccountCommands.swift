@@ -131,9 +131,12 @@ struct History: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Read as stored, without replaying: the history of a stream that cannot load is what
+        // one needs to see.
         let events = try await withBank(options) { bank in
-            _ = try await bank.account(account)
-            return try await bank.store.history(Account.self, id: account, limit: 100_000)
+            let events = try await bank.store.history(Account.self, id: account, limit: 100_000)
+            if events.isEmpty { throw BankError.notFound(account: account) }
+            return events
         }
         let entries = events.map { recorded in
             var entry = Entry(

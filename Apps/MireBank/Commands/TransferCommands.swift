@@ -120,7 +120,7 @@ struct TransferStorm: AsyncParsableCommand {
             let account = try await bank.account(id)
             var folded = Account()
             for recorded in try await bank.store.history(Account.self, id: id, limit: 1_000_000) {
-                try folded.validate(recorded.event)  // a history that cannot fold is refused, typed
+                try folded.checkApplicable(recorded.event)  // a history that cannot fold is refused, typed
                 folded.apply(recorded.event)
                 if case .transferredOut(let amount, _) = recorded.event { sentTotal = try Money.sum(sentTotal, amount) }
                 if case .transferredIn(let amount, _) = recorded.event {

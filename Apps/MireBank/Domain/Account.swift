@@ -28,9 +28,13 @@ struct Account: SnapshottableAggregate, Equatable {
             self.owner = owner
             isOpen = true
         case .deposited, .withdrawn, .transferredOut, .transferredIn:
-            // validate(_:) has accepted the event (replay and every command check it first);
+            // checkApplicable(_:) has accepted the event (replay and every command check it first);
             // should anything skip it, the balance stays as it was rather than trapping.
-            balance = (try? balance(after: event)) ?? balance
+            if let next = try? balance(after: event) {
+                balance = next
+            } else {
+                assertionFailure("\(event) was recorded without checkApplicable(_:)")
+            }
         case .closed:
             isOpen = false
             isClosed = true
@@ -39,7 +43,7 @@ struct Account: SnapshottableAggregate, Equatable {
 
     /// Refuses an event whose amount is not positive or would take the balance past what
     /// `Int64` cents hold: a stored one fails the load with a typed error, a new one the command.
-    func validate(_ event: AccountEvent) throws(BankError) {
+    func checkApplicable(_ event: AccountEvent) throws(BankError) {
         _ = try balance(after: event)
     }
 
@@ -77,7 +81,7 @@ extension AggregateRoot where State == Account {
     mutating func deposit(_ amount: Money, command: UUID? = nil) throws(BankError) {
         try requireOpen()
         guard amount.cents > 0 else { throw .invalidAmount(amount) }
-        try state.validate(.deposited(amount: amount.cents))
+        try state.checkApplicable(.deposited(amount: amount.cents))
         record(.deposited(amount: amount.cents), metadata: EventMetadata(correlationID: command))
     }
 
@@ -87,7 +91,7 @@ extension AggregateRoot where State == Account {
         guard amount.cents <= state.balance else {
             throw .insufficientFunds(account: entityID, balance: Money(cents: state.balance), requested: amount)
         }
-        try state.validate(.withdrawn(amount: amount.cents))
+        try state.checkApplicable(.withdrawn(amount: amount.cents))
         record(.withdrawn(amount: amount.cents))
     }
 
@@ -98,14 +102,14 @@ extension AggregateRoot where State == Account {
         guard amount.cents <= state.balance else {
             throw .insufficientFunds(account: entityID, balance: Money(cents: state.balance), requested: amount)
         }
-        try state.validate(.transferredOut(amount: amount.cents, to: other))
+        try state.checkApplicable(.transferredOut(amount: amount.cents, to: other))
         record(.transferredOut(amount: amount.cents, to: other), metadata: EventMetadata(correlationID: command))
     }
 
     /// The receiving half of a transfer.
     mutating func receive(_ amount: Money, from other: String, command: UUID? = nil) throws(BankError) {
         try requireOpen()
-        try state.validate(.transferredIn(amount: amount.cents, from: other))
+        try state.checkApplicable(.transferredIn(amount: amount.cents, from: other))
         record(.transferredIn(amount: amount.cents, from: other), metadata: EventMetadata(correlationID: command))
     }
 

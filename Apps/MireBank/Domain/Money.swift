@@ -9,13 +9,18 @@ struct Money: Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleB
     /// Parses `12`, `12.3` or `12.34` exactly (no floating point); nil for anything else.
     init?(argument: String) {
         let parts = argument.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let whole = Int64(parts[0]), whole >= 0, !parts[0].hasPrefix("+") else {
+        // Digits only: Int64("-0") is 0, and "-0.50" must not become 0.50.
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }),
+            let whole = Int64(parts[0])
+        else {
             return nil
         }
         var fraction: Int64 = 0
         if parts.count == 2 {
             let digits = parts[1]
-            guard (1...2).contains(digits.count), digits.allSatisfy(\.isNumber), let value = Int64(digits) else {
+            guard (1...2).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let value = Int64(digits)
+            else {
                 return nil
             }
             fraction = digits.count == 1 ? value * 10 : value

@@ -48,6 +48,14 @@ enum ReadModel {
             var counterparty: String?
             var owner: String?
             var open: Bool?
+            // A stored amount that is not positive (another tool wrote it) is refused, typed;
+            // negating Int64.min would trap.
+            switch recorded.event {
+            case .deposited(let value), .withdrawn(let value), .transferredIn(let value, _),
+                .transferredOut(let value, _):
+                guard value > 0 else { throw BankError.invalidAmount(Money(cents: value)) }
+            case .opened, .closed: break
+            }
             switch recorded.event {
             case .opened(let name):
                 kind = "opened"

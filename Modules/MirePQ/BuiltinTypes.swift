@@ -130,7 +130,9 @@ extension Date: PostgresArrayElement, PostgresDecodable {
     public static var postgresArrayType: PostgresDataType { .timestamptzArray }
     public func encode(into writer: inout PostgresBinaryWriter) {
         let micros = ((timeIntervalSince1970 - Self.postgresEpoch) * 1_000_000).rounded()
-        writer.writeInteger(Int64(micros))
+        // Beyond what int8 microseconds hold (or NaN), the date is PostgreSQL's 'infinity' or
+        // '-infinity' (Int64.max / Int64.min on the wire) rather than a trap.
+        writer.writeInteger(Int64(exactly: micros) ?? (micros < 0 ? Int64.min : Int64.max))
     }
     public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
         throws(PostgresDecodingFailure) -> Date

@@ -148,11 +148,20 @@ public final class Snapshots: SnapshotHook {
     static func upsert(_ blob: SnapshotBlob, stream: StreamID, version: Int64, schema: Int, store: EventStore)
         async throws
     {
+        // The columns are int4: a schema or size beyond them is refused, not trapped on.
+        guard let schema = Int32(exactly: schema), let size = Int32(exactly: blob.uncompressedSize) else {
+            throw MireError(
+                code: .invalidOperation,
+                message:
+                    "snapshot schema \(schema) or state size \(blob.uncompressedSize) does not fit the int4 column",
+                stream: stream.rawValue, version: version,
+                recovery: "use a smaller snapshotSchemaVersion, or keep maximumStateSize under 2 GiB")
+        }
         try await store.pool.withConnection { connection in
             try await connection.query(
                 """
                 INSERT INTO mire_snapshots (stream_id, stream_version, schema_version, encoding, uncompressed_size, state)
-                VALUES (\(stream.rawValue), \(version), \(Int32(schema)), \(blob.encoding), \(Int32(blob.uncompressedSize)), \(blob.bytes))
+                VALUES (\(stream.rawValue), \(version), \(schema), \(blob.encoding), \(size), \(blob.bytes))
                 ON CONFLICT (stream_id) DO UPDATE SET
                     stream_version = EXCLUDED.stream_version, schema_version = EXCLUDED.schema_version,
                     encoding = EXCLUDED.encoding, uncompressed_size = EXCLUDED.uncompressed_size,

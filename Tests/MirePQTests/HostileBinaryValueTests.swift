@@ -64,4 +64,13 @@ struct HostileBinaryValueTests {
             try decode([Int64].self, arrayHeader(dimensions: dimensions, count: 0), as: .int8Array)
         }
     }
+
+    @Test(arguments: [(1e300, Int64.max), (-1e300, Int64.min), (Double.infinity, Int64.max), (Double.nan, Int64.max)])
+    func aDateBeyondInt8MicrosecondsIsInfinityNotATrap(_ seconds: Double, _ wire: Int64) {
+        var writer = PostgresBinaryWriter()
+        Date(timeIntervalSince1970: seconds).encode(into: &writer)
+        var expected = PostgresBinaryWriter()
+        expected.writeInteger(wire)
+        #expect(writer.bytes == expected.bytes)
+    }
 }

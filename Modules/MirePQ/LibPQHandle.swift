@@ -136,12 +136,3 @@ final class QueryCanceller: Sendable {
         }
     }
 }
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var view = Substring(self)
-        while let last = view.last, last.isWhitespace { view.removeLast() }
-        while let first = view.first, first.isWhitespace { view.removeFirst() }
-        return String(view)
-    }
-}

@@ -125,53 +125,98 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
         }
     }
 
-    /// The secrets this configuration holds: passwords, in the forms libpq may echo back.
+    /// The secrets this configuration holds: passwords, in the forms libpq may echo back. The
+    /// connection string is read scalar by scalar (a combining mark after ':', '@' or '=' must
+    /// not hide a password).
     private var secrets: [String] {
         var found: [String] = []
         if let password = keywords["password"], !password.isEmpty { found.append(password) }
-        if let schemeEnd = connectionString.range(of: "://") {
-            let rest = connectionString[schemeEnd.upperBound...]
-            let authority = rest.prefix { $0 != "?" }
-            if let lastAt = authority.lastIndex(of: "@"), let colon = authority[..<lastAt].firstIndex(of: ":") {
-                let password = String(authority[authority.index(after: colon)..<lastAt])
-                found.append(password)
-                found.append(contentsOf: password.split(separator: "@").map(String.init))
-                if let decoded = password.removingPercentEncoding { found.append(decoded) }
-            }
+        if let password = Self.urlPassword(in: connectionString) {
+            found.append(password)
+            found.append(contentsOf: password.split(separator: "@").map(String.init))
+            if let decoded = password.removingPercentEncoding { found.append(decoded) }
         }
         for value in Self.passwordValues(in: connectionString) { found.append(value) }
-        return found.filter { $0.count >= 3 }.sorted { $0.count > $1.count }
+        return found.filter { $0.unicodeScalars.count >= 3 }.sorted {
+            $0.unicodeScalars.count > $1.unicodeScalars.count
+        }
+    }
+
+    /// Where a URL's password sits: the scalars between the first ':' and the last '@' of the
+    /// authority (after `://`, before `?`).
+    private static func urlPasswordRange(in scalars: [Unicode.Scalar]) -> Range<Int>? {
+        let scheme = Array("://".unicodeScalars)
+        guard scalars.count >= scheme.count,
+            let schemeStart = (0...(scalars.count - scheme.count)).first(where: {
+                scalars[$0..<($0 + scheme.count)].elementsEqual(scheme)
+            })
+        else { return nil }
+        let authorityStart = schemeStart + scheme.count
+        let authorityEnd = scalars[authorityStart...].firstIndex(of: "?") ?? scalars.count
+        guard let at = scalars[authorityStart..<authorityEnd].lastIndex(of: "@"),
+            let colon = scalars[authorityStart..<at].firstIndex(of: ":")
+        else { return nil }
+        return (colon + 1)..<at
+    }
+
+    private static func urlPassword(in text: String) -> String? {
+        let scalars = Array(text.unicodeScalars)
+        return urlPasswordRange(in: scalars).map { String(String.UnicodeScalarView(scalars[$0])) }
     }
 
     /// The values given to `password=` in a conninfo string (quoted or not) or a URL's query.
     private static func passwordValues(in text: String) -> [String] {
+        let scalars = Array(text.unicodeScalars)
+        let key = Array("password=".unicodeScalars)
         var values: [String] = []
-        var rest = Substring(text)
-        while let range = rest.range(of: "password=") {
-            var value = rest[range.upperBound...]
-            if value.first == "'" {
-                value = value.dropFirst()
-                var collected = ""
+        var index = 0
+        while scalars.count - index >= key.count {
+            guard scalars[index..<(index + key.count)].elementsEqual(key) else {
+                index += 1
+                continue
+            }
+            index += key.count
+            var value = String.UnicodeScalarView()
+            var cursor = index
+            if cursor < scalars.count, scalars[cursor] == "'" {
+                cursor += 1
+                // Both forms are secrets: the value libpq reads (escapes resolved) and the text
+                // as written between the quotes, which the description would otherwise show.
+                var written = String.UnicodeScalarView()
                 var escaped = false
-                for character in value {
+                while cursor < scalars.count {
+                    let scalar = scalars[cursor]
+                    cursor += 1
                     if escaped {
-                        collected.append(character)
+                        value.append(scalar)
+                        written.append(scalar)
                         escaped = false
-                    } else if character == "\\" {
+                    } else if scalar == "\\" {
                         escaped = true
-                    } else if character == "'" {
+                        written.append(scalar)
+                    } else if scalar == "'" {
                         break
                     } else {
-                        collected.append(character)
+                        value.append(scalar)
+                        written.append(scalar)
                     }
                 }
-                values.append(collected)
+                values.append(String(value))
+                values.append(String(written))
             } else {
-                let plain = String(value.prefix { $0 != " " && $0 != "&" })
-                values.append(plain)
-                if let decoded = plain.removingPercentEncoding { values.append(decoded) }
+                // A conninfo value runs to the next whitespace; in a URL's query it stops at '&'
+                // too. Both are secrets: hiding too much is harmless, too little is a leak.
+                while cursor < scalars.count, !scalars[cursor].properties.isWhitespace {
+                    value.append(scalars[cursor])
+                    cursor += 1
+                }
+                let conninfoValue = String(value)
+                let queryValue = String(String.UnicodeScalarView(value.prefix { $0 != "&" }))
+                for plain in [conninfoValue, queryValue] {
+                    values.append(plain)
+                    if let decoded = plain.removingPercentEncoding { values.append(decoded) }
+                }
             }
-            rest = rest[range.upperBound...]
         }
         return values
     }
@@ -180,7 +225,7 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     /// messages from the connection string.
     func redacted(_ text: String) -> String {
         var result = text
-        for secret in secrets { result = result.replacingOccurrences(of: secret, with: "***") }
+        for secret in secrets { result = result.replacingScalars(of: secret, with: "***") }
         return result
     }
 
@@ -188,14 +233,13 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     public var description: String {
         var shown = redacted(connectionString)
         for value in Self.passwordValues(in: connectionString) where !value.isEmpty {
-            shown = shown.replacingOccurrences(of: "password='\(value)'", with: "password=***")
-                .replacingOccurrences(of: "password=\(value)", with: "password=***")
+            shown = shown.replacingScalars(of: "password='\(value)'", with: "password=***")
+                .replacingScalars(of: "password=\(value)", with: "password=***")
         }
-        if let schemeEnd = shown.range(of: "://"),
-            let at = shown[schemeEnd.upperBound...].firstIndex(of: "@"),
-            let colon = shown[schemeEnd.upperBound..<at].firstIndex(of: ":")
-        {
-            shown.replaceSubrange(shown.index(after: colon)..<at, with: "***")
+        var scalars = Array(shown.unicodeScalars)
+        if let password = Self.urlPasswordRange(in: scalars) {
+            scalars.replaceSubrange(password, with: "***".unicodeScalars)
+            shown = String(String.UnicodeScalarView(scalars))
         }
         let keys = keywords.sorted { $0.key < $1.key }.map {
             $0.key == "password" ? "password=***" : "\($0.key)=\($0.value)"

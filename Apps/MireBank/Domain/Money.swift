@@ -1,7 +1,5 @@
-import ArgumentParser
-
 /// An amount of money in integer cents, parsed from and printed as `12.34`.
-struct Money: Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleByArgument, Comparable {
+struct Money: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
     var cents: Int64
 
     init(cents: Int64) { self.cents = cents }
@@ -43,22 +41,6 @@ struct Money: Hashable, Sendable, Codable, CustomStringConvertible, ExpressibleB
         let (result, overflow) = a.multipliedReportingOverflow(by: b)
         guard !overflow else { throw .amountOutOfRange(a, times: b) }
         return result
-    }
-
-    /// What an amount looks like, for a refused `text`.
-    static func invalidMessage(_ text: String) -> String {
-        "'\(text)' is not an amount: amounts are positive numbers of at most \(Money(cents: .max)) with up to two decimals, such as 12 or 12.50"
-    }
-
-    /// The parser of amount arguments: `Money(argument:)`, with a message that says what an
-    /// amount looks like.
-    static func parse(_ text: String) throws -> Money {
-        guard let money = Money(argument: text), money.cents > 0 else {
-            throw ValidationError(
-                "amounts are positive numbers of at most \(Money(cents: .max)) with up to two decimals, such as 12 or 12.50"
-            )
-        }
-        return money
     }
 
     var description: String {

@@ -127,23 +127,25 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
 
     /// The secrets this configuration holds: passwords, in the forms libpq may echo back. The
     /// connection string is read scalar by scalar (a combining mark after ':', '@' or '=' must
-    /// not hide a password).
+    /// not hide a password), the way libpq reads it.
     private var secrets: [String] {
-        var found: [String] = []
-        if let password = keywords["password"], !password.isEmpty { found.append(password) }
-        if let password = Self.urlPassword(in: connectionString) {
-            found.append(password)
-            found.append(contentsOf: password.split(separator: "@").map(String.init))
-            if let decoded = password.removingPercentEncoding { found.append(decoded) }
+        var found: Set<String> = []
+        for key in ["password", "sslpassword"] {
+            if let password = keywords[key], !password.isEmpty { found.insert(password) }
         }
-        for value in Self.passwordValues(in: connectionString) { found.append(value) }
+        if let password = Self.urlPassword(in: connectionString) {
+            found.insert(password)
+            found.formUnion(password.split(separator: "@").map(String.init))
+            if let decoded = password.removingPercentEncoding { found.insert(decoded) }
+        }
+        found.formUnion(Self.passwordValues(in: connectionString))
         return found.filter { $0.unicodeScalars.count >= 3 }.sorted {
             $0.unicodeScalars.count > $1.unicodeScalars.count
         }
     }
 
-    /// Where a URL's password sits: the scalars between the first ':' and the last '@' of the
-    /// authority (after `://`, before `?`).
+    /// Where a URL's password sits, as libpq finds it: the user info runs from `://` to the
+    /// first '@' (unless a '/' comes first), and the password follows its first ':'.
     private static func urlPasswordRange(in scalars: [Unicode.Scalar]) -> Range<Int>? {
         let scheme = Array("://".unicodeScalars)
         guard scalars.count >= scheme.count,
@@ -152,11 +154,10 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
             })
         else { return nil }
         let authorityStart = schemeStart + scheme.count
-        let authorityEnd = scalars[authorityStart...].firstIndex(of: "?") ?? scalars.count
-        guard let at = scalars[authorityStart..<authorityEnd].lastIndex(of: "@"),
-            let colon = scalars[authorityStart..<at].firstIndex(of: ":")
+        guard let end = scalars[authorityStart...].firstIndex(where: { $0 == "@" || $0 == "/" }),
+            scalars[end] == "@", let colon = scalars[authorityStart..<end].firstIndex(of: ":")
         else { return nil }
-        return (colon + 1)..<at
+        return (colon + 1)..<end
     }
 
     private static func urlPassword(in text: String) -> String? {
@@ -164,10 +165,17 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
         return urlPasswordRange(in: scalars).map { String(String.UnicodeScalarView(scalars[$0])) }
     }
 
-    /// The values given to `password=` in a conninfo string (quoted or not) or a URL's query.
+    /// The blanks libpq's conninfo parser skips: ASCII whitespace only.
+    private static func isBlank(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == " " || scalar == "\t" || scalar == "\n" || scalar == "\r" || scalar == "\u{0B}" || scalar == "\u{0C}"
+    }
+
+    /// The values given to `password` (and `sslpassword`) in a conninfo string — blanks around
+    /// '=' allowed, quoted or not, backslash escapes resolved — or in a URL's query, each as
+    /// libpq reads it and as written. One pass: the search resumes after each value.
     private static func passwordValues(in text: String) -> [String] {
         let scalars = Array(text.unicodeScalars)
-        let key = Array("password=".unicodeScalars)
+        let key = Array("password".unicodeScalars)
         var values: [String] = []
         var index = 0
         while scalars.count - index >= key.count {
@@ -175,48 +183,41 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
                 index += 1
                 continue
             }
-            index += key.count
-            var value = String.UnicodeScalarView()
-            var cursor = index
-            if cursor < scalars.count, scalars[cursor] == "'" {
+            var cursor = index + key.count
+            while cursor < scalars.count, isBlank(scalars[cursor]) { cursor += 1 }
+            guard cursor < scalars.count, scalars[cursor] == "=" else {
+                index += key.count
+                continue
+            }
+            cursor += 1
+            while cursor < scalars.count, isBlank(scalars[cursor]) { cursor += 1 }
+            var read = String.UnicodeScalarView()
+            var written = String.UnicodeScalarView()
+            let quoted = cursor < scalars.count && scalars[cursor] == "'"
+            if quoted { cursor += 1 }
+            var escaped = false
+            while cursor < scalars.count {
+                let scalar = scalars[cursor]
+                if !escaped && (quoted ? scalar == "'" : isBlank(scalar)) {
+                    if quoted { cursor += 1 }
+                    break
+                }
                 cursor += 1
-                // Both forms are secrets: the value libpq reads (escapes resolved) and the text
-                // as written between the quotes, which the description would otherwise show.
-                var written = String.UnicodeScalarView()
-                var escaped = false
-                while cursor < scalars.count {
-                    let scalar = scalars[cursor]
-                    cursor += 1
-                    if escaped {
-                        value.append(scalar)
-                        written.append(scalar)
-                        escaped = false
-                    } else if scalar == "\\" {
-                        escaped = true
-                        written.append(scalar)
-                    } else if scalar == "'" {
-                        break
-                    } else {
-                        value.append(scalar)
-                        written.append(scalar)
-                    }
-                }
-                values.append(String(value))
-                values.append(String(written))
-            } else {
-                // A conninfo value runs to the next whitespace; in a URL's query it stops at '&'
-                // too. Both are secrets: hiding too much is harmless, too little is a leak.
-                while cursor < scalars.count, !scalars[cursor].properties.isWhitespace {
-                    value.append(scalars[cursor])
-                    cursor += 1
-                }
-                let conninfoValue = String(value)
-                let queryValue = String(String.UnicodeScalarView(value.prefix { $0 != "&" }))
-                for plain in [conninfoValue, queryValue] {
-                    values.append(plain)
-                    if let decoded = plain.removingPercentEncoding { values.append(decoded) }
+                written.append(scalar)
+                if escaped || scalar != "\\" {
+                    read.append(scalar)
+                    escaped = false
+                } else {
+                    escaped = true
                 }
             }
+            // In a URL's query the value also stops at '&'.
+            let query = String.UnicodeScalarView(written.prefix { $0 != "&" })
+            for form in [String(read), String(written), String(query)] {
+                values.append(form)
+                if let decoded = form.removingPercentEncoding { values.append(decoded) }
+            }
+            index = max(cursor, index + key.count)
         }
         return values
     }
@@ -232,7 +233,7 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     /// The configuration without any password, safe to log.
     public var description: String {
         var shown = redacted(connectionString)
-        for value in Self.passwordValues(in: connectionString) where !value.isEmpty {
+        for value in Set(Self.passwordValues(in: connectionString)) where !value.isEmpty {
             shown = shown.replacingScalars(of: "password='\(value)'", with: "password=***")
                 .replacingScalars(of: "password=\(value)", with: "password=***")
         }
@@ -242,7 +243,7 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
             shown = String(String.UnicodeScalarView(scalars))
         }
         let keys = keywords.sorted { $0.key < $1.key }.map {
-            $0.key == "password" ? "password=***" : "\($0.key)=\($0.value)"
+            $0.key == "password" || $0.key == "sslpassword" ? "\($0.key)=***" : "\($0.key)=\($0.value)"
         }
         return "PostgresConfiguration(\(([shown] + keys).filter { !$0.isEmpty }.joined(separator: " ")))"
     }

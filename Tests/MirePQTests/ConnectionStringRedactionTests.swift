@@ -45,4 +45,26 @@ struct ConnectionStringRedactionTests {
         #expect(!"=x".containsScalars("\u{301}x"))
         #expect("password=\u{301}x!".replacingScalars(of: "\u{301}x", with: "***") == "password=***!")
     }
+
+    /// Review findings: libpq reads these as passwords, so they must be hidden too.
+    @Test(arguments: [
+        ("host=db password = s3cret dbname=app", "s3cret"),  // blanks around '='
+        ("host=db password= s3cret dbname=app", "s3cret"),
+        ("host=db password=abc\u{A0}def dbname=app", "abc\u{A0}def"),  // only ASCII blanks end a value
+        (#"host=db password=sec\ ret dbname=app"#, "sec ret"),  // an escaped blank, as libpq reads it
+        ("postgresql://mire:pa?ss@db.example/app", "pa?ss"),  // the user info ends at '@', not '?'
+        ("postgresql://db.example/app?user=mire&password=q%26uery&sslmode=disable", "q&uery"),
+    ])
+    func passwordsLibpqReadsAreHidden(_ text: String, _ password: String) {
+        let configuration = PostgresConfiguration(url: text)
+        #expect(!configuration.description.containsScalars(password), "\(configuration.description)")
+        #expect(!configuration.redacted("FATAL: password \(password) was refused").containsScalars(password))
+    }
+
+    @Test func anSSLKeyPasswordKeywordIsHidden() {
+        var configuration = PostgresConfiguration(url: "host=db dbname=app")
+        configuration.keywords["sslpassword"] = "k3ypass"
+        #expect(!configuration.description.containsScalars("k3ypass"), "\(configuration.description)")
+        #expect(!configuration.redacted("could not decrypt with k3ypass").containsScalars("k3ypass"))
+    }
 }

@@ -59,11 +59,7 @@ struct Account: SnapshottableAggregate, Equatable {
             guard amount > 0 else { throw .invalidAmount(Money(cents: amount)) }
             change = -amount
         }
-        let (result, overflow) = balance.addingReportingOverflow(change)
-        guard !overflow else {
-            throw .balanceOutOfRange(balance: Money(cents: balance), change: Money(cents: change))
-        }
-        return result
+        return try Money.sum(balance, change)
     }
 }
 

@@ -21,14 +21,26 @@ struct FuzzAggregate: Aggregate {
 
 struct FuzzLegacy: Aggregate {
     static let category = "legacy"
-    static let upcasters: [EventUpcaster] = [.rename("legacy.credited", to: "legacy.deposited")]
+    static let upcasters: [EventUpcaster] = [
+        .rename("legacy.credited", to: "legacy.deposited"),
+        // A reshaped payload, as the docs show one: {"cents": n} became {"amount": n}.
+        EventUpcaster(from: "legacy.withdrawal", to: "legacy.deposited") { payload in
+            var object = try EventUpcaster.jsonObject(payload)
+            object["amount"] = object.removeValue(forKey: "cents")
+            return try EventUpcaster.jsonData(object)
+        },
+        // A cycle: the codec must stop after a bounded number of steps.
+        .rename("legacy.ping", to: "legacy.pong"), .rename("legacy.pong", to: "legacy.ping"),
+    ]
     var count = 0
     mutating func apply(_ event: FuzzEvent) { count &+= 1 }
 }
 
 let codec = EventCodec<FuzzAggregate>()
 let legacy = EventCodec<FuzzLegacy>()
-let knownTypes = ["fuzz.opened", "fuzz.deposited", "fuzz.tagged", "fuzz.nested", "fuzz.closed-v2"]
+let knownTypes = [
+    "fuzz.opened", "fuzz.deposited", "fuzz.tagged", "fuzz.nested", "fuzz.closed-v2", "fuzz.withdrawal", "fuzz.credited",
+]
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func test(_ data: UnsafeRawPointer, _ size: Int) -> CInt {

@@ -30,9 +30,10 @@ public func test(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
         { "host=db.example user=mire password=\($0) dbname=app" },
         { "host=db.example user=mire password = '\($0)' dbname=app" },
         { "postgresql://db.example/app?user=mire&password=\($0)&sslmode=disable" },
+        { "postgresql://db.example/app?pass%77ord=\($0)" },  // libpq decodes query keys too
     ]
     for (index, template) in templates.enumerated() {
-        let configuration = PostgresConfiguration(url: template(index == 0 || index == 3 ? encoded : password))
+        let configuration = PostgresConfiguration(url: template(index == 0 || index >= 3 ? encoded : password))
         let leaked = message + " password=\(password) " + message
         // Text Mire adds itself (the type's name, "***", the other keywords) may contain the
         // password by chance: compare with the same configuration holding a placeholder.

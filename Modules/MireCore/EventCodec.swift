@@ -191,7 +191,7 @@ public struct EventCodec<A: Aggregate>: Sendable {
         } catch {
             throw place.failure(
                 .undecodableEvent,
-                "the payload of '\(storedType())' does not decode as \(A.Event.self): \(Self.describe(error))",
+                "the payload of '\(storedType())' does not decode as \(A.Event.self): \(describeDecodingFailure(error))",
                 recovery: "register an upcaster for the old payload shape, or fix the event's Codable conformance",
                 underlying: error)
         }
@@ -218,19 +218,6 @@ public struct EventCodec<A: Aggregate>: Sendable {
             return context.codingPath
         @unknown default:
             return []
-        }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        guard let decoding = error as? DecodingError else { return "\(error)" }
-        switch decoding {
-        case .keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
-        case .typeMismatch(let type, let context):
-            return "expected \(type) at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
-        case .valueNotFound(let type, let context):
-            return "null for \(type) at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
-        case .dataCorrupted(let context): return context.debugDescription
-        @unknown default: return "\(decoding)"
         }
     }
 }
@@ -308,7 +295,8 @@ package struct EventTypeNameCache {
     func caseName(for bytes: UnsafeRawBufferPointer) -> String? {
         for entry in entries where entry.bytes.count == bytes.count {
             let equal = entry.bytes.withUnsafeBytes { stored in
-                bytes.count == 0 || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+                guard let stored = stored.baseAddress, let bytes = bytes.baseAddress else { return true }  // both empty
+                return memcmp(stored, bytes, entry.bytes.count) == 0
             }
             if equal { return entry.caseName }
         }

@@ -46,8 +46,12 @@ public struct EventMetadata: Sendable, Hashable, Codable {
     }
 
     /// Metadata rebuilt from its stored JSON and event id.
-    package init(eventID: UUID, storedJSON: Data) {
-        if storedJSON.count <= 2 {  // "{}": the common case, no decoder needed
+    ///
+    /// - Throws: ``MireError`` `undecodableEvent` when the JSON is not an object whose
+    ///   `correlationID` and `causationID` are UUIDs and whose `custom` is an object of strings
+    ///   (as another tool writing to the table might store it). Unknown keys are ignored.
+    package init(eventID: UUID, storedJSON: Data) throws(MireError) {
+        if storedJSON.elementsEqual(Self.emptyJSON) {  // the common case, no decoder needed
             self.init(eventID: eventID)
             return
         }
@@ -56,12 +60,19 @@ public struct EventMetadata: Sendable, Hashable, Codable {
             var causationID: UUID?
             var custom: [String: String]?
         }
-        let stored = try? decodeJSON(Stored.self, from: storedJSON)
+        let stored: Stored
+        do {
+            stored = try decodeJSON(Stored.self, from: storedJSON)
+        } catch {
+            throw MireError(
+                code: .undecodableEvent,
+                message: "the metadata of event \(eventID) does not decode: \(describeDecodingFailure(error))",
+                recovery: "store metadata as an object with optional UUID strings correlationID and causationID "
+                    + "and an object of strings custom, or fix the row with SQL",
+                underlying: error)
+        }
         self.init(
-            eventID: eventID,
-            correlationID: stored?.correlationID,
-            causationID: stored?.causationID,
-            custom: stored?.custom ?? [:]
-        )
+            eventID: eventID, correlationID: stored.correlationID, causationID: stored.causationID,
+            custom: stored.custom ?? [:])
     }
 }

@@ -38,15 +38,37 @@ public struct EventUpcaster: Sendable {
     }
 
     /// Parses a JSON object payload, for transforms.
-    public static func jsonObject(_ payload: Data) throws -> [String: Any] {
-        guard let object = try JSONSerialization.jsonObject(with: payload) as? [String: Any] else {
-            throw MireError(code: .undecodableEvent, message: "the payload is not a JSON object")
+    ///
+    /// - Throws: ``MireError`` `undecodableEvent` when the payload is not a JSON object.
+    public static func jsonObject(_ payload: Data) throws(MireError) -> [String: Any] {
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: payload)
+        } catch {
+            throw MireError(
+                code: .undecodableEvent, message: "the payload is not JSON: \(error.localizedDescription)",
+                recovery: "fix the stored payload, or make the upcaster accept it")
+        }
+        guard let object = parsed as? [String: Any] else {
+            throw MireError(
+                code: .undecodableEvent, message: "the payload is not a JSON object",
+                recovery: "fix the stored payload, or make the upcaster accept it")
         }
         return object
     }
 
     /// Serialises a JSON object, for transforms.
-    public static func jsonData(_ object: [String: Any]) throws -> Data {
-        try JSONSerialization.data(withJSONObject: object)
+    ///
+    /// - Throws: ``MireError`` `undecodableEvent` when the object holds a value JSON cannot
+    ///   (a `Date`, a NaN).
+    public static func jsonData(_ object: [String: Any]) throws(MireError) -> Data {
+        do {
+            return try JSONSerialization.data(withJSONObject: object)
+        } catch {
+            throw MireError(
+                code: .undecodableEvent,
+                message: "the upcaster's result is not JSON: \(error.localizedDescription)",
+                recovery: "put only strings, numbers, booleans, null, arrays and objects in the result")
+        }
     }
 }

@@ -127,7 +127,9 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
 
     /// The secrets this configuration holds: passwords, in the forms libpq may echo back. The
     /// connection string is read scalar by scalar (a combining mark after ':', '@' or '=' must
-    /// not hide a password), the way libpq reads it.
+    /// not hide a password), the way libpq reads it. Secrets shorter than three scalars are not
+    /// searched for in messages (every "a" of a message would go); the description hides them
+    /// by position instead.
     private var secrets: [String] {
         var found: Set<String> = []
         for key in ["password", "sslpassword"] {
@@ -139,6 +141,7 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
             if let decoded = password.removingPercentEncoding { found.insert(decoded) }
         }
         found.formUnion(Self.passwordValues(in: connectionString))
+        found.formUnion(Self.urlQueryPasswords(in: connectionString))
         return found.filter { $0.unicodeScalars.count >= 3 }.sorted {
             $0.unicodeScalars.count > $1.unicodeScalars.count
         }
@@ -163,6 +166,36 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     private static func urlPassword(in text: String) -> String? {
         let scalars = Array(text.unicodeScalars)
         return urlPasswordRange(in: scalars).map { String(String.UnicodeScalarView(scalars[$0])) }
+    }
+
+    /// Where the `password` and `sslpassword` values of a URL's query sit. libpq percent-decodes
+    /// keys too, so `?pass%77ord=x` sets the password.
+    private static func urlQueryPasswordRanges(in scalars: [Unicode.Scalar]) -> [Range<Int>] {
+        guard scalars.count >= 3,
+            (0...(scalars.count - 3)).contains(where: { scalars[$0..<($0 + 3)].elementsEqual("://".unicodeScalars) }),
+            let query = scalars.firstIndex(of: "?")
+        else { return [] }
+        var ranges: [Range<Int>] = []
+        var start = query + 1
+        while start <= scalars.count {
+            let end = scalars[start...].firstIndex(of: "&") ?? scalars.count
+            if let equals = scalars[start..<end].firstIndex(of: "=") {
+                let written = String(String.UnicodeScalarView(scalars[start..<equals]))
+                let key = written.removingPercentEncoding ?? written
+                if key == "password" || key == "sslpassword" { ranges.append((equals + 1)..<end) }
+            }
+            start = end + 1
+        }
+        return ranges
+    }
+
+    /// The `password` and `sslpassword` values of a URL's query, as written and decoded.
+    private static func urlQueryPasswords(in text: String) -> [String] {
+        let scalars = Array(text.unicodeScalars)
+        return urlQueryPasswordRanges(in: scalars).flatMap { range in
+            let value = String(String.UnicodeScalarView(scalars[range]))
+            return [value] + (value.removingPercentEncoding.map { [$0] } ?? [])
+        }
     }
 
     /// The blanks libpq's conninfo parser skips: ASCII whitespace only.
@@ -238,10 +271,14 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
                 .replacingScalars(of: "password=\(value)", with: "password=***")
         }
         var scalars = Array(shown.unicodeScalars)
+        // Back to front, so earlier ranges stay where they were found.
+        for value in Self.urlQueryPasswordRanges(in: scalars).reversed() {
+            scalars.replaceSubrange(value, with: "***".unicodeScalars)
+        }
         if let password = Self.urlPasswordRange(in: scalars) {
             scalars.replaceSubrange(password, with: "***".unicodeScalars)
-            shown = String(String.UnicodeScalarView(scalars))
         }
+        shown = String(String.UnicodeScalarView(scalars))
         let keys = keywords.sorted { $0.key < $1.key }.map {
             $0.key == "password" || $0.key == "sslpassword" ? "\($0.key)=***" : "\($0.key)=\($0.value)"
         }

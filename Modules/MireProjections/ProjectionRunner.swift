@@ -345,7 +345,7 @@ public final class ProjectionRunner: Service {
             try await connection.query(
                 """
                 INSERT INTO mire_projection_skipped (name, global_position, stream_id, stream_version, event_type, error, attempts)
-                VALUES (\(projection.name), \(event.position), \(event.stream.rawValue), \(event.version), \(event.type), \(error), \(Int32(attempts)))
+                VALUES (\(projection.name), \(event.position), \(event.stream.rawValue), \(event.version), \(event.type), \(error), \(Int32(clamping: attempts)))
                 ON CONFLICT DO NOTHING
                 """
             )

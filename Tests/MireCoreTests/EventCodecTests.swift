@@ -31,6 +31,20 @@ private struct Bulb: Aggregate {
     mutating func apply(_ event: LampEvent) {}
 }
 
+/// Lamp whose old rows need reshaping, and two names that alias each other.
+private struct OldLamp: Aggregate {
+    static let category = "lamp"
+    static let upcasters: [EventUpcaster] = [
+        EventUpcaster(from: "lamp.fitted", to: "lamp.installed") { payload in
+            var object = try EventUpcaster.jsonObject(payload)
+            object["watts"] = object.removeValue(forKey: "power")
+            return try EventUpcaster.jsonData(object)
+        },
+        .rename("lamp.ping", to: "lamp.pong"), .rename("lamp.pong", to: "lamp.ping"),
+    ]
+    mutating func apply(_ event: LampEvent) {}
+}
+
 /// An enum whose Codable conformance writes a plain string, not {"case": {…}}.
 private enum Toggle: String, Codable, Sendable { case on, off }
 
@@ -89,6 +103,23 @@ struct EventCodecTests {
         }
         #expect(bad?.code == .undecodableEvent)
         #expect(bad?.message.contains("room") == true)
+    }
+
+    @Test func upcastersReshapeOldPayloadsAndRefuseWhatTheyCannotRead() throws {
+        let old = EventCodec<OldLamp>()
+        let fitted = try old.decode(type: "lamp.fitted", payload: Data(#"{"room": "hall", "power": 40}"#.utf8))
+        #expect(fitted == .installed(room: "hall", watts: 40))
+        for payload in ["[1, 2]", "{\"room\": ", "7"] {
+            let error = #expect(throws: MireError.self) {
+                try old.decode(type: "lamp.fitted", payload: Data(payload.utf8), stream: "lamp-9", version: 2)
+            }
+            #expect(error?.code == .undecodableEvent)
+            #expect(error?.stream == "lamp-9")
+            #expect(error?.message.contains("upcaster from lamp.fitted to lamp.installed") == true)
+        }
+        // Names that upcast into each other end in a typed error, not a loop.
+        let cycle = #expect(throws: MireError.self) { try old.decode(type: "lamp.ping", payload: Data("{}".utf8)) }
+        #expect(cycle?.code == .unknownEventType)
     }
 
     @Test func decodingErrorsAreTheOnesJSONDecoderGave() {

@@ -54,11 +54,18 @@ struct ConnectionStringRedactionTests {
         (#"host=db password=sec\ ret dbname=app"#, "sec ret"),  // an escaped blank, as libpq reads it
         ("postgresql://mire:pa?ss@db.example/app", "pa?ss"),  // the user info ends at '@', not '?'
         ("postgresql://db.example/app?user=mire&password=q%26uery&sslmode=disable", "q&uery"),
+        ("postgresql://db.example/app?user=mire&pass%77ord=s3cret", "s3cret"),  // libpq decodes keys too
+        ("postgresql://db.example/app?ssl%70assword=k3y%21", "k3y!"),
     ])
     func passwordsLibpqReadsAreHidden(_ text: String, _ password: String) {
         let configuration = PostgresConfiguration(url: text)
         #expect(!configuration.description.containsScalars(password), "\(configuration.description)")
         #expect(!configuration.redacted("FATAL: password \(password) was refused").containsScalars(password))
+    }
+
+    @Test func aShortURLQueryPasswordIsHiddenInTheDescription() {
+        let configuration = PostgresConfiguration(url: "postgresql://db.example/app?user=mire&pass%77ord=xy&x=1")
+        #expect(configuration.description.containsScalars("pass%77ord=***&x=1"), "\(configuration.description)")
     }
 
     @Test func anSSLKeyPasswordKeywordIsHidden() {

@@ -82,6 +82,34 @@ struct EventStoreTests {
         }
     }
 
+    @Test func metadataAnotherToolWroteIsATypedErrorNotEmptyMetadata() async throws {
+        try await TestDatabase.withStore { store throws in
+            var account = try await store.loadOrDefault(Account.self, id: "foreign-meta")
+            account.open(owner: "x")
+            try await store.save(&account)
+            try await store.pool.withConnection { connection throws in
+                // Another tool appends with its own idea of metadata.
+                try await connection.query(
+                    """
+                    INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload, metadata)
+                    VALUES ('account-foreign-meta', 2, 'account', gen_random_uuid(), 'account.deposited',
+                            '{"amount":1}', '{"correlationID": "request-17"}')
+                    """)
+                try await connection.query(
+                    "UPDATE mire_streams SET version = 2 WHERE stream_id = 'account-foreign-meta'")
+            }
+            let error = await #expect(throws: MireError.self) { try await store.readStream(account.id) }
+            #expect(error?.code == .undecodableEvent)
+            #expect(error?.stream == "account-foreign-meta")
+            #expect(error?.version == 2)
+            #expect(error?.position != nil)
+            #expect(error?.message.contains("correlationID") == true, "\(String(describing: error?.message))")
+            #expect(error?.recovery?.contains("correlationID") == true)
+            // The aggregate does not need metadata: it still loads.
+            #expect(try await store.load(Account.self, id: "foreign-meta")?.state.balance == 1)
+        }
+    }
+
     @Test func aConflictCarriesStreamExpectedAndActualAndWritesNothing() async throws {
         try await TestDatabase.withStore { store throws in
             var first = try await store.loadOrDefault(Account.self, id: "contested")

@@ -78,6 +78,7 @@ struct TransferStorm: AsyncParsableCommand {
     }
 
     static func storm(bank: Bank, accounts count: Int, transfers: Int, concurrency: Int) async throws -> Report {
+        guard count >= 2 else { throw ValidationError("a transfer storm needs at least 2 accounts, not \(count)") }
         let run = UUID().uuidString.prefix(6).lowercased()
         let ids = (0..<count).map { "storm-\(run)-\($0)" }
         let opening = Money(cents: 1000_00)
@@ -95,9 +96,10 @@ struct TransferStorm: AsyncParsableCommand {
                 let share = transfers / concurrency + (worker < transfers % concurrency ? 1 : 0)
                 group.addTask {
                     for _ in 0..<share {
-                        let from = ids.randomElement()!
-                        var to = ids.randomElement()!
-                        while to == from { to = ids.randomElement()! }
+                        // Two different accounts (storm needs at least two: checked above).
+                        let first = Int.random(in: 0..<ids.count)
+                        let from = ids[first]
+                        let to = ids[(first + Int.random(in: 1..<ids.count)) % ids.count]
                         let amount = Money(cents: Int64.random(in: 1...500_00))
                         do {
                             try await bank.transfer(amount, from: from, to: to, options: transferOptions)

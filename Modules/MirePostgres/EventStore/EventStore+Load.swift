@@ -239,10 +239,16 @@ extension EventStore {
         let eventID = try row.decode(UUID.self, at: columnOffset + 6)
         let recordedAt = try row.decode(Date.self, at: columnOffset + 7)
         let streamID = try stream ?? StreamID(try row.decode(String.self, at: columnOffset + 8))
+        let decodedMetadata: EventMetadata
+        do {
+            decodedMetadata = try EventMetadata(eventID: eventID, storedJSON: metadata.utf8)
+        } catch var error {
+            (error.stream, error.version, error.position) = (streamID.rawValue, version, position)
+            throw error
+        }
         return RawRecordedEvent(
             position: position, transactionID: transaction.rawValue, stream: streamID, version: version, type: type,
-            payload: payload.utf8, metadata: EventMetadata(eventID: eventID, storedJSON: metadata.utf8),
-            recordedAt: recordedAt
+            payload: payload.utf8, metadata: decodedMetadata, recordedAt: recordedAt
         )
     }
 }

@@ -21,7 +21,7 @@ enum LoadStatement {
                     SELECT version FROM mire_streams WHERE stream_id = \(stream.rawValue)
                 ), sn AS (
                     SELECT sn.stream_version, sn.encoding, sn.uncompressed_size, sn.state, sn.schema_version,
-                           sn.schema_version = \(Int32(clamping: snapshotSchema)) AND sn.stream_version <= s.version AS usable
+                           sn.schema_version = \(Int64(snapshotSchema))::int8 AND sn.stream_version <= s.version AS usable
                     FROM mire_snapshots sn, s
                     WHERE sn.stream_id = \(stream.rawValue) AND sn.stream_version > \(after)
                 )

@@ -12,7 +12,8 @@ enum FreePort {
 
     /// Whether `port` is free on 127.0.0.1 right now.
     static func isFree(_ port: Int) -> Bool {
-        (try? bind(port: port)) != nil
+        guard (1...65535).contains(port) else { return false }  // e.g. a port file edited by hand
+        return (try? bind(port: port)) != nil
     }
 
     /// Binds `port` (0: any) on 127.0.0.1 and returns the port bound, or nil when it is taken.
@@ -26,7 +27,10 @@ enum FreePort {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
+        guard let port16 = UInt16(exactly: port) else {
+            throw MireError(code: .localServer, message: "\(port) is not a TCP port (0…65535)")
+        }
+        address.sin_port = port16.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in

@@ -63,6 +63,7 @@ let package = Package(
                 "MirePQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Modules/MirePostgres",
             swiftSettings: swiftSettings,
@@ -150,13 +151,19 @@ let package = Package(
         ),
         .testTarget(
             name: "MireProjectionsTests",
-            dependencies: ["MireProjections", "MireTransactions", "MireTestSupport"],
+            dependencies: [
+                "MireProjections", "MireTransactions", "MireTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/MireProjectionsTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MireSnapshotsTests",
-            dependencies: ["MireSnapshots", "MireTransactions", "MireTestSupport"],
+            dependencies: [
+                "MireSnapshots", "MireTransactions", "MireTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/MireSnapshotsTests",
             swiftSettings: swiftSettings
         ),
@@ -168,7 +175,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MirePostgresTests",
-            dependencies: ["MirePostgres", "MirePQ", "MireTestSupport"],
+            dependencies: [
+                "MirePostgres", "MirePQ", "MireTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/MirePostgresTests",
             swiftSettings: swiftSettings
         ),

@@ -93,6 +93,12 @@ package struct JSONBytesDecoder: Sendable {
     package func decode<T: Decodable>(_ type: T.Type, caseName: String, payload: UnsafeRawBufferPointer) throws -> T {
         var name = caseName
         return try name.withUTF8 { name in
+            // The name goes between quotes unescaped: one that would end them (or needs escaping)
+            // is no case name, and must not splice keys of its own into the document.
+            guard !name.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) else {
+                throw DecodingError.dataCorrupted(
+                    DecodingError.Context(codingPath: [], debugDescription: "'\(caseName)' is not a case name"))
+            }
             // {"name":payload}
             let count = name.count + payload.count + 5
             let buffer = JSONBuffer.make(documentCount: count) { base in

@@ -1,6 +1,12 @@
 /// An unkeyed container over one JSON array, walking its elements in order. `count` scans the
-/// array when asked (Dictionary's pair decoding asks; Array does not).
+/// array the first time it is asked (Dictionary's pair decoding asks; Array does not) and
+/// remembers it: a `while currentIndex < count!` loop stays linear.
 struct JSONUnkeyedContainer: UnkeyedDecodingContainer {
+    /// The count once scanned; a box because `count` is a non-mutating getter.
+    private final class CountMemo {
+        var value: Int?
+    }
+    private let countMemo = CountMemo()
     private let decoder: JSONValueDecoder
     private let path: JSONCodingPath?
     /// The offset of the array's `[`.
@@ -25,12 +31,14 @@ struct JSONUnkeyedContainer: UnkeyedDecodingContainer {
     var codingPath: [any CodingKey] { JSONCodingPath.keys(path) }
 
     var count: Int? {
+        if let known = countMemo.value { return known }
         var elements = 0
         var index = JSONScan.skipWhitespace(decoder.bytes, start + 1, decoder.end)
         while index < decoder.end, decoder.bytes[index] != UInt8(ascii: "]") {
             elements += 1
             index = next(after: index)
         }
+        countMemo.value = elements
         return elements
     }
 

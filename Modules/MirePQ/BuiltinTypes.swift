@@ -12,7 +12,8 @@ extension Bool: PostgresArrayElement, PostgresDecodable {
     }
 }
 
-/// Decodes any integer column that fits `I` (int2, int4, int8; xid8 and oid as unsigned).
+/// Decodes any integer column that fits `I` (int2, int4, int8; oid as unsigned). xid8 decodes
+/// as `PostgresTransactionID` only.
 private func decodeInteger<I: FixedWidthInteger>(
     _: I.Type, from reader: inout PostgresBinaryReader, type: PostgresDataType
 )

@@ -95,6 +95,8 @@ extension Array: PostgresDecodable where Element: PostgresDecodable {
     public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
         throws(PostgresDecodingFailure) -> [Element]
     {
+        // A scalar's bytes may happen to look like an array header: refuse by type first.
+        guard !type.isKnownScalar else { throw .init("cannot decode \(type) as an array") }
         let dimensions = try reader.readInteger(as: Int32.self)
         _ = try reader.readInteger(as: Int32.self)  // has-nulls flag
         let elementType = PostgresDataType(oid: UInt32(bitPattern: try reader.readInteger(as: Int32.self)))

@@ -99,5 +99,13 @@ public struct PostgresDataType: Hashable, Sendable, CustomStringConvertible {
     public var description: String { Self.names[oid] ?? "oid \(oid)" }
 
     /// Text-like types whose binary form is plain UTF-8.
+    /// Whether this is one of the scalar (non-array) types the driver knows.
+    package var isKnownScalar: Bool {
+        [
+            Self.bool, .bytea, .char, .name, .int8, .int2, .int4, .text, .oidType, .json, .float4, .float8, .unknown,
+            .bpchar, .varchar, .timestamp, .timestamptz, .numeric, .uuid, .jsonb, .xid8, .void,
+        ].contains(self)
+    }
+
     package var isTextLike: Bool { [Self.text, .varchar, .name, .bpchar, .unknown, .char].contains(self) }
 }

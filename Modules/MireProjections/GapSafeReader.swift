@@ -129,12 +129,14 @@ public struct GapSafeReader: Sendable {
     ) async throws -> [RawRecordedEvent] {
         var found: [RawRecordedEvent] = []
         var below = event.version
-        while below > 1 {
+        // Pages of the 64 versions stored below `below`, however sparse the versions are (they
+        // come from the table: a gap must not mean one round trip per missing version).
+        while true {
             let rows = try await connection.query(
                 """
                 SELECT \(unescaped: EventStore.eventColumns) FROM mire_events
-                WHERE stream_id = \(event.stream.rawValue) AND stream_version < \(below) AND stream_version >= \(below - 64)
-                ORDER BY stream_version DESC
+                WHERE stream_id = \(event.stream.rawValue) AND stream_version < \(below)
+                ORDER BY stream_version DESC LIMIT 64
                 """,
                 prepared: true
             )
@@ -144,9 +146,9 @@ public struct GapSafeReader: Sendable {
                     return found.reversed()
                 }
                 found.append(candidate)
+                below = candidate.version
             }
-            below -= 64
+            if rows.count < 64 { return found.reversed() }
         }
-        return found.reversed()
     }
 }

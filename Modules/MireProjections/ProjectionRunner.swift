@@ -50,10 +50,36 @@ public final class ProjectionRunner: Service {
     }
 
     /// Drives every projection until the task is cancelled or graceful shutdown begins.
+    ///
+    /// Failures a retry can fix (a lost connection, a deadlock, a failing handler) are retried
+    /// with backoff. One that no retry can fix — the schema is missing (migrations not run),
+    /// privileges are lacking, a statement is invalid — ends `run()` with that error, so its
+    /// `ServiceGroup` learns of it.
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            try await self.runAll(until: nil)
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await self.runAll(until: nil)
+            }
+        } catch is CancellationError {
+            return  // graceful shutdown or cancellation: leases were released
         }
+    }
+
+    /// Positions behind the newest, never negative; positions come from the server, so the
+    /// difference saturates instead of overflowing.
+    static func lag(newest: Int64, checkpoint: Int64) -> Int64 {
+        let (difference, overflow) = newest.subtractingReportingOverflow(checkpoint)
+        return overflow ? (checkpoint < 0 ? .max : 0) : max(0, difference)
+    }
+
+    /// Whether no retry can fix `error`: SQLSTATE class 42 (an undefined table or column, a
+    /// missing privilege, a syntax error), 3F (no such schema) or 28 (authorization refused).
+    static func isFatal(_ error: any Error) -> Bool {
+        guard
+            let sqlState = (error as? PostgresError)?.sqlState
+                ?? ((error as? MireError)?.underlying as? PostgresError)?.sqlState
+        else { return false }
+        return ["42", "3F", "28"].contains(String(sqlState.prefix(2)))
     }
 
     /// Drives every projection until it has handled every event that was in the log when this
@@ -65,15 +91,28 @@ public final class ProjectionRunner: Service {
     enum Stop: Sendable { case logHead }
 
     private func runAll(until stop: Stop?) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            let listening: Task<Void, Never>? = configuration.wakeUpChannel.map { channel in
-                Task { await self.listen(on: channel) }
+        // Children report whether they were the projections (true) or the listener (false),
+        // which serves them: once the projections are done, the listener is cancelled.
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            if let channel = configuration.wakeUpChannel {
+                group.addTask {
+                    await self.listen(on: channel)
+                    return false
+                }
             }
-            defer { listening?.cancel() }
-            for projection in projections {
-                group.addTask { try await self.drive(projection, until: stop) }
+            group.addTask {
+                try await withThrowingTaskGroup(of: Void.self) { drives in
+                    for projection in self.projections {
+                        drives.addTask { try await self.drive(projection, until: stop) }
+                    }
+                    try await drives.waitForAll()
+                }
+                return true
             }
-            try await group.waitForAll()
+            while let projectionsDone = try await group.next() {
+                if projectionsDone { break }
+            }
+            group.cancelAll()
         }
     }
 
@@ -124,6 +163,8 @@ public final class ProjectionRunner: Service {
                 failures = 0
             } catch is CancellationError {
                 return
+            } catch  where Self.isFatal(error) {
+                throw error
             } catch {
                 logger.debug(
                     "could not take the lease", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
@@ -148,6 +189,9 @@ public final class ProjectionRunner: Service {
             } catch is CancellationError {
                 await releaseIgnoringCancellation(grant)
                 return
+            } catch  where Self.isFatal(error) {
+                await releaseIgnoringCancellation(grant)
+                throw error
             } catch {
                 if Task.isCancelled {
                     await releaseIgnoringCancellation(grant)
@@ -212,7 +256,8 @@ public final class ProjectionRunner: Service {
             // While stepping past a failure, read one row at a time too: a full batch read (with
             // its out-of-order predecessors) per delivered event would make stepping crawl.
             let batch = try await reader.next(
-                after: checkpoint, category: projection.category, limit: stepUntil == nil ? configuration.batchSize : 1)
+                after: checkpoint, category: projection.category,
+                limit: stepUntil == nil ? max(1, configuration.batchSize) : 1)
             if batch.steps.isEmpty {
                 if !batch.isHeldBack { await measureLag() }
                 if let head, checkpoint.hasHandled(head) { return }
@@ -243,6 +288,8 @@ public final class ProjectionRunner: Service {
                 throw Fenced()
             } catch is CancellationError {
                 throw CancellationError()
+            } catch  where Self.isFatal(error) {
+                throw error  // e.g. the read model's table is missing: not the event's fault
             } catch is CheckpointMoved {
                 logger.debug("an earlier delivery had committed; reloading the checkpoint")
                 EventStore.countResolvedOutcome("projection", committed: true)
@@ -296,7 +343,7 @@ public final class ProjectionRunner: Service {
         }
         guard let newest else { return }
         Gauge(label: "mire_projection_lag", dimensions: [("projection", projection.name)])
-            .record(max(0, newest - checkpoint.cursor.position))
+            .record(Self.lag(newest: newest, checkpoint: checkpoint.cursor.position))
     }
 
     /// Delivers `steps` and moves the checkpoint from `previous` past them; for a transactional

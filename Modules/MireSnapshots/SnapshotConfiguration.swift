@@ -16,7 +16,8 @@ public struct SnapshotConfiguration: Sendable {
 
     /// Where the snapshot write runs.
     public enum WriteMode: Sendable, Hashable {
-        /// In a background task, off the save's critical path (the default).
+        /// In the store's background work, off the save's critical path (the default); written on
+        /// the saving caller's path when the store is not running (see `EventStore.run()`).
         case background
         /// Before `save` returns (one extra round trip); useful in tests and scripts.
         case inline

@@ -35,7 +35,6 @@ public final class Snapshots: SnapshotHook {
     public let configuration: SnapshotConfiguration
     let logger: Logger
     private let counters = Mutex(Statistics())
-    private let pending = Mutex<[UUID: Task<Void, Never>]>([:])
 
     /// Snapshots with `configuration`.
     public init(configuration: SnapshotConfiguration = SnapshotConfiguration(), logger: Logger) {
@@ -46,19 +45,9 @@ public final class Snapshots: SnapshotHook {
     /// The counters so far.
     public var statistics: Statistics { counters.withLock { $0 } }
 
-    /// Waits until every background snapshot write started so far has finished.
-    public func waitForPendingWrites() async {
-        while !Task.isCancelled {
-            let tasks = pending.withLock { $0 }
-            if tasks.isEmpty { return }
-            for (id, task) in tasks {
-                await task.value
-                _ = pending.withLock { $0.removeValue(forKey: id) }
-            }
-        }
-    }
-
     // MARK: SnapshotHook
+
+    public var maximumStateSize: Int { configuration.maximumStateSize }
 
     public func schemaVersion<A: Aggregate>(of type: A.Type) -> Int? {
         (A.self as? any SnapshottableAggregate.Type)?.snapshotSchemaVersion
@@ -112,14 +101,12 @@ public final class Snapshots: SnapshotHook {
         case .inline:
             await write(root, store: store)
         case .background:
-            let id = UUID()
-            // Registered under the lock before the task can finish and deregister itself.
-            pending.withLock { pending in
-                pending[id] = Task.detached { [self] in
-                    await self.write(root, store: store)
-                    _ = self.pending.withLock { $0.removeValue(forKey: id) }
-                }
+            // A newer snapshot of the same stream replaces one still waiting; when the store is
+            // not running, nothing would write it later: write it now.
+            let queued = store.runInBackground(key: "snapshot \(root.id)") { [self] in
+                await self.write(root, store: store)
             }
+            if !queued { await write(root, store: store) }
         }
     }
 

@@ -29,6 +29,10 @@ public enum ZlibCompression {
 
     /// Compresses `data` into a zlib stream.
     public static func compress(_ data: Data, level: Level = .default) throws(Failure) -> Data {
+        // zlib counts in 32 bits: one call cannot take more.
+        guard data.count <= Int(UInt32.max) / 2 else {
+            throw Failure(message: "a state of \(data.count) bytes is too large to compress in one piece")
+        }
         var stream = z_stream()
         guard mire_deflateInit2(&stream, level.rawValue) == Z_OK else { throw Failure(message: "deflateInit failed") }
         defer { deflateEnd(&stream) }

@@ -214,7 +214,7 @@ struct BankTests {
             // The automatic policy: every 100 events, in the background.
             try await bank.open("snap", owner: "S")
             for _ in 0..<120 { try await bank.deposit(Money(cents: 1), into: "snap") }
-            await bank.snapshots.waitForPendingWrites()
+            await bank.store.waitForBackgroundWork()
             let account = try await bank.account("snap")
             #expect(account.loadDetails.snapshotVersion == 100)
             #expect(account.loadDetails.eventsReplayed == 21)

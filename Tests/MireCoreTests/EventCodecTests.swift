@@ -105,6 +105,24 @@ struct EventCodecTests {
         #expect(bad?.message.contains("room") == true)
     }
 
+    /// Review finding: the case name was spliced unescaped into {"name":payload}, so a stored
+    /// type could carry a key of its own and decode as another event than its payload says.
+    @Test func aStoredTypeNameCannotSpliceKeysIntoThePayload() {
+        let hostile = #"lamp.installed":{"room":"vault","watts":1},"installed"#
+        for type in [hostile, #"lamp.a"b"#, #"lamp.a\b"#, "lamp.a\u{1}b"] {
+            let plain = #expect(throws: MireError.self) {
+                try codec.decode(type: type, payload: Data(#"{"room": "hall", "watts": 60}"#.utf8))
+            }
+            #expect(plain?.code == .unknownEventType, "\(type)")
+            let bytes = #expect(throws: MireError.self) {
+                try EventCodec<Bulb>().decode(
+                    type: type.replacingOccurrences(of: "lamp.", with: "bulb."),
+                    payload: Data(#"{"room": "hall", "watts": 60}"#.utf8))
+            }
+            #expect(bytes?.code == .unknownEventType, "\(type)")
+        }
+    }
+
     @Test func upcastersReshapeOldPayloadsAndRefuseWhatTheyCannotRead() throws {
         let old = EventCodec<OldLamp>()
         let fitted = try old.decode(type: "lamp.fitted", payload: Data(#"{"room": "hall", "power": 40}"#.utf8))

@@ -387,12 +387,19 @@ struct JSONBytesDecoderTests {
             ("deposited", #"{"amount": 1}"#), ("opened", #"{"owner": "Zoë"}"#), ("closed", "{}"),
             ("credited", #"{"_0": 5}"#),
             ("nope", "{}"), ("deposited", #"{"amount": "1"}"#), ("deposited", ""), ("deposited", " {\"amount\": 1} "),
-            ("deposited", #"{"amount": 1}, "closed": {}"#), ("deposited", #"{"amount": 1}}"#), ("de\"posited", "{}"),
+            ("deposited", #"{"amount": 1}, "closed": {}"#), ("deposited", #"{"amount": 1}}"#),
             ("", "{}"), ("closed", "null"), ("deposited", "\u{FEFF}{\"amount\": 1}"), ("deposited", "{\"amount\": 1,}"),
             ("caf\u{e9}", "{}"), ("closed", String(repeating: "[", count: 511) + String(repeating: "]", count: 511)),
             ("closed", String(repeating: "[", count: 512) + String(repeating: "]", count: 512)),
         ] {
             #expect(decode(name, payload) == wrapped(name, payload), "\(name): \(payload)")
+        }
+        // A name that would end its quotes is refused before it is spliced in: it must not add
+        // keys of its own (`JSONDecoder` over the spliced text would read them).
+        for name in [#"de"posited"#, #"deposited":{"amount":9},"deposited"#, #"de\posited"#, "de\u{1}posited"] {
+            #expect(
+                decode(name, "{}") == .error(kind: "dataCorrupted", path: "", detail: "'\(name)' is not a case name"),
+                "\(name)")
         }
     }
 }

@@ -33,6 +33,20 @@ struct HostileBinaryValueTests {
         }
     }
 
+    @Test func aScalarWhoseBytesLookLikeAnArrayIsNotDecodedAsOne() throws {
+        // Review finding: an array decoder did not look at the column's type, so a bytea holding
+        // an array header decoded as [Int64].
+        var bytes = arrayHeader(count: 1)
+        var element = PostgresBinaryWriter()
+        element.writeInteger(Int32(8))
+        element.writeInteger(Int64(42))
+        bytes += element.bytes
+        #expect(try decode([Int64].self, bytes, as: .int8Array) == [42])
+        for scalar in [PostgresDataType.bytea, .text, .jsonb, .int8] {
+            #expect(throws: PostgresDecodingFailure.self) { try decode([Int64].self, bytes, as: scalar) }
+        }
+    }
+
     @Test(arguments: [Int32.max, -1, Int32.min, 3])
     func aCountTheBytesCannotHoldIsRefused(_ count: Int32) {
         // Two elements' worth of bytes, whatever the header claims.

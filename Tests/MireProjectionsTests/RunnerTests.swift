@@ -232,29 +232,32 @@ struct RunnerTests {
             let runner = ProjectionRunner(
                 store: store, projections: [projection], configuration: runnerConfiguration, logger: TestDatabase.logger
             )
-            try await whileRunning(runner) {
-                try await Task.sleep(for: .milliseconds(500))  // lease taken, first (empty) read done, listening
-                var tally = try await store.loadOrDefault(Tally.self, id: "n")
-                tally.record(.added(1))
-                let saved = try await store.save(&tally)
-                // Sooner than the 30 s poll: the after-commit notification woke it. (Other tests'
-                // open transactions can hold the horizon back for seconds: wait up to 25 s.)
-                do {
-                    try await runner.waitUntilCaughtUp("woken", to: saved.positions[0], timeout: .seconds(25))
-                } catch {
-                    let status = try await runner.status("woken")
-                    let diagnosis = try await pool.withConnection { connection in
-                        try await connection.query(
-                            """
-                            SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
-                                   (SELECT transaction_id::text FROM mire_events WHERE global_position = \(saved.positions[0])),
-                                   (SELECT string_agg(application_name || ':' || state || ':' || coalesce(backend_xid::text, '-') || ':' || coalesce(backend_xmin::text, '-') || ':' || coalesce(now() - xact_start, '0')::text, ' | ')
-                                    FROM pg_stat_activity WHERE xact_start IS NOT NULL)
-                            """
-                        )[0].decode((String, String, String?).self)
+            // The store sends wake-ups while it runs (here: for this scope).
+            try await store.withBackgroundWork {
+                try await whileRunning(runner) {
+                    try await Task.sleep(for: .milliseconds(500))  // lease taken, first (empty) read done, listening
+                    var tally = try await store.loadOrDefault(Tally.self, id: "n")
+                    tally.record(.added(1))
+                    let saved = try await store.save(&tally)
+                    // Sooner than the 30 s poll: the after-commit notification woke it. (Other tests'
+                    // open transactions can hold the horizon back for seconds: wait up to 25 s.)
+                    do {
+                        try await runner.waitUntilCaughtUp("woken", to: saved.positions[0], timeout: .seconds(25))
+                    } catch {
+                        let status = try await runner.status("woken")
+                        let diagnosis = try await pool.withConnection { connection in
+                            try await connection.query(
+                                """
+                                SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
+                                       (SELECT transaction_id::text FROM mire_events WHERE global_position = \(saved.positions[0])),
+                                       (SELECT string_agg(application_name || ':' || state || ':' || coalesce(backend_xid::text, '-') || ':' || coalesce(backend_xmin::text, '-') || ':' || coalesce(now() - xact_start, '0')::text, ' | ')
+                                        FROM pg_stat_activity WHERE xact_start IS NOT NULL)
+                                """
+                            )[0].decode((String, String, String?).self)
+                        }
+                        Issue.record("DIAG status=\(status) horizon=\(diagnosis) wake=\(runner.wakeDiagnostics)")
+                        throw error
                     }
-                    Issue.record("DIAG status=\(status) horizon=\(diagnosis) wake=\(runner.wakeDiagnostics)")
-                    throw error
                 }
             }
             #expect(seen.all.count == 1)

@@ -253,7 +253,7 @@ struct SnapshotTests {
                 }
                 try await group.waitForAll()
             }
-            await snapshots.waitForPendingWrites()
+            await store.waitForBackgroundWork()
             let loaded = try #require(try await store.load(Counter.self, id: "busy"))
             #expect(loaded.state.total == 100)
             #expect(loaded.version == 100)
@@ -275,8 +275,10 @@ struct SnapshotTests {
                 counter.record(.added(1))
                 try await store.save(&counter)
             }
-            await snapshots.waitForPendingWrites()
-            #expect(snapshots.statistics.written + snapshots.statistics.failedWrites == 150)
+            await store.waitForBackgroundWork()
+            // A snapshot still waiting is replaced by the next one of its stream: at most 150.
+            #expect((1...150).contains(snapshots.statistics.written))
+            #expect(snapshots.statistics.failedWrites == 0)
             #expect(try await store.load(Counter.self, id: "quick")?.loadDetails.snapshotVersion == 150)
         }
     }

@@ -90,7 +90,7 @@ public enum TestDatabase {
         try await withPool(maximumConnections: maximumConnections) { pool in
             let store = EventStore(pool: pool, configuration: storeConfiguration, logger: logger)
             try await store.migrate()
-            return try await body(store)
+            return try await store.withBackgroundWork { try await body(store) }
         }
     }
 

@@ -65,25 +65,28 @@ struct ChaosRun {
         let deadline = ContinuousClock.now + duration
 
         let replicaTasks = replicas.map { replica in Task { try await replica.run() } }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<writers {
-                group.addTask {
-                    while ContinuousClock.now < deadline {
-                        let operation = await deposit(bank: bank, ids: ids)
-                        operations.withLock { $0.append(operation) }
+        // The store's background work (wake-ups, snapshots) runs while the writers do.
+        try await bank.store.withBackgroundWork {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<writers {
+                    group.addTask {
+                        while ContinuousClock.now < deadline {
+                            let operation = await deposit(bank: bank, ids: ids)
+                            operations.withLock { $0.append(operation) }
+                        }
                     }
                 }
-            }
-            for _ in 0..<transferers {
-                group.addTask {
-                    while ContinuousClock.now < deadline {
-                        let operation = await transfer(bank: bank, ids: ids)
-                        operations.withLock { $0.append(operation) }
+                for _ in 0..<transferers {
+                    group.addTask {
+                        while ContinuousClock.now < deadline {
+                            let operation = await transfer(bank: bank, ids: ids)
+                            operations.withLock { $0.append(operation) }
+                        }
                     }
                 }
+                group.addTask { try await injectFaults(until: deadline, into: faults) }
+                try await group.waitForAll()
             }
-            group.addTask { try await injectFaults(until: deadline, into: faults) }
-            try await group.waitForAll()
         }
         target.proxy.disarm()
         faults.withLock { $0.proxyFaultsFired = target.proxy.faultsFired }
@@ -105,7 +108,6 @@ struct ChaosRun {
         }
         for task in replicaTasks { task.cancel() }
         for task in replicaTasks { _ = try? await task.value }
-        await bank.snapshots.waitForPendingWrites()
         await workerPool.shutdown()
         for pool in replicaPools { await pool.shutdown() }
 

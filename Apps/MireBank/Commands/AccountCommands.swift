@@ -2,15 +2,15 @@ import ArgumentParser
 import Foundation
 import MirePostgres
 
-/// Runs `body` with the bank on the configured database, migrated, and shuts the pool down after
-/// (once background snapshot writes have finished).
+/// Runs `body` with the bank on the configured database, migrated, with the store's background
+/// work going (wake-ups, snapshot writes: finished before this returns), and shuts the pool down
+/// after.
 func withBank<T>(_ options: GlobalOptions, _ body: (Bank) async throws -> T) async throws -> T {
     let database = try await options.connect(logger: options.makeLogger())
     let bank = Bank(pool: database.pool, logger: database.logger)
     do {
         try await bank.store.migrate()
-        let result = try await body(bank)
-        await bank.snapshots.waitForPendingWrites()
+        let result = try await bank.store.withBackgroundWork { try await body(bank) }
         await database.pool.shutdown()
         return result
     } catch {

@@ -55,14 +55,16 @@ extension EventStore {
         _ starts: [AggregateRoot<A>], on target: QueryTarget? = nil, lockingStreams: Bool = false
     ) async throws -> [AggregateRoot<A>?] {
         let target = target ?? .pool(pool)
-        let schema = configuration.snapshots?.schemaVersion(of: A.self)
+        let snapshot = configuration.snapshots.flatMap { hook in
+            hook.schemaVersion(of: A.self).map { (schema: $0, maximumSize: hook.maximumStateSize) }
+        }
         var statements: [PostgresQuery] = []
         for start in starts {
             if lockingStreams { statements.append(LoadStatement.lock(start.id)) }
             statements.append(
                 LoadStatement.page(
-                    stream: start.id, after: start.version, upTo: nil, limit: Int64(configuration.loadPageSize),
-                    snapshotSchema: schema))
+                    stream: start.id, after: start.version, upTo: nil, limit: Int64(max(1, configuration.loadPageSize)),
+                    snapshot: snapshot))
         }
         let results: [PostgresRows]
         do {
@@ -87,7 +89,7 @@ extension EventStore {
     ) async throws -> AggregateRoot<A>? {
         let codec = EventCodec<A>()
         let stream = start.id
-        let pageSize = Int64(configuration.loadPageSize)
+        let pageSize = Int64(max(1, configuration.loadPageSize))  // 0 would never end a load
         var root = start
         var lastVersion: Int64? = nil
         var pending: PostgresRows? = firstPage
@@ -102,7 +104,7 @@ extension EventStore {
                     rows = try await target.query(
                         LoadStatement.page(
                             stream: stream, after: root.version, upTo: lastVersion, limit: pageSize,
-                            snapshotSchema: nil))
+                            snapshot: nil))
                 } catch {
                     throw MireError.database(error, stream: stream, doing: "loading the stream", reading: true)
                 }

@@ -4,6 +4,10 @@ public import MirePQ
 
 /// The event store on PostgreSQL: load → record → save.
 ///
+/// The store is a ServiceLifecycle `Service`: ``run()`` does its background work (projection
+/// wake-ups, background snapshot writes) and, at graceful shutdown, finishes it and closes the
+/// pool. Without a service group, ``withBackgroundWork(_:)`` does the same for a scope.
+///
 /// ```swift
 /// let pool = PostgresPool(configuration: config, logger: logger)
 /// let store = EventStore(pool: pool, logger: logger)
@@ -17,7 +21,8 @@ public final class EventStore: Sendable {
     /// Tunables.
     public struct Configuration: Sendable {
         /// Events fetched per round trip while loading a stream: memory stays bounded by one page
-        /// however long the stream is.
+        /// however long the stream is (a count of events, not bytes: each payload is bounded only
+        /// by what PostgreSQL stores in one jsonb). Values below 1 are read as 1.
         public var loadPageSize: Int
         /// Snapshots used by `load` and taken after `save`; nil (the default) for none.
         public var snapshots: (any SnapshotHook)?
@@ -50,6 +55,8 @@ public final class EventStore: Sendable {
     public let configuration: Configuration
     package let logger: Logger
     let notifier: CommitNotifier?
+    /// Writes taken off the caller's path (snapshots), run while the store runs.
+    let backgroundWrites = BackgroundQueue()
 
     /// A store over `pool`. Call ``migrate()`` once at start-up.
     public init(pool: PostgresPool, configuration: Configuration = Configuration(), logger: Logger) {
@@ -61,7 +68,8 @@ public final class EventStore: Sendable {
         }
     }
 
-    /// Wakes projections after events were committed (background, coalesced; no-op when off).
+    /// Wakes projections after events were committed (background, coalesced; no-op when off or
+    /// when the store is not running).
     package func didCommitEvents() {
         notifier?.poke()
     }

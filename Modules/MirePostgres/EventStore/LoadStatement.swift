@@ -12,20 +12,27 @@ import MirePQ
 /// in order, and the events by version; the reader checks both rather than rely on it.
 enum LoadStatement {
     /// The page after version `after` (up to `upTo`, at most `limit` events), looking for a
-    /// snapshot of schema `snapshotSchema` when given: then the page starts after the snapshot.
-    static func page(stream: StreamID, after: Int64, upTo: Int64?, limit: Int64, snapshotSchema: Int?) -> PostgresQuery
-    {
-        if let snapshotSchema {
+    /// snapshot of `snapshot.schema` when given: then the page starts after the snapshot. A
+    /// snapshot is usable when its schema is the one asked for, it is not ahead of its stream,
+    /// and neither its stored nor its recorded size exceeds `snapshot.maximumSize`; only a
+    /// usable snapshot's bytes are sent.
+    static func page(
+        stream: StreamID, after: Int64, upTo: Int64?, limit: Int64, snapshot: (schema: Int, maximumSize: Int)?
+    ) -> PostgresQuery {
+        if let snapshot {
             return """
                 WITH s AS (
                     SELECT version FROM mire_streams WHERE stream_id = \(stream.rawValue)
                 ), sn AS (
                     SELECT sn.stream_version, sn.encoding, sn.uncompressed_size, sn.state, sn.schema_version,
-                           sn.schema_version = \(Int64(snapshotSchema))::int8 AND sn.stream_version <= s.version AS usable
+                           sn.schema_version = \(Int64(snapshot.schema))::int8 AND sn.stream_version <= s.version
+                           AND sn.uncompressed_size <= \(Int64(snapshot.maximumSize))::int8
+                           AND octet_length(sn.state) <= \(Int64(snapshot.maximumSize))::int8 AS usable
                     FROM mire_snapshots sn, s
                     WHERE sn.stream_id = \(stream.rawValue) AND sn.stream_version > \(after)
                 )
-                SELECT 0, s.version, sn.stream_version, sn.encoding, sn.uncompressed_size, sn.state,
+                SELECT 0, s.version, sn.stream_version, sn.encoding, sn.uncompressed_size,
+                       CASE WHEN sn.usable THEN sn.state END,
                        NULL::bigint, NULL::bigint, NULL::text, NULL::jsonb, sn.schema_version, sn.usable
                 FROM s LEFT JOIN sn ON true
                 UNION ALL
@@ -93,7 +100,7 @@ enum LoadStatement {
         guard row.columnCount > 11, let version = try row.decode(Int64?.self, at: 2) else { return nil }
         let encoding = try row.decode(String.self, at: 3)
         let size = try row.decode(Int32.self, at: 4)
-        let bytes = try row.decode(Data.self, at: 5)
+        let bytes = try row.decode(Data?.self, at: 5) ?? Data()  // sent only when usable
         let schema = try row.decode(Int32.self, at: 10)
         let usable = try row.decode(Bool.self, at: 11)
         return (

@@ -42,7 +42,10 @@ public struct RetryPolicy: Sendable, Hashable {
     /// The pause before attempt `attempt` (2, 3, …): a random duration up to the capped backoff.
     public func delay(beforeAttempt attempt: Int) -> Duration {
         let exponent = min(max(attempt - 2, 0), 20)
-        let ceiling = min(baseDelay * (1 << exponent), maximumDelay)
+        // At most a day, so that neither the doubling nor the conversion to nanoseconds can
+        // overflow, whatever the configuration says.
+        let day = Duration.seconds(86_400)
+        let ceiling = min(min(baseDelay, day) * (1 << exponent), maximumDelay, day)
         let nanoseconds = max(
             ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000, 1)
         return .nanoseconds(Int64.random(in: 0...nanoseconds))

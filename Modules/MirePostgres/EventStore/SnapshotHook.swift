@@ -13,6 +13,10 @@ public protocol SnapshotHook: Sendable {
     /// then do not look for one).
     func schemaVersion<A: Aggregate>(of type: A.Type) -> Int?
 
+    /// The largest snapshot, stored or decoded, a load may read: a larger one is not fetched
+    /// (the load replays from the start).
+    var maximumStateSize: Int { get }
+
     /// The state held by `snapshot` of `stream` (now at `streamVersion`), or nil when it cannot
     /// be used: another schema version, ahead of its stream, undecodable (the load then replays
     /// from the start). Must never throw: a bad snapshot means "replay".

@@ -92,7 +92,9 @@ public final class LocalPostgresServer: Sendable {
         guard let text = try? String(contentsOf: dataDirectory.appending(path: "postmaster.pid"), encoding: .utf8)
         else { return nil }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.count > 3, let pid = Int32(lines[0]), let port = Int(lines[3]) else { return nil }
+        // A pid of 0 or -1 would make kill() probe a whole process group: the file is damaged.
+        guard lines.count > 3, let pid = Int32(lines[0]), pid > 0, let port = Int(lines[3]), (1...65535).contains(port)
+        else { return nil }
         guard kill(pid, 0) == 0 || errno == EPERM else { return nil }
         return (pid, port)
     }
@@ -236,12 +238,23 @@ public final class LocalPostgresServer: Sendable {
                 return try configuration()
             }
             lastFailure =
-                start.output + "\n" + ((try? String(contentsOf: logFile, encoding: .utf8))?.suffix(2000) ?? "")
+                start.output + "\n" + Self.tail(of: logFile, bytes: 2000)
         }
         throw MireError(
             code: .localServer,
             message: "the server did not start: \(lastFailure)",
             recovery: "inspect \(logFile.path)"
         )
+    }
+}
+
+extension LocalPostgresServer {
+    /// The last `bytes` of a file (the server's log grows for as long as the server lives).
+    static func tail(of file: URL, bytes: Int) -> String {
+        guard let handle = try? FileHandle(forReadingFrom: file) else { return "" }
+        defer { try? handle.close() }
+        guard let size = try? handle.seekToEnd() else { return "" }
+        try? handle.seek(toOffset: size > UInt64(bytes) ? size - UInt64(bytes) : 0)
+        return String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
     }
 }

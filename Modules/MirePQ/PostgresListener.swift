@@ -87,7 +87,7 @@ public final class PostgresListener: Service, Sendable {
             } catch {
                 logger.debug("listener connection lost; reconnecting", metadata: ["error": "\(error)"])
                 await connection?.close()
-                try? await Task.sleep(for: reconnectDelay)
+                try? await Task.sleep(for: reconnectDelay.atMostADay)
                 continue
             }
             await connection?.close()

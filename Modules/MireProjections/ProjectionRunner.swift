@@ -156,7 +156,7 @@ public final class ProjectionRunner: Service {
                         projection.name, workerID: configuration.workerID, ttl: configuration.leaseTTL,
                         lockTimeout: configuration.leaseLockTimeout)
                 else {
-                    try await Task.sleep(for: configuration.leaseRecheckInterval)
+                    try await Task.sleep(for: configuration.leaseRecheckInterval.atMostADay)
                     continue
                 }
                 grant = acquired
@@ -214,7 +214,7 @@ public final class ProjectionRunner: Service {
     /// Renews the lease until cancelled; throws `Fenced` as soon as a renewal changes nothing.
     private func heartbeat(_ grant: LeaseGrant) async throws {
         while true {
-            try await Task.sleep(for: configuration.heartbeatInterval)
+            try await Task.sleep(for: configuration.heartbeatInterval.atMostADay)
             let renewed: Bool
             do {
                 renewed = try await leases.heartbeat(grant, ttl: configuration.leaseTTL)

@@ -1,4 +1,5 @@
 import Foundation
+import MirePQ
 import Synchronization
 
 /// Wakes waiting projection loops when a notification arrives; a wait also ends on its timeout.
@@ -39,7 +40,7 @@ final class WakeSignal: Sendable {
                     if resumeNow { continuation.resume() }
                 }
             }
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await Task.sleep(for: timeout.atMostADay) }
             await group.next()
             group.cancelAll()
             // End the other branch: resume our waiter if it is still registered, or make sure a

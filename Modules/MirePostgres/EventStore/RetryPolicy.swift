@@ -44,8 +44,7 @@ public struct RetryPolicy: Sendable, Hashable {
         let exponent = min(max(attempt - 2, 0), 20)
         // At most a day, so that neither the doubling nor the conversion to nanoseconds can
         // overflow, whatever the configuration says.
-        let day = Duration.seconds(86_400)
-        let ceiling = min(min(baseDelay, day) * (1 << exponent), maximumDelay, day)
+        let ceiling = min((baseDelay.atMostADay * (1 << exponent)).atMostADay, maximumDelay)
         let nanoseconds = max(
             ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000, 1)
         return .nanoseconds(Int64.random(in: 0...nanoseconds))

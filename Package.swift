@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.0"),
     ],
     targets: [
         // C system libraries: never products, always `internal import`.
@@ -46,6 +47,7 @@ let package = Package(
             dependencies: [
                 "CLibPQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Modules/MirePQ",
@@ -64,6 +66,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             path: "Modules/MirePostgres",
             swiftSettings: swiftSettings,
@@ -81,13 +84,17 @@ let package = Package(
                 "MirePostgres",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             path: "Modules/MireProjections",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "MireTransactions",
-            dependencies: ["MirePostgres", .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: [
+                "MirePostgres", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             path: "Modules/MireTransactions",
             swiftSettings: swiftSettings
         ),
@@ -127,7 +134,9 @@ let package = Package(
         // A throwaway server per test run, and a schema per test.
         .target(
             name: "MireTestSupport",
-            dependencies: ["MirePostgres", "MirePQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "MirePostgres", "MirePQ", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/MireTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -154,6 +163,8 @@ let package = Package(
             dependencies: [
                 "MireProjections", "MireTransactions", "MireTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             path: "Tests/MireProjectionsTests",
             swiftSettings: swiftSettings
@@ -178,6 +189,10 @@ let package = Package(
             dependencies: [
                 "MirePostgres", "MirePQ", "MireTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "Tests/MirePostgresTests",
             swiftSettings: swiftSettings

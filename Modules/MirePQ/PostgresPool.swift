@@ -1,4 +1,5 @@
 public import Logging
+import Metrics
 import Synchronization
 
 /// A bounded pool of connections, handed out only through scoped calls.
@@ -10,6 +11,10 @@ import Synchronization
 ///
 /// Handing a connection out and taking it back are plain state changes under a lock (see
 /// `PoolStateMachine`): a pooled statement costs one hop to the connection's executor and one back.
+///
+/// Metrics (swift-metrics, dimension `pool`: the configuration's application name):
+/// `mire_pool_connections` (gauge, dimension `state`: `open`, `idle`), `mire_pool_waiters`
+/// (gauge) and `mire_pool_wait_duration` (timer, for callers that had to wait).
 ///
 /// ```swift
 /// let pool = PostgresPool(configuration: config, maximumConnections: 10, logger: logger)
@@ -46,6 +51,7 @@ public final class PostgresPool: Sendable {
     }
 
     private let state: Mutex<State>
+    private let metrics: PoolMetrics
 
     /// A pool that opens connections lazily, up to `maximumConnections`.
     public init(configuration: PostgresConfiguration, maximumConnections: Int = 10, logger: Logger) {
@@ -54,6 +60,7 @@ public final class PostgresPool: Sendable {
         self.maximumConnections = maximumConnections
         self.logger = logger
         self.state = Mutex(State(machine: Machine(maximum: maximumConnections)))
+        self.metrics = PoolMetrics(pool: configuration.applicationName)
     }
 
     /// Lends a connection to `body` and takes it back when `body` returns or throws.
@@ -127,7 +134,11 @@ public final class PostgresPool: Sendable {
             switch state.withLock({ $0.machine.lease() }) {
             case .use(let connection): grant = .connection(connection)
             case .openNew: grant = .openNew
-            case .wait(let id): grant = try await wait(id)
+            case .wait(let id):
+                let start = ContinuousClock.now
+                recordState()
+                grant = try await wait(id)
+                metrics.recordWait(since: start)
             case .refuse: throw Self.closedError
             }
             switch grant {
@@ -137,10 +148,13 @@ public final class PostgresPool: Sendable {
                     freeSlot()
                     continue
                 }
+                recordState()
                 return connection
             case .openNew:
                 do {
-                    return try await PostgresConnection.connect(configuration: configuration, logger: logger)
+                    let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+                    recordState()
+                    return connection
                 } catch {
                     freeSlot()
                     throw error
@@ -203,6 +217,13 @@ public final class PostgresPool: Sendable {
         }
         waiter?.resume(returning: .connection(connection))
         if let closing { await closing.close() }
+        recordState()
+    }
+
+    /// Publishes the pool's size and queue to the metrics.
+    private func recordState() {
+        let (open, idle, waiting) = statistics
+        metrics.record(open: open, idle: idle, waiting: waiting)
     }
 
     /// A connection's slot is free: a waiter may open a new one in it.

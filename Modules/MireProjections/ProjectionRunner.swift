@@ -4,6 +4,7 @@ import Metrics
 public import MirePostgres
 public import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// Runs projections: one lease per projection, so across replicas exactly one worker drives each;
 /// gap-safe reading; fenced checkpoints; retry with backoff; wake-ups by LISTEN/NOTIFY with a
@@ -169,6 +170,7 @@ public final class ProjectionRunner: Service {
                 logger.debug(
                     "could not take the lease", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
                 failures += 1
+                EventStore.countRetry("projection")
                 try? await Task.sleep(for: configuration.retry.delay(beforeAttempt: failures + 1))
                 continue
             }
@@ -201,6 +203,7 @@ public final class ProjectionRunner: Service {
                     "projection loop failed; retaking the lease",
                     metadata: ["projection": "\(projection.name)", "error": "\(error)"])
                 failures += 1
+                EventStore.countRetry("projection")
                 try? await Task.sleep(for: configuration.retry.delay(beforeAttempt: failures + 1))
             }
         }
@@ -298,6 +301,7 @@ public final class ProjectionRunner: Service {
                 if moves > 1 { try await Task.sleep(for: configuration.retry.delay(beforeAttempt: moves)) }
             } catch {
                 failures += 1
+                EventStore.countRetry("projection")
                 // A lost connection, a refused one, a deadlock: the database's trouble, not the
                 // event's. Only the handler's own failures count towards the poison policy.
                 if !configuration.retry.allowsRetry(of: (error as? PostgresError)?.asRead ?? error),
@@ -353,6 +357,33 @@ public final class ProjectionRunner: Service {
     ) async throws {
         let events = steps.compactMap(\.event)
         guard let target = steps.last?.checkpoint else { return }
+        let tracer = store.tracer
+        try await EventStore.traced(tracer, "mire.projection.batch") { span in
+            span.attributes["mire.projection"] = projection.name
+            span.attributes["mire.event_count"] = events.count
+            if let first = events.first?.position, let last = events.last?.position {
+                span.attributes["mire.first_position"] = first
+                span.attributes["mire.last_position"] = last
+            }
+            // Each event links to the span of the save that wrote it (its trace context travels
+            // in the event's metadata), so a request can be followed into its read models.
+            for event in events {
+                guard let origin = event.traceContext(tracer) else { continue }
+                span.addLink(
+                    SpanLink(
+                        context: origin,
+                        attributes: [
+                            "mire.stream": .string(event.stream.rawValue), "mire.position": .int64(event.position),
+                        ]))
+            }
+            try await deliverInSpan(steps, events: events, to: target, of: projection, grant: grant, from: previous)
+        }
+    }
+
+    private func deliverInSpan(
+        _ steps: [GapSafeReader.Step], events: [RawRecordedEvent], to target: Checkpoint, of projection: Projection,
+        grant: LeaseGrant, from previous: Checkpoint
+    ) async throws {
         func handleAndCheckpoint(_ connection: PostgresConnection) async throws {
             if !events.isEmpty { try await projection.handleBatch(events, connection) }
             switch try await leases.checkpoint(grant, from: previous, to: target, handled: events.count, on: connection)

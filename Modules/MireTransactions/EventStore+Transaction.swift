@@ -1,5 +1,6 @@
 import Foundation
 public import MirePostgres
+import Tracing
 
 extension EventStore {
     /// Runs `body` in one database transaction: it commits when `body` returns, and rolls back
@@ -30,6 +31,15 @@ extension EventStore {
     public func transaction<T>(
         _ options: TransactionOptions = TransactionOptions(),
         isolation: isolated (any Actor)? = #isolation,
+        _ body: (EventTransaction) async throws -> T
+    ) async throws -> T {
+        try await traced("mire.transaction") { span in
+            try await runTransaction(options, span: span, body)
+        }
+    }
+
+    private func runTransaction<T>(
+        _ options: TransactionOptions, span: any Span, isolation: isolated (any Actor)? = #isolation,
         _ body: (EventTransaction) async throws -> T
     ) async throws -> T {
         var attempt = 1
@@ -82,6 +92,8 @@ extension EventStore {
                         ?? failure
                 }
                 attempt += 1
+                span.attributes["mire.attempts"] = attempt
+                EventStore.countRetry("transaction")
                 options.onRetry?(failure, attempt)
                 logger.debug(
                     "transaction failed; retrying", metadata: ["attempt": "\(attempt)", "error": "\(failure)"])

@@ -101,7 +101,7 @@ public final class EventTransaction: Sendable {
         guard root.hasUncommittedEvents else {
             return AppendResult(stream: root.id, version: root.version, positions: [], wasAlreadyStored: false)
         }
-        let events = try EventStore.encode(root)
+        let events = store.carryingTraceContext(try EventStore.encode(root))
         let result = try await append(events, to: root.id, expecting: root.expectedVersion)
         try EventStore.markSaved(&root, by: result)
         return result
@@ -120,7 +120,7 @@ public final class EventTransaction: Sendable {
         let appends = try pending.map { index in
             StreamAppend(
                 stream: roots[index].id, expecting: roots[index].expectedVersion,
-                events: try EventStore.encode(roots[index]))
+                events: store.carryingTraceContext(try EventStore.encode(roots[index])))
         }
         let outcomes = try await store.append(appends, on: try target())
         var results: [AppendResult] = []

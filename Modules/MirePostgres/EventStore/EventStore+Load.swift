@@ -54,6 +54,19 @@ extension EventStore {
     package func replay<A: Aggregate>(
         _ starts: [AggregateRoot<A>], on target: QueryTarget? = nil, lockingStreams: Bool = false
     ) async throws -> [AggregateRoot<A>?] {
+        try await measured(.load, category: A.category) {
+            try await traced("mire.load", stream: starts.count == 1 ? starts.first?.id : nil) { span in
+                span.attributes["mire.stream_count"] = starts.count
+                let roots = try await replayUntraced(starts, on: target, lockingStreams: lockingStreams)
+                span.attributes["mire.events_replayed"] = roots.reduce(0) { $0 + ($1?.loadDetails.eventsReplayed ?? 0) }
+                return roots
+            }
+        }
+    }
+
+    private func replayUntraced<A: Aggregate>(
+        _ starts: [AggregateRoot<A>], on target: QueryTarget?, lockingStreams: Bool
+    ) async throws -> [AggregateRoot<A>?] {
         let target = target ?? .pool(pool)
         let snapshot = configuration.snapshots.flatMap { hook in
             hook.schemaVersion(of: A.self).map { (schema: $0, maximumSize: hook.maximumStateSize) }

@@ -25,9 +25,18 @@ extension EventStore {
         guard root.hasUncommittedEvents else {
             return AppendResult(stream: root.id, version: root.version, positions: [], wasAlreadyStored: false)
         }
-        let events = try Self.encode(root)
+        let saving = root
+        let result = try await measured(.save, category: A.category) {
+            try await traced("mire.save", stream: saving.id) { span in
+                span.attributes["mire.expected_version"] = "\(saving.expectedVersion)"
+                span.attributes["mire.event_count"] = saving.uncommittedEvents.count
+                let result = try await append(
+                    carryingTraceContext(try Self.encode(saving)), to: saving.id, expecting: saving.expectedVersion)
+                span.attributes["mire.version"] = result.version
+                return result
+            }
+        }
         let previousVersion = root.version
-        let result = try await append(events, to: root.id, expecting: root.expectedVersion)
         try Self.markSaved(&root, by: result)
         if !result.wasAlreadyStored {
             await configuration.snapshots?.didSave(root, previousVersion: previousVersion, store: self)
@@ -47,9 +56,15 @@ extension EventStore {
         let pending = roots.indices.filter { roots[$0].hasUncommittedEvents }
         let appends = try pending.map { index in
             StreamAppend(
-                stream: roots[index].id, expecting: roots[index].expectedVersion, events: try Self.encode(roots[index]))
+                stream: roots[index].id, expecting: roots[index].expectedVersion,
+                events: carryingTraceContext(try Self.encode(roots[index])))
         }
-        let results = try await append(appends)
+        let results = try await measured(.save, category: A.category) {
+            try await traced("mire.save") { span in
+                span.attributes["mire.stream_count"] = appends.count
+                return try await append(appends)
+            }
+        }
         for (index, result) in zip(pending, results) {
             let previousVersion = roots[index].version
             try Self.markSaved(&roots[index], by: result)
@@ -86,7 +101,14 @@ extension EventStore {
     public func append(_ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion) async throws
         -> AppendResult
     {
-        let result = try await append(events, to: stream, expecting: expected, on: .pool(pool)).result
+        let result = try await traced("mire.append", stream: stream) { span in
+            span.attributes["mire.expected_version"] = "\(expected)"
+            span.attributes["mire.event_count"] = events.count
+            let result = try await append(events, to: stream, expecting: expected, on: .pool(pool)).result
+            span.attributes["mire.version"] = result.version
+            span.attributes["mire.already_stored"] = result.wasAlreadyStored
+            return result
+        }
         if !result.positions.isEmpty { didCommitEvents() }
         return result
     }
@@ -183,6 +205,13 @@ extension EventStore {
     ///   `commitOutcomeUnknown` when the reply was lost (append the same batch again).
     @discardableResult
     public func append(_ batch: [StreamAppend]) async throws -> [AppendResult] {
+        try await traced("mire.append") { span in
+            span.attributes["mire.stream_count"] = batch.count
+            return try await appendBatch(batch)
+        }
+    }
+
+    private func appendBatch(_ batch: [StreamAppend]) async throws -> [AppendResult] {
         let streams = batch.map(\.stream)
         guard Set(streams).count == streams.count else {
             throw MireError(

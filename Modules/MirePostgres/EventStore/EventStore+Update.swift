@@ -43,6 +43,7 @@ extension EventStore {
                 root = try await loadOrDefault(A.self, id: id)
             } catch  where policy.allowsRetry(of: error) && attempt < policy.maximumAttempts {
                 attempt += 1
+                Self.countRetry("update")
                 try await Task.sleep(for: policy.delay(beforeAttempt: attempt))
                 continue
             }
@@ -54,6 +55,7 @@ extension EventStore {
             {
                 attempt += 1
                 conflicts += 1
+                Self.countRetry("update")
                 logger.debug(
                     "conflict; running the command again", metadata: ["stream": "\(root.id)", "attempt": "\(attempt)"])
                 try await Task.sleep(for: policy.delay(beforeAttempt: attempt))
@@ -83,6 +85,7 @@ extension EventStore {
                 {
                     outcomeWasUnknown = outcomeWasUnknown || RetryPolicy.isOutcomeUnknown(error)
                     attempt += 1
+                    Self.countRetry("update")
                     logger.debug(
                         "save outcome unknown or transient failure; sending the same events again",
                         metadata: ["stream": "\(root.id)", "attempt": "\(attempt)", "error": "\(error)"])

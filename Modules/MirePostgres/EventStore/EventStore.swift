@@ -1,6 +1,7 @@
 public import Logging
 public import MireCore
 public import MirePQ
+public import Tracing
 
 /// The event store on PostgreSQL: load → record → save.
 ///
@@ -30,6 +31,10 @@ public final class EventStore: Sendable {
         /// commit, never inside it); nil turns wake-ups off (projections then poll).
         public var wakeUpChannel: String?
 
+        /// Where spans of loads, saves, appends, transactions and projection batches go; nil (the
+        /// default) for the process's `InstrumentationSystem.tracer`.
+        public var tracer: (any Tracer)?
+
         /// The channel projections listen on by default.
         public static let defaultWakeUpChannel = "mire_events"
 
@@ -41,11 +46,12 @@ public final class EventStore: Sendable {
         /// ```
         public init(
             loadPageSize: Int = 1_000, snapshots: (any SnapshotHook)? = nil,
-            wakeUpChannel: String? = Configuration.defaultWakeUpChannel
+            wakeUpChannel: String? = Configuration.defaultWakeUpChannel, tracer: (any Tracer)? = nil
         ) {
             self.loadPageSize = loadPageSize
             self.snapshots = snapshots
             self.wakeUpChannel = wakeUpChannel
+            self.tracer = tracer
         }
     }
 
@@ -53,7 +59,11 @@ public final class EventStore: Sendable {
     public let pool: PostgresPool
     /// Tunables.
     public let configuration: Configuration
-    package let logger: Logger
+    /// The logger given at construction; calls log to ``logger`` (the task's, if one is set).
+    private let storeLogger: Logger
+    /// Where this call logs: the logger set for the task with ``withLogger(_:isolation:_:)``
+    /// (a request's, with its metadata), else the store's.
+    package var logger: Logger { Self.taskLogger ?? storeLogger }
     let notifier: CommitNotifier?
     /// Writes taken off the caller's path (snapshots), run while the store runs.
     let backgroundWrites = BackgroundQueue()
@@ -62,7 +72,7 @@ public final class EventStore: Sendable {
     public init(pool: PostgresPool, configuration: Configuration = Configuration(), logger: Logger) {
         self.pool = pool
         self.configuration = configuration
-        self.logger = logger
+        self.storeLogger = logger
         self.notifier = configuration.wakeUpChannel.map {
             CommitNotifier(channel: $0, configuration: pool.configuration, logger: logger)
         }

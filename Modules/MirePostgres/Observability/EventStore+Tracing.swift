@@ -1,0 +1,82 @@
+import MireCore
+import MirePQ
+public import Tracing
+
+extension EventStore {
+    /// Where spans go: the configured tracer, or the process's `InstrumentationSystem.tracer`
+    /// (a no-op until the application bootstraps one).
+    package var tracer: any Tracer { configuration.tracer ?? InstrumentationSystem.tracer }
+
+    /// Runs `body` in a client span named `name` (`mire.load`, `mire.save`, …) carrying the
+    /// database attributes of OpenTelemetry's conventions and Mire's own (`mire.*`). An error
+    /// thrown by `body` is recorded on the span and rethrown.
+    ///
+    /// ```swift
+    /// try await traced("mire.save", stream: root.id) { span in
+    ///     span.attributes["mire.event_count"] = events.count
+    ///     return try await append(events, to: root.id, expecting: expected)
+    /// }
+    /// ```
+    package func traced<T>(
+        _ name: String, stream: StreamID? = nil, isolation: isolated (any Actor)? = #isolation,
+        _ body: (any Span) async throws -> T
+    ) async throws -> T {
+        try await Self.traced(tracer, name, stream: stream, isolation: isolation, body)
+    }
+
+    /// The same, on a given tracer (opened from its existential).
+    package static func traced<T, Traced: Tracer>(
+        _ tracer: Traced, _ name: String, stream: StreamID? = nil, isolation: isolated (any Actor)? = #isolation,
+        _ body: (any Span) async throws -> T
+    ) async throws -> T {
+        try await tracer.withSpan(name, ofKind: .client, isolation: isolation) { span in
+            span.attributes["db.system.name"] = "postgresql"
+            span.attributes["db.operation.name"] = name
+            if let stream { span.attributes["mire.stream"] = stream.rawValue }
+            return try await body(span)
+        }
+    }
+
+    /// `events` with the current trace context added to each one's custom metadata (keys the
+    /// caller set are kept), so that whoever handles them later can link to this save.
+    package func carryingTraceContext(_ events: [NewEvent]) -> [NewEvent] {
+        guard let context = ServiceContext.current else { return events }
+        var carried: [String: String] = [:]
+        tracer.inject(context, into: &carried, using: MetadataInjector())
+        guard !carried.isEmpty else { return events }
+        return events.map { event in
+            var event = event
+            event.metadata.custom.merge(carried) { own, _ in own }
+            return event
+        }
+    }
+}
+
+extension RawRecordedEvent {
+    /// The trace context of the save that stored this event (from its metadata), for linking a
+    /// handler's span to the request that wrote it; nil when none was carried.
+    ///
+    /// ```swift
+    /// if let origin = event.traceContext(tracer) { span.addLink(SpanLink(context: origin, attributes: [:])) }
+    /// ```
+    public func traceContext(_ tracer: any Tracer = InstrumentationSystem.tracer) -> ServiceContext? {
+        guard !metadata.custom.isEmpty else { return nil }
+        var context = ServiceContext.topLevel
+        tracer.extract(metadata.custom, into: &context, using: MetadataExtractor())
+        return context.isEmpty ? nil : context
+    }
+}
+
+/// Writes trace context into an event's custom metadata.
+struct MetadataInjector: Injector {
+    func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) {
+        carrier[key] = value
+    }
+}
+
+/// Reads trace context from an event's custom metadata.
+struct MetadataExtractor: Extractor {
+    func extract(key: String, from carrier: [String: String]) -> String? {
+        carrier[key]
+    }
+}

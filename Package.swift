@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "MireSnapshots", targets: ["MireSnapshots"]),
         .library(name: "MireProjections", targets: ["MireProjections"]),
         .library(name: "MireTransactions", targets: ["MireTransactions"]),
+        .library(name: "MireTesting", targets: ["MireTesting"]),
         .executable(name: "mire-bank", targets: ["MireBank"]),
     ],
     dependencies: [
@@ -99,6 +100,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // For users' tests: an in-memory store, given/when/then, a throwaway server.
+        .target(
+            name: "MireTesting",
+            dependencies: ["MirePostgres", .product(name: "Logging", package: "swift-log")],
+            path: "Modules/MireTesting",
+            swiftSettings: swiftSettings
+        ),
+
         // Build-time embedding of Migrations/*.sql into MirePostgres.
         .executableTarget(
             name: "MigrationEmbedder",
@@ -138,6 +147,12 @@ let package = Package(
                 "MirePostgres", "MirePQ", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/MireTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MireTestingTests",
+            dependencies: ["MireTesting", "MireTestSupport"],
+            path: "Tests/MireTestingTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

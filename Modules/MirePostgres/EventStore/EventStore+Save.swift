@@ -271,7 +271,7 @@ extension EventStore {
 
     /// Refuses an event id that appears twice among `events`: a programming error, caught
     /// before anything is sent.
-    static func refuseRepeatedIDs(_ events: [NewEvent], in stream: StreamID?) throws(MireError) {
+    package static func refuseRepeatedIDs(_ events: [NewEvent], in stream: StreamID?) throws(MireError) {
         guard events.count > 1 else { return }
         var seen = Set<UUID>(minimumCapacity: events.count)
         for event in events where !seen.insert(event.metadata.eventID).inserted {

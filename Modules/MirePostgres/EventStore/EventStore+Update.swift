@@ -9,6 +9,13 @@ public struct UpdateResult<A: Aggregate>: Sendable {
     public var attempts: Int
     /// Concurrency conflicts met along the way (each re-ran the command on fresh state).
     public var conflicts: Int
+
+    /// A result, as a store reports it.
+    public init(root: AggregateRoot<A>, attempts: Int, conflicts: Int) {
+        self.root = root
+        self.attempts = attempts
+        self.conflicts = conflicts
+    }
 }
 
 extension EventStore {

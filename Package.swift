@@ -169,7 +169,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MireBankTests",
-            dependencies: ["MireBank", "MirePostgres", "MireTestSupport"],
+            dependencies: ["MireBank", "MirePostgres", "MireTestSupport", "MireTesting"],
             path: "Tests/MireBankTests",
             swiftSettings: swiftSettings
         ),

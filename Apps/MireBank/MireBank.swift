@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `mire-bank`: a sample bank on Mire that demonstrates each pattern as a subcommand.
 @main
@@ -17,15 +18,17 @@ struct MireBank: AsyncParsableCommand {
         ]
     )
 
-    /// Parses and runs the command. A negative amount (`deposit a1 -5`) would otherwise read as
-    /// an unknown option; it gets the message of any invalid amount instead. Errors from running
-    /// the command are reported as they are.
+    /// Parses and runs the command. Global options may come before the subcommand. A negative
+    /// amount (`deposit a1 -5`) would otherwise read as an unknown option; it gets the message
+    /// of any invalid amount instead. A failure is reported on standard error — as JSON under
+    /// `--json` — and sets the exit code of its kind (see ``ExitStatus``).
     static func main() async {
+        let arguments = GlobalOptionHoisting.hoisted(Array(CommandLine.arguments.dropFirst()))
         var command: any ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(arguments)
         } catch {
-            exit(withError: negativeAmountError(for: error) ?? error)
+            exit(withError: negativeAmountError(for: error, arguments: arguments) ?? error)
         }
         do {
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -33,16 +36,39 @@ struct MireBank: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error where error is ExitCode || error is ValidationError || error is CleanExit {
+            exit(withError: error)  // reported already, or ArgumentParser's own
         } catch {
-            exit(withError: error)
+            let code = ExitStatus.code(for: error)
+            report(ExitStatus.message(for: error), code: code, json: arguments.contains("--json"))
+            exit(withError: code)
         }
+    }
+
+    /// Writes a failure to standard error, as a line or as `{"error": {…}}`.
+    static func report(_ message: String, code: ExitCode, json: Bool) {
+        struct Report: Encodable {
+            struct Failure: Encodable {
+                var message: String
+                var exitCode: Int32
+            }
+            var error: Failure
+        }
+        var text = "Error: \(message)"
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            if let data = try? encoder.encode(Report(error: .init(message: message, exitCode: code.rawValue))) {
+                text = String(decoding: data, as: UTF8.self)
+            }
+        }
+        FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
     /// The amount message, when parsing failed on an amount command because a negative number
     /// was taken for an option.
-    static func negativeAmountError(for error: any Error) -> (any Error)? {
+    static func negativeAmountError(for error: any Error, arguments: [String]) -> (any Error)? {
         guard exitCode(for: error) != .success else { return nil }  // help, --version
-        let arguments = CommandLine.arguments.dropFirst()
         guard let first = arguments.first, ["deposit", "withdraw", "transfer"].contains(first) else { return nil }
         let negative = arguments.first { argument in
             argument.count > 1 && argument.hasPrefix("-")

@@ -44,7 +44,7 @@ struct Bench: AsyncParsableCommand {
 
     /// Runs `operation` from `writers` concurrent tasks for `seconds`, timing each call.
     static func measure(
-        writers: Int, seconds: Int, events: Int, name: String,
+        writers: Int, seconds: Int, events: Int, name: String, progress: ProgressBar? = nil,
         _ operation: @escaping @Sendable (_ writer: Int) async throws -> @Sendable () async throws -> Void
     ) async throws -> Report {
         // Each writer prepares its own state first (an account to write to), then runs.
@@ -55,17 +55,25 @@ struct Bench: AsyncParsableCommand {
         let clock = ContinuousClock()
         let started = clock.now
         let deadline = started + .seconds(seconds)
-        let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
-            for writer in 0..<writers {
-                guard let body = bodies[writer] else { continue }
-                group.addTask {
-                    var times: [Duration] = []
-                    while clock.now < deadline { times.append(try await clock.measure { try await body() }) }
-                    return times
-                }
+        let measured = try await withProgress(
+            progress, label: name, total: seconds,
+            current: {
+                Int((clock.now - started).components.seconds)
             }
-            return try await group.reduce(into: [Duration]()) { $0 += $1 }
-        }.sorted()
+        ) {
+            try await withThrowingTaskGroup(of: [Duration].self) { group in
+                for writer in 0..<writers {
+                    guard let body = bodies[writer] else { continue }
+                    group.addTask {
+                        var times: [Duration] = []
+                        while clock.now < deadline { times.append(try await clock.measure { try await body() }) }
+                        return times
+                    }
+                }
+                return try await group.reduce(into: [Duration]()) { $0 += $1 }
+            }
+        }
+        let latencies = measured.sorted()
         let elapsed = (clock.now - started).seconds
         func percentile(_ fraction: Double) -> Double {
             guard !latencies.isEmpty else { return 0 }
@@ -117,7 +125,10 @@ struct Bench: AsyncParsableCommand {
             let run = UUID().uuidString.prefix(8).lowercased()
             let newStreams = newStreams
             var report = try await Bench.withStore(options, writers: writers) { store in
-                try await Bench.measure(writers: writers, seconds: seconds, events: 1, name: "save") { writer in
+                try await Bench.measure(
+                    writers: writers, seconds: seconds, events: 1, name: "save",
+                    progress: options.json ? nil : .onTerminal()
+                ) { writer in
                     if newStreams {
                         let counter = SaveCounter()
                         return {
@@ -161,7 +172,10 @@ struct Bench: AsyncParsableCommand {
             let run = UUID().uuidString.prefix(8).lowercased()
             let size = size
             let report = try await Bench.withStore(options, writers: writers) { store in
-                try await Bench.measure(writers: writers, seconds: seconds, events: size, name: "batch") { writer in
+                try await Bench.measure(
+                    writers: writers, seconds: seconds, events: size, name: "batch",
+                    progress: options.json ? nil : .onTerminal()
+                ) { writer in
                     let account = BenchValue(try AggregateRoot<Account>(id: "bench-\(run)-\(writer)"))
                     try await account.update {
                         try $0.open(owner: "bench")

@@ -65,6 +65,6 @@ struct Chaos: AsyncParsableCommand {
             projectionDeliveriesCommitted: metrics.total(
                 "mire_outcome_unknown_resolved", [("operation", "projection"), ("outcome", "committed")]))
         try printOutput(report, json: options.json) { report.text }
-        if !report.violations.isEmpty { throw ExitCode.failure }
+        if !report.violations.isEmpty { throw ExitStatus.checkFailed }
     }
 }

@@ -152,7 +152,7 @@ struct Demo: AsyncParsableCommand {
                     ) { "" }
                 }
                 if !race.correct || !storm.correct || projections.contains(where: { $0.hasPrefix("WRONG") }) {
-                    throw ExitCode.failure
+                    throw ExitStatus.checkFailed
                 }
             }
             await database.pool.shutdown()

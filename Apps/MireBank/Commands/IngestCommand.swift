@@ -32,7 +32,7 @@ struct Ingest: AsyncParsableCommand {
         let showProgress = !quiet && !options.json
         let report = try await withBank(options) { bank in
             try await Self.ingest(
-                bank: bank, events: events, batch: batch, progress: showProgress ? ProgressBar() : nil)
+                bank: bank, events: events, batch: batch, progress: showProgress ? ProgressBar.onTerminal() : nil)
         }
         try printOutput(report, json: options.json) {
             String(
@@ -92,21 +92,4 @@ struct Ingest: AsyncParsableCommand {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
-/// A one-line progress bar on standard error, redrawn at most every 100 ms.
-final class ProgressBar: @unchecked Sendable {
-    // Confinement: used from one task at a time (the ingest loop).
-    private var lastDraw = ContinuousClock.now - .seconds(1)
-
-    func update(label: String, done: Int, total: Int) {
-        let now = ContinuousClock.now
-        guard done == total || now - lastDraw > .milliseconds(100) else { return }
-        lastDraw = now
-        let width = 30
-        let filled = total == 0 ? width : width * done / total
-        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
-        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
 }

@@ -44,7 +44,7 @@ struct Race: AsyncParsableCommand {
               \(report.correct ? "correct: no deposit lost or doubled" : "WRONG: deposits were lost or doubled")
             """
         }
-        if !report.correct { throw ExitCode.failure }
+        if !report.correct { throw ExitStatus.checkFailed }
     }
 
     static func race(bank: Bank, account: String?, writers: Int, deposits: Int) async throws -> Report {

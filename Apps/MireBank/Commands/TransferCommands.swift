@@ -63,7 +63,9 @@ struct TransferStorm: AsyncParsableCommand {
 
     func run() async throws {
         let report = try await withBank(options) { bank in
-            try await Self.storm(bank: bank, accounts: accounts, transfers: transfers, concurrency: concurrency)
+            try await Self.storm(
+                bank: bank, accounts: accounts, transfers: transfers, concurrency: concurrency,
+                progress: options.json ? nil : .onTerminal())
         }
         try printOutput(report, json: options.json) {
             """
@@ -74,10 +76,12 @@ struct TransferStorm: AsyncParsableCommand {
               \(report.correct ? "correct: money was neither created nor destroyed" : "WRONG")
             """
         }
-        if !report.correct { throw ExitCode.failure }
+        if !report.correct { throw ExitStatus.checkFailed }
     }
 
-    static func storm(bank: Bank, accounts count: Int, transfers: Int, concurrency: Int) async throws -> Report {
+    static func storm(
+        bank: Bank, accounts count: Int, transfers: Int, concurrency: Int, progress: ProgressBar? = nil
+    ) async throws -> Report {
         guard count >= 2 else { throw ValidationError("a transfer storm needs at least 2 accounts, not \(count)") }
         let run = UUID().uuidString.prefix(6).lowercased()
         let ids = (0..<count).map { "storm-\(run)-\($0)" }
@@ -91,26 +95,34 @@ struct TransferStorm: AsyncParsableCommand {
         options.retry = RetryPolicy(maximumAttempts: 20)
         options.onRetry = { _, _ in counters.add(retries: 1) }
         let transferOptions = options
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<concurrency {
-                let share = transfers / concurrency + (worker < transfers % concurrency ? 1 : 0)
-                group.addTask {
-                    for _ in 0..<share {
-                        // Two different accounts (storm needs at least two: checked above).
-                        let first = Int.random(in: 0..<ids.count)
-                        let from = ids[first]
-                        let to = ids[(first + Int.random(in: 1..<ids.count)) % ids.count]
-                        let amount = Money(cents: Int64.random(in: 1...500_00))
-                        do {
-                            try await bank.transfer(amount, from: from, to: to, options: transferOptions)
-                            counters.add(done: 1)
-                        } catch BankError.insufficientFunds {
-                            counters.add(refused: 1)
+        try await withProgress(
+            progress, label: "transfers", total: transfers,
+            current: {
+                let (done, refused, _) = counters.snapshot
+                return done + refused
+            }
+        ) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<concurrency {
+                    let share = transfers / concurrency + (worker < transfers % concurrency ? 1 : 0)
+                    group.addTask {
+                        for _ in 0..<share {
+                            // Two different accounts (storm needs at least two: checked above).
+                            let first = Int.random(in: 0..<ids.count)
+                            let from = ids[first]
+                            let to = ids[(first + Int.random(in: 1..<ids.count)) % ids.count]
+                            let amount = Money(cents: Int64.random(in: 1...500_00))
+                            do {
+                                try await bank.transfer(amount, from: from, to: to, options: transferOptions)
+                                counters.add(done: 1)
+                            } catch BankError.insufficientFunds {
+                                counters.add(refused: 1)
+                            }
                         }
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
         }
 
         // Check: every history folds to its balance, never goes negative, and transfers pair up.

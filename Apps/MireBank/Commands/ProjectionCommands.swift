@@ -17,7 +17,38 @@ struct Project: AsyncParsableCommand {
             try await ReadModel.prepare(bank.store.pool)
             let runner = ReadModel.runner(bank: bank, workerID: workerID, logger: options.makeLogger())
             if untilCaughtUp {
-                try await runner.runUntilCaughtUp()
+                let head = try await bank.store.pool.withConnection { connection in
+                    try await connection.query("SELECT coalesce(max(global_position), 0) FROM mire_events")
+                        .single(Int64.self)
+                }
+                let progress = options.json ? nil : ProgressBar.onTerminal()
+                try await withThrowingTaskGroup(of: Bool.self) { group in
+                    group.addTask {
+                        try await runner.runUntilCaughtUp()
+                        return true
+                    }
+                    if let progress, head > 0 {
+                        group.addTask {
+                            // The checkpoint's position against the log's head when this began.
+                            while !Task.isCancelled {
+                                if let status = try? await runner.status(ReadModel.projectionName) {
+                                    progress.update(
+                                        label: "projecting", done: Int(clamping: min(status.cursorPosition, head - 1)),
+                                        total: Int(clamping: head))
+                                }
+                                try? await Task.sleep(for: .milliseconds(500))
+                            }
+                            return false
+                        }
+                    }
+                    while let caughtUp = try await group.next() {
+                        if caughtUp { break }
+                    }
+                    group.cancelAll()
+                }
+                if head > 0 {
+                    progress?.update(label: "projecting", done: Int(clamping: head), total: Int(clamping: head))
+                }
                 let status = try await runner.status(ReadModel.projectionName)
                 try printOutput(status, json: options.json) {
                     "caught up: \(status.eventsHandled) events handled, checkpoint at position \(status.cursorPosition)"

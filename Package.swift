@@ -11,6 +11,8 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "Mire",
+    // Synchronization's Mutex and Atomic need macOS 15; Linux needs nothing more than Swift 6.1.
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "MireCore", targets: ["MireCore"]),
         .library(name: "MirePostgres", targets: ["MirePostgres"]),
@@ -18,6 +20,7 @@ let package = Package(
         .library(name: "MireProjections", targets: ["MireProjections"]),
         .library(name: "MireTransactions", targets: ["MireTransactions"]),
         .library(name: "MireTesting", targets: ["MireTesting"]),
+        .library(name: "MireLocalServer", targets: ["MireLocalServer"]),
         .executable(name: "mire-bank", targets: ["MireBank"]),
     ],
     dependencies: [
@@ -100,10 +103,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // A PostgreSQL server of the project's own, for tools, tests and demos (process
+        // spawning, runuser, socket calls): kept out of MirePostgres, so apps do not carry it.
+        .target(
+            name: "MireLocalServer",
+            dependencies: ["MireCore", "MirePQ"],
+            path: "Modules/MireLocalServer",
+            swiftSettings: swiftSettings
+        ),
+
         // For users' tests: an in-memory store, given/when/then, a throwaway server.
         .target(
             name: "MireTesting",
-            dependencies: ["MirePostgres", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MirePostgres", "MireLocalServer", .product(name: "Logging", package: "swift-log")],
             path: "Modules/MireTesting",
             swiftSettings: swiftSettings
         ),
@@ -130,6 +142,7 @@ let package = Package(
                 "MireSnapshots",
                 "MireProjections",
                 "MireTransactions",
+                "MireLocalServer",
                 "MireTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -144,7 +157,7 @@ let package = Package(
         .target(
             name: "MireTestSupport",
             dependencies: [
-                "MirePostgres", "MirePQ", .product(name: "Logging", package: "swift-log"),
+                "MirePostgres", "MirePQ", "MireLocalServer", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/MireTestSupport",
             swiftSettings: swiftSettings
@@ -202,7 +215,7 @@ let package = Package(
         .testTarget(
             name: "MirePostgresTests",
             dependencies: [
-                "MirePostgres", "MirePQ", "MireTestSupport",
+                "MirePostgres", "MirePQ", "MireLocalServer", "MireTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),

@@ -18,7 +18,7 @@ func ratios(_ name: String, in folder: String, using product: String = "MirePost
 
 let package = Package(
     name: "MireBenchmarks",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
@@ -29,7 +29,10 @@ let package = Package(
         // The same work done through Mire and through raw libpq, shared by both runners below.
         .target(
             name: "DriverWorkloads",
-            dependencies: ["CLibPQRaw", .product(name: "MirePostgres", package: rootPackage)],
+            dependencies: [
+                "CLibPQRaw", .product(name: "MirePostgres", package: rootPackage),
+                .product(name: "MireLocalServer", package: rootPackage),
+            ],
             path: "Sources/DriverWorkloads",
             swiftSettings: settings
         ),

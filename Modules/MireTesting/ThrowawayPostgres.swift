@@ -1,4 +1,5 @@
 public import Logging
+public import MireLocalServer
 public import MirePostgres
 
 /// A PostgreSQL server of its own for an integration test: started in a temporary directory,

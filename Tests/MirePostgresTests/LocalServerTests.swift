@@ -4,7 +4,8 @@ import MirePQ
 import MireTestSupport
 import Testing
 
-@testable import MirePostgres
+@testable import MireLocalServer
+import MirePostgres
 
 @Suite("Local PostgreSQL server", .timeLimit(.minutes(3)))
 struct LocalServerTests {

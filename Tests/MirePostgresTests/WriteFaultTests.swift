@@ -1,6 +1,7 @@
 import Foundation
 import MireCore
 import MirePQ
+import MireLocalServer
 import MirePostgres
 import MireTestSupport
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MireLocalServer
 import MirePostgres
 import MireTestSupport
 

@@ -1,4 +1,5 @@
 import Foundation
+import MireLocalServer
 public import MirePostgres
 
 /// The server benchmarks run against: `MIRE_BENCH_DATABASE_URL`, or a throwaway local server

@@ -18,7 +18,11 @@ enum FreePort {
 
     /// Binds `port` (0: any) on 127.0.0.1 and returns the port bound, or nil when it is taken.
     private static func bind(port: Int) throws(MireError) -> Int? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #if canImport(Glibc)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
         guard fd >= 0 else { throw MireError(code: .localServer, message: "socket() failed: errno \(errno)") }
         defer { close(fd) }
         // PostgreSQL binds with SO_REUSEADDR; so must this check, or a port with connections in
@@ -35,10 +39,19 @@ enum FreePort {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                Glibc.bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
+                systemBind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
             }
         }
         guard bound else { return nil }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
+
+/// The C library's `bind`, named apart from Foundation's overloads.
+#if canImport(Glibc)
+    import Glibc
+    private let systemBind = Glibc.bind
+#elseif canImport(Darwin)
+    import Darwin
+    private let systemBind = Darwin.bind
+#endif

@@ -34,6 +34,8 @@ struct StoreLifecycleTests {
             let group = ServiceGroup(services: [store], logger: TestDatabase.logger)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
+                // Wake-ups are sent only once the store runs: wait for the group to start it.
+                while !store.isRunning { try await Task.sleep(for: .milliseconds(5)) }
                 var tally = try await store.loadOrDefault(Tally.self, id: "woken")
                 tally.record(.added(1))
                 try await store.save(&tally)
@@ -44,6 +46,7 @@ struct StoreLifecycleTests {
                 try await tasks.waitForAll()
             }
             await listener.close()
+            #expect(!store.isRunning)
             // Shutdown closed the pool: it refuses work.
             #expect(pool.statistics.open == 0)
             await #expect(throws: PostgresError.self) { try await pool.withConnection { _ in } }
@@ -53,6 +56,7 @@ struct StoreLifecycleTests {
     @Test func aStoreRunsOnce() async throws {
         try await TestDatabase.withStore { store throws in
             // withStore runs the store's background work already.
+            #expect(store.isRunning)
             let error = await #expect(throws: MireError.self) { try await store.run() }
             #expect(error?.code == .invalidOperation)
         }

@@ -40,6 +40,9 @@ struct SnapshotLifecycleTests {
             let group = ServiceGroup(services: [store], logger: TestDatabase.logger)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
+                // Snapshots are queued only once the store runs (else the saver writes them and
+                // would wait for the lock itself): wait for the group to start it.
+                while !store.isRunning { try await Task.sleep(for: .milliseconds(5)) }
                 for id in ["first", "second"] {
                     var tally = try await store.loadOrDefault(Tally.self, id: id)
                     tally.record(.added(2))

@@ -64,4 +64,7 @@ final class BackgroundQueue: Sendable {
 
     /// Jobs waiting to run.
     var queued: Int { state.withLock { $0.queued } }
+
+    /// Whether a runner takes jobs (or is finishing them).
+    var isRunning: Bool { state.withLock { $0.phase != .stopped } }
 }

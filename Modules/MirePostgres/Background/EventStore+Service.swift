@@ -55,6 +55,14 @@ extension EventStore: Service {
         }
     }
 
+    /// Whether the store's background work runs now (``run()`` or ``withBackgroundWork(isolation:_:)``):
+    /// wake-ups are sent and background snapshots queued only then.
+    ///
+    /// ```swift
+    /// if !store.isRunning { logger.warning("add the store to the service group") }
+    /// ```
+    public var isRunning: Bool { backgroundWrites.isRunning }
+
     /// Returns when no background work is queued or running (for tests and tools).
     ///
     /// ```swift

@@ -19,7 +19,7 @@ enum FreePort {
     /// Binds `port` (0: any) on 127.0.0.1 and returns the port bound, or nil when it is taken.
     private static func bind(port: Int) throws(MireError) -> Int? {
         #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #else
             let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif

@@ -9,6 +9,20 @@ import MirePostgres
 
 @Suite("Local PostgreSQL server", .timeLimit(.minutes(3)))
 struct LocalServerTests {
+    /// A program started for the server (pg_ctl, the server itself, its watchdog) must not
+    /// inherit the calling process's descriptors: one that outlives the call would hold a socket
+    /// open after its owner closed it (a proxied test connection hung on it, waiting for a close).
+    @Test func startedProgramsInheritNoDescriptorsBeyondStandardError() throws {
+        let inheritable = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)  // no close-on-exec
+        #expect(inheritable > 2)
+        defer { close(inheritable) }
+        let listing = try ChildProcess.run("/bin/sh", ["-c", "ls /proc/self/fd"])
+        #expect(listing.status == 0)
+        let open = Set(listing.output.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) })
+        #expect(!open.contains(inheritable), "\(open.sorted())")
+        #expect(open.isSuperset(of: [0, 1, 2]))
+    }
+
     @Test func persistentServerKeepsDataAcrossRestarts() async throws {
         let directory = FileManager.default.temporaryDirectory.appending(
             path: "mire-persistent-\(UUID().uuidString.prefix(8))")

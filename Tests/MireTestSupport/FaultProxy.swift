@@ -203,7 +203,10 @@ public final class FaultProxy: Sendable {
         while !isStopped {
             var descriptor = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
             guard poll(&descriptor, 1, 100) > 0 else { continue }
+            // Close-on-exec: a program the tests start (a server, its watchdog) must not inherit
+            // the proxy's sockets, or a connection the proxy closes stays open in it.
             let client = accept(listener, nil, nil)
+            if client >= 0 { _ = fcntl(client, F_SETFD, FD_CLOEXEC) }
             guard client >= 0 else { continue }
             if refusesNewConnections || isStopped {
                 close(client)
@@ -335,7 +338,7 @@ public struct ProxyError: Error, CustomStringConvertible {
 /// The few socket calls the proxy needs.
 private enum Socket {
     static func listen() throws -> Int32 {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw ProxyError(description: "socket() failed: errno \(errno)") }
         var one: Int32 = 1
         setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -363,7 +366,7 @@ private enum Socket {
     }
 
     static func connect(host: String, port: Int) throws -> Int32 {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw ProxyError(description: "socket() failed") }
         var address = loopback(port: port)
         if host != "127.0.0.1" && host != "localhost" {

@@ -78,15 +78,18 @@ public struct GapSafeReader: Sendable {
             """
         let rows = try await connection.query(categoryFilter, prepared: true)
         if rows.isEmpty {
-            // Nothing below the horizon. Are committed events waiting above it (an older
-            // transaction still open somewhere in the database)? Then their notification has
-            // come and gone: the caller should look again soon.
+            // Nothing below the horizon. Are committed events of this reader waiting after the
+            // cursor? Either an older transaction still open somewhere holds them above the
+            // horizon, or that transaction ended since the read above (this is a new snapshot):
+            // both ways their notification has come and gone, so the caller should look again
+            // soon. (Asking only for events above the horizon missed the second case: the
+            // horizon had moved past them, and the reader slept a whole poll interval.)
             let waiting = try await connection.query(
                 """
                 SELECT EXISTS (
                     SELECT 1 FROM mire_events
-                    WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
-                      AND (transaction_id, global_position) > (\(cursorXID), \(start.cursor.position))
+                    WHERE (transaction_id, global_position) > (\(cursorXID), \(start.cursor.position))
+                      AND (\(category)::text IS NULL OR category = \(category))
                 )
                 """,
                 prepared: true

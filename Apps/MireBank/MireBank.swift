@@ -28,7 +28,7 @@ struct MireBank: AsyncParsableCommand {
         do {
             command = try parseAsRoot(arguments)
         } catch {
-            exit(withError: negativeAmountError(for: error, arguments: arguments) ?? error)
+            exit(reporting: negativeAmountError(for: error, arguments: arguments) ?? error, arguments: arguments)
         }
         do {
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -36,13 +36,25 @@ struct MireBank: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch let error where error is ExitCode || error is ValidationError || error is CleanExit {
-            exit(withError: error)  // reported already, or ArgumentParser's own
+        } catch let error where error is ExitCode || error is CleanExit {
+            exit(withError: error)  // reported already, or help
+        } catch let error where error is ValidationError {
+            exit(reporting: error, arguments: arguments)
         } catch {
             let code = ExitStatus.code(for: error)
             report(ExitStatus.message(for: error), code: code, json: arguments.contains("--json"))
             exit(withError: code)
         }
+    }
+
+    /// Exits after an error of the command line: ArgumentParser's own report (with the usage),
+    /// or under `--json` the same message as `{"error": {…}}`. Help and `--version` print as
+    /// usual.
+    static func exit(reporting error: any Error, arguments: [String]) -> Never {
+        let code = exitCode(for: error)
+        guard arguments.contains("--json"), code != .success else { exit(withError: error) }
+        report(message(for: error), code: code, json: true)
+        exit(withError: code)
     }
 
     /// Writes a failure to standard error, as a line or as `{"error": {…}}`.

@@ -117,6 +117,7 @@ public final class PostgresPool: Sendable {
         }
         for continuation in waiting { continuation.resume(throwing: Self.closedError) }
         for connection in idle { await connection.close() }
+        recordState()
     }
 
     /// Connections open now, and how many of them are idle (for metrics and tests).
@@ -235,6 +236,7 @@ public final class PostgresPool: Sendable {
             }
         }
         waiter?.resume(returning: .openNew)
+        recordState()
     }
 }
 

@@ -74,13 +74,15 @@ public final class ProjectionRunner: Service {
     }
 
     /// Whether no retry can fix `error`: SQLSTATE class 42 (an undefined table or column, a
-    /// missing privilege, a syntax error), 3F (no such schema) or 28 (authorization refused).
+    /// missing privilege, a syntax error) or 3F (no such schema). A refused login is not among
+    /// them: libpq reports it as a failed connection, without a SQLSTATE, and it is retried
+    /// like an unreachable server (credentials may be rotated while the runner waits).
     static func isFatal(_ error: any Error) -> Bool {
         guard
             let sqlState = (error as? PostgresError)?.sqlState
                 ?? ((error as? MireError)?.underlying as? PostgresError)?.sqlState
         else { return false }
-        return ["42", "3F", "28"].contains(String(sqlState.prefix(2)))
+        return ["42", "3F"].contains(String(sqlState.prefix(2)))
     }
 
     /// Drives every projection until it has handled every event that was in the log when this
@@ -358,7 +360,7 @@ public final class ProjectionRunner: Service {
         let events = steps.compactMap(\.event)
         guard let target = steps.last?.checkpoint else { return }
         let tracer = store.tracer
-        try await EventStore.traced(tracer, "mire.projection.batch") { span in
+        try await EventStore.traced(tracer, "mire.projection.batch", kind: .consumer) { span in
             span.attributes["mire.projection"] = projection.name
             span.attributes["mire.event_count"] = events.count
             if let first = events.first?.position, let last = events.last?.position {
@@ -366,8 +368,10 @@ public final class ProjectionRunner: Service {
                 span.attributes["mire.last_position"] = last
             }
             // Each event links to the span of the save that wrote it (its trace context travels
-            // in the event's metadata), so a request can be followed into its read models.
-            for event in events {
+            // in the event's metadata), so a request can be followed into its read models. The
+            // events of one save carry the same context: one link for them all.
+            var linked = Set<[String: String]>()
+            for event in events where linked.insert(event.metadata.custom).inserted {
                 guard let origin = event.traceContext(tracer) else { continue }
                 span.addLink(
                     SpanLink(

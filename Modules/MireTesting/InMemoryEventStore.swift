@@ -90,6 +90,7 @@ public final class InMemoryEventStore: AggregateStore {
     public func append(_ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion) async throws
         -> AppendResult
     {
+        try EventStore.refuseNegativeVersion(expected, in: stream)
         try EventStore.refuseRepeatedIDs(events, in: stream)
         let now = clock()
         return try state.withLock { state in
@@ -108,6 +109,7 @@ public final class InMemoryEventStore: AggregateStore {
                 code: .invalidOperation, message: "a batch names the same stream twice",
                 recovery: "merge the events for one stream into one StreamAppend")
         }
+        for append in batch { try EventStore.refuseNegativeVersion(append.expected, in: append.stream) }
         try EventStore.refuseRepeatedIDs(batch.flatMap(\.events), in: nil)
         let now = clock()
         // All or nothing: the appends run on a copy, kept only when every one succeeded.
@@ -130,6 +132,35 @@ public final class InMemoryEventStore: AggregateStore {
             let log = state.log
             return (state.streams[stream] ?? []).lazy.map { log[$0].raw }.filter { $0.version >= version }
                 .prefix(max(0, limit)).map { $0 }
+        }
+    }
+
+    /// Load → run `command` → save, running the command again on fresh state after a conflict,
+    /// up to `policy.maximumAttempts`. In memory no reply is ever lost, so a conflict is the
+    /// only thing retried.
+    ///
+    /// ```swift
+    /// try await store.update(Account.self, id: "acc-1") { try $0.deposit(5) }
+    /// ```
+    @discardableResult
+    public func update<A: Aggregate>(
+        _ type: A.Type, id: String, retry policy: RetryPolicy = .default,
+        isolation: isolated (any Actor)? = #isolation,
+        _ command: (inout AggregateRoot<A>) throws -> Void
+    ) async throws -> UpdateResult<A> {
+        var attempt = 1
+        var conflicts = 0
+        while true {
+            var root = try await loadOrDefault(type, id: id)
+            try command(&root)
+            do {
+                try await save(&root)
+                return UpdateResult(root: root, attempts: attempt, conflicts: conflicts)
+            } catch let error as MireError where error.code == .concurrencyConflict && attempt < policy.maximumAttempts
+            {
+                attempt += 1
+                conflicts += 1
+            }
         }
     }
 

@@ -1,5 +1,5 @@
 public import Logging
-public import MireLocalServer
+import MireLocalServer
 public import MirePostgres
 
 /// A PostgreSQL server of its own for an integration test: started in a temporary directory,
@@ -24,7 +24,13 @@ public enum ThrowawayPostgres {
         _ body: (EventStore) async throws -> T
     ) async throws -> T {
         let server = try LocalPostgresServer.throwaway()
-        let configuration = try await server.start()
+        let configuration: PostgresConfiguration
+        do {
+            configuration = try await server.start()
+        } catch {
+            try? server.stop()  // a server that half started, and the temporary directory
+            throw error
+        }
         let pool = PostgresPool(configuration: configuration, maximumConnections: 4, logger: logger)
         let store = EventStore(pool: pool, configuration: storeConfiguration, logger: logger)
         do {

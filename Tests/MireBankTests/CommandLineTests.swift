@@ -77,6 +77,23 @@ struct CommandLineTests {
         #expect((failure?["message"] as? String)?.contains("could not connect") == true)
     }
 
+    /// Command-line mistakes (an unknown option, a malformed amount) are reported as JSON under
+    /// `--json` too, with exit code 64, and as ArgumentParser's text without it.
+    @Test func commandLineMistakesAreJSONUnderTheJSONFlag() throws {
+        for arguments in [["--json", "balance", "a1", "--bogus"], ["deposit", "a1", "-5", "--json"]] {
+            let result = try Self.run(arguments)
+            #expect(result.status == 64, "\(arguments): \(result.error)")
+            let report = try JSONSerialization.jsonObject(with: Data(result.error.utf8)) as? [String: Any]
+            let failure = try #require(report?["error"] as? [String: Any], "\(arguments): \(result.error)")
+            #expect(failure["exitCode"] as? Int == 64)
+            #expect((failure["message"] as? String)?.isEmpty == false)
+        }
+        let plain = try Self.run(["deposit", "a1", "-5"])
+        #expect(plain.status == 64)
+        #expect(plain.error.contains("amount"), "\(plain.error)")
+        #expect(!plain.error.hasPrefix("{"))
+    }
+
     @Test func aRefusedCommandExits65() async throws {
         let configuration = try await TestDatabase.configuration()
         var url = configuration.connectionString

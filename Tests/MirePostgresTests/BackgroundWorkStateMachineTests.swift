@@ -83,6 +83,25 @@ struct BackgroundWorkStateMachineTests {
         #expect(result4)  // and can run again
     }
 
+    /// A second runner on a queue that another runner drained (a scope starting while the last
+    /// one winds down) must return, not park: a stopped queue refuses to park it, and a runner
+    /// told to park again at once spins.
+    @Test func aRunnerOfAStoppedQueueStopsInsteadOfSpinning() {
+        var machine = Machine()
+        _ = machine.start()
+        _ = machine.finish()
+        guard case .stop = machine.next() else {
+            Issue.record("the first runner drains and stops")
+            return
+        }
+        guard case .stop = machine.next() else {
+            Issue.record("a runner of a stopped queue must stop, not park")
+            return
+        }
+        let parked = machine.park(9)
+        #expect(!parked)
+    }
+
     @Test func finishingResumesAParkedRunner() {
         var machine = Machine()
         _ = machine.start()

@@ -1,11 +1,11 @@
 import Foundation
 import MireCore
 import MirePQ
+import MirePostgres
 import MireTestSupport
 import Testing
 
 @testable import MireLocalServer
-import MirePostgres
 
 @Suite("Local PostgreSQL server", .timeLimit(.minutes(3)))
 struct LocalServerTests {

@@ -98,6 +98,7 @@ struct MetricsTests {
             let waited = try metrics.expectTimer("mire_pool_wait_duration", [("pool", name)])
             #expect(!waited.values.isEmpty)
             await pool.shutdown()
+            #expect(open.lastValue == 0)  // a closed pool does not look open
         }
     }
 }

@@ -32,7 +32,7 @@ struct TaskLoggerTests {
             let lines = Locked<[(message: String, metadata: Logger.Metadata)]>([])
             var request = Logger(label: "request") { _ in CapturingLogHandler(lines: lines) }
             request[metadataKey: "request.id"] = "r-42"
-            try await EventStore.withLogger(request) {
+            _ = try await EventStore.withLogger(request) {
                 try await store.migrate()
             }
             let applying = lines.value.filter { $0.message == "applying migration" }

@@ -1,7 +1,7 @@
 import Foundation
 import MireCore
-import MirePQ
 import MireLocalServer
+import MirePQ
 import MirePostgres
 import MireTestSupport
 import Testing
@@ -47,8 +47,12 @@ struct WriteFaultTests {
         }
     }
 
-    @Test func aKilledBackendIsRetried() async throws {
+    /// Through `any AggregateStore` too: a generic caller must get the store's own `update`
+    /// (which retries the load on a dead connection), not a simpler loop that shadows it.
+    @Test(arguments: [false, true])
+    func aKilledBackendIsRetried(throughTheProtocol: Bool) async throws {
         try await TestDatabase.withStore(maximumConnections: 1) { store throws in
+            let updater: any AggregateStore = store
             var account = try AggregateRoot<Account>(id: "killed")
             account.open(owner: "k")
             try await store.save(&account)
@@ -57,7 +61,10 @@ struct WriteFaultTests {
                 _ = try await admin.query("SELECT pg_terminate_backend(\(pid), 5000)")
             }
             // The pool still holds the dead connection; the update must get through anyway.
-            let result = try await store.update(Account.self, id: "killed") { $0.deposit(5) }
+            let result =
+                throughTheProtocol
+                ? try await updater.update(Account.self, id: "killed") { $0.deposit(5) }
+                : try await store.update(Account.self, id: "killed") { $0.deposit(5) }
             #expect(result.root.state.balance == 5)
             #expect(try await store.readStream(account.id).count == 2)
         }

@@ -20,6 +20,7 @@ struct TracingTests {
             let requestTrace = try await tracer.withSpan("POST /tallies") { request in
                 var tally = try await store.loadOrDefault(Tally.self, id: "traced")
                 tally.record(.added(3))
+                tally.record(.added(4))
                 try await store.save(&tally)
                 return request.context.inMemorySpanContext?.traceID
             }
@@ -35,7 +36,7 @@ struct TracingTests {
             #expect(save.kind == .client)
             #expect(save.attributes["db.system.name"]?.toSpanAttribute() == .string("postgresql"))
             #expect(save.attributes["mire.stream"]?.toSpanAttribute() == .string("tally-traced"))
-            #expect(save.attributes["mire.version"]?.toSpanAttribute() == .int64(1))
+            #expect(save.attributes["mire.version"]?.toSpanAttribute() == .int64(2))
 
             // The event carries the save's trace context in its metadata.
             let stored = try #require(try await store.readStream(StreamID(category: "tally", id: "traced")).first)
@@ -43,7 +44,8 @@ struct TracingTests {
             #expect(origin.traceID == requestTrace)
             #expect(origin.spanID == save.spanID)
 
-            // A projection batch, in a trace of its own, links to the save that wrote the event.
+            // A projection batch, in a trace of its own, links once to the save that wrote its
+            // two events.
             let projection = Projection(name: "traced", category: "tally", delivery: .transactional) { _, _ in }
             let runner = ProjectionRunner(
                 store: store, projections: [projection], configuration: testConfiguration("t"),
@@ -51,6 +53,8 @@ struct TracingTests {
             try await runner.runUntilCaughtUp()
             let batch = try #require(tracer.finishedSpans.first { $0.operationName == "mire.projection.batch" })
             #expect(batch.traceID != requestTrace)
+            #expect(batch.kind == .consumer)
+            #expect(batch.attributes["mire.event_count"]?.toSpanAttribute() == .int64(2))
             #expect(batch.attributes["mire.projection"]?.toSpanAttribute() == .string("traced"))
             #expect(batch.links.compactMap { $0.context.inMemorySpanContext?.spanID } == [save.spanID])
         }

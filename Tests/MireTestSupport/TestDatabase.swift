@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
+import MireLocalServer
 public import MirePQ
-public import MireLocalServer
 public import MirePostgres
 
 /// The database every integration test talks to: a throwaway PostgreSQL server that the test

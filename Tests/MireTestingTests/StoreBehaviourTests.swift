@@ -93,6 +93,46 @@ struct StoreBehaviourTests {
         }
     }
 
+    /// The same events sent again expecting the stream's current version (which their first
+    /// save made it): reported where they were stored, not refused as a reused id.
+    @Test(arguments: StoreKind.allCases)
+    func theSameEventsSavedAgainAtTheCurrentVersionAreReportedStored(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let stream = try StreamID(category: "counter", id: "retried-current")
+            let one = [try added(1)]
+            let first = try await store.append(one, to: stream, expecting: .noStream)
+            let again = try await store.append(one, to: stream, expecting: .exact(1))
+            #expect(again.wasAlreadyStored && again.version == 1 && again.positions == first.positions)
+            let two = [try added(2), try added(3)]
+            let second = try await store.append(two, to: stream, expecting: .exact(1))
+            let twice = try await store.append(two, to: stream, expecting: .exact(3))
+            #expect(twice.wasAlreadyStored && twice.version == 3 && twice.positions == second.positions)
+            #expect(try await store.load(Counter.self, id: "retried-current")?.version == 3)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aNegativeExpectedVersionIsRefusedBeforeAnythingIsStored(_ kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let stream = try StreamID(category: "counter", id: "negative")
+            for version: Int64 in [-1, -2, -3, .min] {
+                let single = await #expect(throws: MireError.self) {
+                    try await store.append([try added(1)], to: stream, expecting: .exact(version))
+                }
+                #expect(single?.code == .invalidOperation)
+                let batch = await #expect(throws: MireError.self) {
+                    try await store.append([
+                        StreamAppend(stream: stream, expecting: .exact(version), events: [try added(1)]),
+                        StreamAppend(
+                            stream: try StreamID(category: "counter", id: "other"), expecting: .any, events: []),
+                    ])
+                }
+                #expect(batch?.code == .invalidOperation)
+            }
+            #expect(try await store.load(Counter.self, id: "negative") == nil)
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func reusedAndRepeatedIDsAreRefused(_ kind: StoreKind) async throws {
         try await kind.withStore { store in

@@ -78,7 +78,9 @@ struct BackgroundWorkStateMachine<Job, Waiter> {
         }
         let waiters = idleWaiters
         idleWaiters = []
-        if phase == .draining {
+        // Stopped already: a runner that was not started (or one of two) stops too instead of
+        // parking, which a stopped queue refuses, over and over.
+        if phase != .running {
             phase = .stopped
             return .stop(idleWaiters: waiters)
         }

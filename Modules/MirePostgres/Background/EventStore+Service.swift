@@ -3,8 +3,10 @@ public import ServiceLifecycle
 
 extension EventStore: Service {
     /// Does the store's background work — projection wake-ups after commits, background snapshot
-    /// writes — until graceful shutdown (or cancellation), then finishes the work already asked
-    /// for and closes the pool's connections.
+    /// writes — until graceful shutdown, then finishes the work already asked for and closes the
+    /// pool's connections. Cancellation stops it sooner: queued jobs still get their turn, but
+    /// in a cancelled task, so their statements fail at once and the work is dropped (nothing
+    /// is lost: a snapshot is a cache written again later, and projections poll).
     ///
     /// ```swift
     /// let store = EventStore(pool: pool, logger: logger)
@@ -80,9 +82,16 @@ extension EventStore: Service {
         backgroundWrites.submit(key: key, job)
     }
 
+    /// Starts both queues as one, or neither: a scope that is still winding down (one queue
+    /// drained, the other not yet) holds `backgroundScope` until both runners returned, so a new
+    /// scope never starts a second runner on a queue that one still drains.
     private func startBackgroundWork() -> Bool {
-        guard backgroundWrites.start() else { return false }
-        _ = notifier?.queue.start()
+        guard
+            backgroundScope.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return false }
+        let writesStarted = backgroundWrites.start()
+        let wakeUpsStarted = notifier?.queue.start() ?? true
+        assert(writesStarted && wakeUpsStarted, "a queue outlived its scope")
         return true
     }
 
@@ -92,6 +101,7 @@ extension EventStore: Service {
             if let notifier { group.addTask { await notifier.queue.runJobs() } }
         }
         await notifier?.close()
+        backgroundScope.store(false, ordering: .releasing)
     }
 
     private func finishBackgroundWork() {

@@ -48,33 +48,26 @@ public protocol AggregateStore: Sendable {
 }
 
 extension AggregateStore {
-    /// Load → run `command` → save, running the command again on fresh state after a conflict,
-    /// up to `policy.maximumAttempts` (the default implementation; ``EventStore`` adds the
-    /// resolution of saves whose outcome was unknown).
+    /// Load → run `command` → save through the store's own
+    /// ``update(_:id:retry:isolation:_:)``, so that a generic caller (`some AggregateStore`)
+    /// gets the same retries, including ``EventStore``'s resolution of saves whose outcome was
+    /// unknown, as a caller holding the concrete store.
     ///
     /// ```swift
-    /// try await store.update(Account.self, id: "acc-1") { try $0.deposit(5) }
+    /// func deposit(into store: some AggregateStore) async throws {
+    ///     try await store.update(Account.self, id: "acc-1") { try $0.deposit(5) }
+    /// }
     /// ```
+    ///
+    /// (Protocol requirements cannot have default arguments; this overload supplies them. Its
+    /// labels are in another order so that it is not a default implementation of the
+    /// requirement, which would shadow the conforming store's own.)
     @discardableResult
     public func update<A: Aggregate>(
-        _ type: A.Type, id: String, retry policy: RetryPolicy = .default, isolation: isolated (any Actor)? = #isolation,
+        _ type: A.Type, id: String, isolation: isolated (any Actor)? = #isolation, retry policy: RetryPolicy = .default,
         _ command: (inout AggregateRoot<A>) throws -> Void
     ) async throws -> UpdateResult<A> {
-        var attempt = 1
-        var conflicts = 0
-        while true {
-            var root = try await loadOrDefault(type, id: id)
-            try command(&root)
-            do {
-                try await save(&root)
-                return UpdateResult(root: root, attempts: attempt, conflicts: conflicts)
-            } catch let error as MireError where error.code == .concurrencyConflict && attempt < policy.maximumAttempts
-            {
-                attempt += 1
-                conflicts += 1
-                EventStore.countRetry("update")
-            }
-        }
+        try await update(type, id: id, retry: policy, isolation: isolation, command)
     }
 }
 

@@ -118,6 +118,7 @@ extension EventStore {
     package func append(
         _ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion, on target: QueryTarget
     ) async throws -> (result: AppendResult, transactionID: UInt64?) {
+        try Self.refuseNegativeVersion(expected, in: stream)
         try Self.refuseRepeatedIDs(events, in: stream)
         guard !events.isEmpty else {
             // Nothing to store: no stream row is created. Report the version as it stands, read
@@ -143,8 +144,18 @@ extension EventStore {
         do {
             return try await target.withConnection { connection in
                 if let hot = AppendStatement.hot(stream: stream, expected: expected, events: events) {
-                    let rows = try await connection.query(hot, prepared: true)
-                    if !rows.isEmpty { return try AppendStatement.result(rows, stream: stream) }
+                    do {
+                        let rows = try await connection.query(hot, prepared: true)
+                        if !rows.isEmpty { return try AppendStatement.result(rows, stream: stream) }
+                    } catch let error as PostgresError
+                        where target.isAutocommit && error.sqlState == "23505"
+                        && error.constraint == Self.eventIDConstraint
+                    {
+                        // An id of this save is stored: the hot statement rolled back, and the
+                        // complete one says whether it is this very save (where it was stored)
+                        // or another (eventIDReused). Inside a transaction the error has aborted
+                        // it, and stands.
+                    }
                 }
                 let rows = try await connection.query(
                     AppendStatement.complete(stream: stream, expected: expected, events: events), prepared: true)
@@ -161,7 +172,10 @@ extension EventStore {
     package func append(_ appends: [StreamAppend], on target: QueryTarget) async throws -> [(
         result: AppendResult, transactionID: UInt64?
     )] {
-        for append in appends { try Self.refuseRepeatedIDs(append.events, in: append.stream) }
+        for append in appends {
+            try Self.refuseNegativeVersion(append.expected, in: append.stream)
+            try Self.refuseRepeatedIDs(append.events, in: append.stream)
+        }
         try Self.refuseRepeatedIDs(appends.flatMap(\.events), in: nil)
         let statements = appends.map {
             AppendStatement.hot(stream: $0.stream, expected: $0.expected, events: $0.events)
@@ -219,6 +233,7 @@ extension EventStore {
                 recovery: "merge the events for one stream into one StreamAppend"
             )
         }
+        for append in batch { try Self.refuseNegativeVersion(append.expected, in: append.stream) }
         try Self.refuseRepeatedIDs(batch.flatMap(\.events), in: nil)
         var results = try await batch.asyncMap { append in
             append.events.isEmpty
@@ -269,6 +284,22 @@ extension EventStore {
         return events
     }
 
+    /// The unique index on event ids.
+    static let eventIDConstraint = "mire_events_event_id_unique"
+
+    /// Refuses an expectation of a negative version (no stream has one; on the wire, negative
+    /// numbers stand for the other expectations): a programming error, caught before anything
+    /// is sent.
+    package static func refuseNegativeVersion(_ expected: ExpectedVersion, in stream: StreamID) throws(MireError) {
+        if case .exact(let version) = expected, version < 0 {
+            throw MireError(
+                code: .invalidOperation,
+                message: "the save expects version \(version), and versions start at 0 (no events)",
+                stream: stream.rawValue,
+                recovery: "expect .exact(n) with n ≥ 0, or .noStream, .streamExists or .any")
+        }
+    }
+
     /// Refuses an event id that appears twice among `events`: a programming error, caught
     /// before anything is sent.
     package static func refuseRepeatedIDs(_ events: [NewEvent], in stream: StreamID?) throws(MireError) {
@@ -312,7 +343,7 @@ extension EventStore {
                 recovery: "give every new event a new id; reuse ids only to retry the identical save",
                 underlying: postgres
             )
-        case "23505" where postgres.constraint == "mire_events_event_id_unique":
+        case "23505" where postgres.constraint == eventIDConstraint:
             return MireError(
                 code: .eventIDReused,
                 message: "an event id of this save is already stored in another stream or at another version",

@@ -1,6 +1,7 @@
 public import Logging
 public import MireCore
 public import MirePQ
+import Synchronization
 public import Tracing
 
 /// The event store on PostgreSQL: load → record → save.
@@ -67,6 +68,9 @@ public final class EventStore: Sendable {
     let notifier: CommitNotifier?
     /// Writes taken off the caller's path (snapshots), run while the store runs.
     let backgroundWrites = BackgroundQueue()
+    /// Whether a scope (``run()`` or ``withBackgroundWork(isolation:_:)``) runs the background
+    /// work, from its start until both of its runners returned.
+    let backgroundScope = Atomic<Bool>(false)
 
     /// A store over `pool`. Call ``migrate()`` once at start-up.
     public init(pool: PostgresPool, configuration: Configuration = Configuration(), logger: Logger) {

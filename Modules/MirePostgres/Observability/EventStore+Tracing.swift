@@ -24,12 +24,13 @@ extension EventStore {
         try await Self.traced(tracer, name, stream: stream, isolation: isolation, body)
     }
 
-    /// The same, on a given tracer (opened from its existential).
+    /// The same, on a given tracer (opened from its existential), of a given kind (`.consumer`
+    /// for a projection's batch, which handles what others produced).
     package static func traced<T, Traced: Tracer>(
-        _ tracer: Traced, _ name: String, stream: StreamID? = nil, isolation: isolated (any Actor)? = #isolation,
-        _ body: (any Span) async throws -> T
+        _ tracer: Traced, _ name: String, kind: SpanKind = .client, stream: StreamID? = nil,
+        isolation: isolated (any Actor)? = #isolation, _ body: (any Span) async throws -> T
     ) async throws -> T {
-        try await tracer.withSpan(name, ofKind: .client, isolation: isolation) { span in
+        try await tracer.withSpan(name, ofKind: kind, isolation: isolation) { span in
             span.attributes["db.system.name"] = "postgresql"
             span.attributes["db.operation.name"] = name
             if let stream { span.attributes["mire.stream"] = stream.rawValue }

@@ -15,12 +15,14 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "MireCore", targets: ["MireCore"]),
+        .library(name: "MirePQ", targets: ["MirePQ"]),
         .library(name: "MirePostgres", targets: ["MirePostgres"]),
         .library(name: "MireSnapshots", targets: ["MireSnapshots"]),
         .library(name: "MireProjections", targets: ["MireProjections"]),
         .library(name: "MireTransactions", targets: ["MireTransactions"]),
         .library(name: "MireTesting", targets: ["MireTesting"]),
         .library(name: "MireLocalServer", targets: ["MireLocalServer"]),
+        .library(name: "MireBankDomain", targets: ["MireBankDomain"]),
         .executable(name: "mire-bank", targets: ["MireBank"]),
     ],
     dependencies: [
@@ -85,6 +87,7 @@ let package = Package(
         .target(
             name: "MireProjections",
             dependencies: [
+                "MirePQ",
                 "MirePostgres",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,6 +99,7 @@ let package = Package(
         .target(
             name: "MireTransactions",
             dependencies: [
+                "MirePQ",
                 "MirePostgres", .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
@@ -115,7 +119,9 @@ let package = Package(
         // For users' tests: an in-memory store, given/when/then, a throwaway server.
         .target(
             name: "MireTesting",
-            dependencies: ["MirePostgres", "MireLocalServer", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "MirePQ", "MirePostgres", "MireLocalServer", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Modules/MireTesting",
             swiftSettings: swiftSettings
         ),
@@ -133,10 +139,23 @@ let package = Package(
             path: "Plugins/EmbedMigrations"
         ),
 
-        // The sample bank.
+        // The sample bank's domain (accounts, money, the read model), shared by the CLI, the
+        // HTTP example and the docs' compiled snippets.
+        .target(
+            name: "MireBankDomain",
+            dependencies: [
+                "MireCore", "MirePQ", "MirePostgres", "MireSnapshots", "MireTransactions", "MireProjections",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Apps/MireBankDomain",
+            swiftSettings: swiftSettings
+        ),
+        // The sample bank's command line.
         .executableTarget(
             name: "MireBank",
             dependencies: [
+                "MireBankDomain",
+                "MirePQ",
                 "MireCore",
                 "MirePostgres",
                 "MireSnapshots",
@@ -164,7 +183,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MireTestingTests",
-            dependencies: ["MireTesting", "MireTestSupport"],
+            dependencies: ["MirePQ", "MireTesting", "MireTestSupport"],
             path: "Tests/MireTestingTests",
             swiftSettings: swiftSettings
         ),
@@ -182,13 +201,14 @@ let package = Package(
         ),
         .testTarget(
             name: "MireBankTests",
-            dependencies: ["MireBank", "MirePostgres", "MireTestSupport", "MireTesting"],
+            dependencies: ["MirePQ", "MireBank", "MireBankDomain", "MirePostgres", "MireTestSupport", "MireTesting"],
             path: "Tests/MireBankTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MireProjectionsTests",
             dependencies: [
+                "MirePQ",
                 "MireProjections", "MireTransactions", "MireTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -200,6 +220,7 @@ let package = Package(
         .testTarget(
             name: "MireSnapshotsTests",
             dependencies: [
+                "MirePQ",
                 "MireSnapshots", "MireTransactions", "MireTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -208,7 +229,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MireTransactionsTests",
-            dependencies: ["MireTransactions", "MireTestSupport"],
+            dependencies: ["MirePQ", "MireTransactions", "MireTestSupport"],
             path: "Tests/MireTransactionsTests",
             swiftSettings: swiftSettings
         ),

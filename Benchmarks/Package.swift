@@ -10,7 +10,10 @@ let settings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 func ratios(_ name: String, in folder: String, using product: String = "MirePostgres") -> Target {
     .executableTarget(
         name: name,
-        dependencies: ["DriverWorkloads", .product(name: product, package: rootPackage)],
+        dependencies: [
+            "DriverWorkloads", .product(name: product, package: rootPackage),
+            .product(name: "MirePQ", package: rootPackage),
+        ],
         path: "Sources/\(folder)",
         swiftSettings: settings
     )
@@ -31,7 +34,7 @@ let package = Package(
             name: "DriverWorkloads",
             dependencies: [
                 "CLibPQRaw", .product(name: "MirePostgres", package: rootPackage),
-                .product(name: "MireLocalServer", package: rootPackage),
+                .product(name: "MirePQ", package: rootPackage), .product(name: "MireLocalServer", package: rootPackage),
             ],
             path: "Sources/DriverWorkloads",
             swiftSettings: settings

@@ -20,7 +20,7 @@ public func test(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
         !password.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0 == "'" || $0 == "\\" })
     else {
         // Still nothing may trap on arbitrary text.
-        _ = PostgresConfiguration(url: password).description
+        _ = PGConfiguration(url: password).description
         return 0
     }
     let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? password
@@ -33,11 +33,11 @@ public func test(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
         { "postgresql://db.example/app?pass%77ord=\($0)" },  // libpq decodes query keys too
     ]
     for (index, template) in templates.enumerated() {
-        let configuration = PostgresConfiguration(url: template(index == 0 || index >= 3 ? encoded : password))
+        let configuration = PGConfiguration(url: template(index == 0 || index >= 3 ? encoded : password))
         let leaked = message + " password=\(password) " + message
         // Text Mire adds itself (the type's name, "***", the other keywords) may contain the
         // password by chance: compare with the same configuration holding a placeholder.
-        let baseline = PostgresConfiguration(url: template(placeholder))
+        let baseline = PGConfiguration(url: template(placeholder))
         if !baseline.description.containsScalars(password) {
             precondition(!configuration.description.containsScalars(password), "the description shows the password")
         }

@@ -1,35 +1,35 @@
 // libFuzzer target: the driver's binary decoders over hostile server bytes. The first input byte
 // picks a Swift type and the server type the row claims; the rest is the value. Every input must
-// end in a value or a PostgresDecodingFailure, never a trap or an out-of-bounds read; a decoded
+// end in a value or a PGDecodingFailure, never a trap or an out-of-bounds read; a decoded
 // value must encode and decode back to itself. Built by Fuzz/run.
 import Foundation
 
 struct Case: Sendable {
-    let type: PostgresDataType
-    let check: @Sendable (UnsafeRawBufferPointer, PostgresDataType) -> Void
+    let type: PGDataType
+    let check: @Sendable (UnsafeRawBufferPointer, PGDataType) -> Void
 }
 
-func roundTrip<T: PostgresDecodable & PostgresEncodable & Equatable>(_: T.Type)
+func roundTrip<T: PGDecodable & PGEncodable & Equatable>(_: T.Type)
     -> @Sendable (
-        UnsafeRawBufferPointer, PostgresDataType
+        UnsafeRawBufferPointer, PGDataType
     ) -> Void
 {
     { bytes, type in
-        var reader = PostgresBinaryReader(bytes)
+        var reader = PGBinaryReader(bytes)
         guard let value = try? T.decode(from: &reader, type: type) else { return }
-        var writer = PostgresBinaryWriter()
+        var writer = PGBinaryWriter()
         value.encode(into: &writer)
         let again = writer.bytes.withUnsafeBytes { encoded -> T? in
-            var reader = PostgresBinaryReader(encoded)
+            var reader = PGBinaryReader(encoded)
             return try? T.decode(from: &reader, type: T.postgresType)
         }
         precondition(again == value, "\(T.self) does not survive encode → decode")
     }
 }
 
-func decodeOnly<T: PostgresDecodable>(_: T.Type) -> @Sendable (UnsafeRawBufferPointer, PostgresDataType) -> Void {
+func decodeOnly<T: PGDecodable>(_: T.Type) -> @Sendable (UnsafeRawBufferPointer, PGDataType) -> Void {
     { bytes, type in
-        var reader = PostgresBinaryReader(bytes)
+        var reader = PGBinaryReader(bytes)
         _ = try? T.decode(from: &reader, type: type)
     }
 }
@@ -46,14 +46,14 @@ let cases: [Case] = [
     Case(type: .uuid, check: roundTrip(UUID.self)),
     Case(type: .bytea, check: roundTrip(Data.self)),
     Case(type: .timestamptz, check: decodeOnly(Date.self)),
-    Case(type: .jsonb, check: roundTrip(PostgresJSONB.self)),
-    Case(type: .json, check: roundTrip(PostgresJSON.self)),
-    Case(type: .xid8, check: roundTrip(PostgresTransactionID.self)),
+    Case(type: .jsonb, check: roundTrip(PGJSONB.self)),
+    Case(type: .json, check: roundTrip(PGJSON.self)),
+    Case(type: .xid8, check: roundTrip(PGTransactionID.self)),
     Case(type: .int8Array, check: roundTrip([Int64].self)),
     Case(type: .textArray, check: roundTrip([String?].self)),
     Case(type: .uuidArray, check: roundTrip([UUID].self)),
     Case(type: .boolArray, check: roundTrip([Bool].self)),
-    Case(type: .jsonbArray, check: roundTrip([PostgresJSONB].self)),
+    Case(type: .jsonbArray, check: roundTrip([PGJSONB].self)),
     Case(type: .timestamptzArray, check: decodeOnly([Date].self)),
     Case(type: .float8Array, check: decodeOnly([Double?].self)),
     Case(type: .byteaArray, check: roundTrip([Data].self)),

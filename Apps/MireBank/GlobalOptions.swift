@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MireBankDomain
 import MireLocalServer
+import MirePQ
 import MirePostgres
 import Synchronization
 
@@ -55,7 +57,7 @@ struct GlobalOptions: ParsableArguments {
     func connect(logger: Logger) async throws -> BankDatabase {
         if let url = databaseURL {
             return BankDatabase(
-                configuration: PostgresConfiguration(url: url, applicationName: "mire-bank"), embedded: false,
+                configuration: PGConfiguration(url: url, applicationName: "mire-bank"), embedded: false,
                 logger: logger)
         }
         var configuration = try await embeddedServer.start()
@@ -82,16 +84,16 @@ struct LogLevel: ExpressibleByArgument, Sendable {
 
 /// The bank's handle on its database: a pool and where it points.
 struct BankDatabase {
-    let configuration: PostgresConfiguration
+    let configuration: PGConfiguration
     let embedded: Bool
-    let pool: PostgresPool
+    let pool: PGPool
     let logger: Logger
 
-    init(configuration: PostgresConfiguration, embedded: Bool, logger: Logger) {
+    init(configuration: PGConfiguration, embedded: Bool, logger: Logger) {
         self.configuration = configuration
         self.embedded = embedded
         self.logger = logger
-        self.pool = PostgresPool(configuration: configuration, maximumConnections: 8, logger: logger)
+        self.pool = PGPool(configuration: configuration, maximumConnections: 8, logger: logger)
     }
 
     func migrate() async throws -> [Migration] {

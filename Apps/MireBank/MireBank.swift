@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MireBankDomain
 
 /// `mire-bank`: a sample bank on Mire that demonstrates each pattern as a subcommand.
 @main

@@ -107,7 +107,7 @@ public final class LocalPostgresServer: Sendable {
     /// ```swift
     /// let configuration = try server.configuration(database: "postgres")
     /// ```
-    public func configuration(database: String = "postgres") throws(MireError) -> PostgresConfiguration {
+    public func configuration(database: String = "postgres") throws(MireError) -> PGConfiguration {
         guard let instance = runningInstance else {
             throw MireError(
                 code: .localServer,
@@ -115,13 +115,13 @@ public final class LocalPostgresServer: Sendable {
                 recovery: "start it first (mire-bank db start)"
             )
         }
-        return PostgresConfiguration(host: "127.0.0.1", port: instance.port, user: Self.superuser, database: database)
+        return PGConfiguration(host: "127.0.0.1", port: instance.port, user: Self.superuser, database: database)
     }
 
     /// Starts the server (initialising the cluster first if needed) and returns how to reach it.
     /// A persistent server that is already running is reused. The blocking work runs on a
     /// Dispatch thread, not on the cooperative pool.
-    public func start() async throws -> PostgresConfiguration {
+    public func start() async throws -> PGConfiguration {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result { try self.startBlocking() })
@@ -150,7 +150,7 @@ public final class LocalPostgresServer: Sendable {
     /// try await server.restart(mode: .immediate)
     /// ```
     @discardableResult
-    public func restart(mode stopMode: StopMode = .fast) async throws -> PostgresConfiguration {
+    public func restart(mode stopMode: StopMode = .fast) async throws -> PGConfiguration {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(
@@ -176,7 +176,7 @@ public final class LocalPostgresServer: Sendable {
         }
     }
 
-    private func startBlocking() throws -> PostgresConfiguration {
+    private func startBlocking() throws -> PGConfiguration {
         if isRunning { return try configuration() }
         let tools = try ServerBinaries.locate()
         let fileManager = FileManager.default

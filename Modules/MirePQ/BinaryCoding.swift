@@ -1,12 +1,12 @@
 /// Appends PostgreSQL binary-format values (big-endian) to a byte array.
-public struct PostgresBinaryWriter: Sendable {
+public struct PGBinaryWriter: Sendable {
     /// The bytes written so far.
     public internal(set) var bytes: [UInt8] = []
 
     /// An empty writer.
     ///
     /// ```swift
-    /// var writer = PostgresBinaryWriter()
+    /// var writer = PGBinaryWriter()
     /// writer.writeInteger(Int32(7))
     /// ```
     public init() {}
@@ -23,7 +23,7 @@ public struct PostgresBinaryWriter: Sendable {
 
     /// Writes a 4-byte length, then what `body` writes, then goes back to fill the length in
     /// (array elements, without a writer per element).
-    mutating func writeLengthPrefixed(_ body: (inout PostgresBinaryWriter) -> Void) {
+    mutating func writeLengthPrefixed(_ body: (inout PGBinaryWriter) -> Void) {
         let start = bytes.count
         writeInteger(Int32(0))
         body(&self)
@@ -33,14 +33,14 @@ public struct PostgresBinaryWriter: Sendable {
 }
 
 /// Reads PostgreSQL binary-format values from one column's bytes.
-public struct PostgresBinaryReader {
+public struct PGBinaryReader {
     let buffer: UnsafeRawBufferPointer
     var offset = 0
 
     /// A reader over `buffer`, which must outlive it.
     ///
     /// ```swift
-    /// var reader = PostgresBinaryReader(buffer)
+    /// var reader = PGBinaryReader(buffer)
     /// let n: Int32 = try reader.readInteger()
     /// ```
     public init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
@@ -49,7 +49,7 @@ public struct PostgresBinaryReader {
     public var remaining: Int { buffer.count - offset }
 
     /// Reads a fixed-width big-endian integer.
-    public mutating func readInteger<I: FixedWidthInteger>(as: I.Type = I.self) throws(PostgresDecodingFailure) -> I {
+    public mutating func readInteger<I: FixedWidthInteger>(as: I.Type = I.self) throws(PGDecodingFailure) -> I {
         let size = MemoryLayout<I>.size
         guard remaining >= size else { throw .init("expected \(size) bytes, found \(remaining)") }
         var value = I.zero
@@ -61,22 +61,22 @@ public struct PostgresBinaryReader {
     }
 
     /// Reads `count` raw bytes.
-    public mutating func readBytes(_ count: Int) throws(PostgresDecodingFailure) -> UnsafeRawBufferPointer {
+    public mutating func readBytes(_ count: Int) throws(PGDecodingFailure) -> UnsafeRawBufferPointer {
         guard count >= 0, remaining >= count else { throw .init("expected \(count) bytes, found \(remaining)") }
         defer { offset += count }
         return UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + count])
     }
 }
 
-/// Why a single value could not be decoded; wrapped into a ``PostgresError`` naming the column.
-public struct PostgresDecodingFailure: Error, Sendable {
+/// Why a single value could not be decoded; wrapped into a ``PGError`` naming the column.
+public struct PGDecodingFailure: Error, Sendable {
     /// What did not fit.
     public var reason: String
 
     /// A failure with a reason.
     ///
     /// ```swift
-    /// throw PostgresDecodingFailure("expected 8 bytes, found 4")
+    /// throw PGDecodingFailure("expected 8 bytes, found 4")
     /// ```
     public init(_ reason: String) { self.reason = reason }
 }

@@ -10,7 +10,7 @@ final class NoticeSink: Sendable {
     init(logger: Logger) { self.logger = logger }
 }
 
-/// Owns a `PGconn`. Confinement: used only on its ``PostgresConnection``'s executor (or, before
+/// Owns a `PGconn`. Confinement: used only on its ``PGConnection``'s executor (or, before
 /// the connection exists, on the queue that opened it); `PQfinish` runs in `deinit`.
 final class LibPQHandle: @unchecked Sendable {
     let pointer: OpaquePointer
@@ -33,7 +33,7 @@ final class LibPQHandle: @unchecked Sendable {
     }
 
     /// Opens a connection, blocking the calling thread (never call it on the cooperative pool).
-    static func connect(_ configuration: PostgresConfiguration, logger: Logger) throws(PostgresError) -> LibPQHandle {
+    static func connect(_ configuration: PGConfiguration, logger: Logger) throws(PGError) -> LibPQHandle {
         try configuration.validate()
         let parameters = configuration.libpqParameters
         let keys = parameters.map { strdup($0.0) }
@@ -49,12 +49,12 @@ final class LibPQHandle: @unchecked Sendable {
                 }
             }
         guard let connection else {
-            throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
+            throw PGError(code: .connectionFailed, message: "libpq could not allocate a connection")
         }
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = configuration.redacted(String(cString: PQerrorMessage(connection)).trimmingWhitespace())
             PQfinish(connection)
-            throw PostgresError(code: .connectionFailed, message: message.isEmpty ? "connection failed" : message)
+            throw PGError(code: .connectionFailed, message: message.isEmpty ? "connection failed" : message)
         }
         let sink = NoticeSink(logger: logger)
         PQsetNoticeReceiver(

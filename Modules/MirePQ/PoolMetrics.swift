@@ -1,6 +1,6 @@
 import Metrics
 
-/// The pool's gauges and timer, made once per pool (see ``PostgresPool`` for their labels).
+/// The pool's gauges and timer, made once per pool (see ``PGPool`` for their labels).
 struct PoolMetrics: Sendable {
     private let open: Gauge
     private let idle: Gauge

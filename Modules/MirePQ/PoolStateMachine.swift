@@ -1,6 +1,6 @@
 /// The pool's bookkeeping as a plain value: idle connections, how many are open, who waits.
 ///
-/// No I/O and no locking happen here: ``PostgresPool`` keeps one of these under a mutex and
+/// No I/O and no locking happen here: ``PGPool`` keeps one of these under a mutex and
 /// carries out the actions it returns (hand a connection over, open one, resume a waiter), so
 /// every rule can be unit-tested without a database. Waiters are served first come, first served.
 ///

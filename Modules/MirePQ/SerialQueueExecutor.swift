@@ -3,7 +3,7 @@ import Foundation
 
 /// A serial executor backed by a private `DispatchQueue`.
 ///
-/// Every ``PostgresConnection`` runs on one of these, so its blocking libpq calls occupy a
+/// Every ``PGConnection`` runs on one of these, so its blocking libpq calls occupy a
 /// Dispatch thread of their own and never a thread of Swift's cooperative pool (which has one
 /// thread per core: two blocking queries there would freeze every other task).
 final class SerialQueueExecutor: SerialExecutor {

@@ -1,6 +1,6 @@
 internal import CLibPQ
 
-extension PostgresError {
+extension PGError {
     /// Builds an error from a failed `PGresult`, reading the server's diagnostic fields.
     init(result: OpaquePointer, connectionBroken: Bool, query: String?) {
         func field(_ code: Character) -> String? {

@@ -1,4 +1,3 @@
-// What users of the store need of the layers below: the core types and the driver's handles
-// (connections, pools, queries, errors) for projection handlers and custom SQL.
+// The core types come with the store. The driver (`MirePQ`: pools, connections, queries) does
+// not: a file that names its types imports it, so that it can sit beside postgres-nio's.
 @_exported public import MireCore
-@_exported public import MirePQ

@@ -1,3 +1,4 @@
+public import MirePQ
 public import MirePostgres
 
 /// Reads the log for projections without ever skipping an event that commits late.
@@ -44,10 +45,10 @@ public struct GapSafeReader: Sendable {
     }
 
     /// Where the log lives.
-    public let pool: PostgresPool
+    public let pool: PGPool
 
     /// A reader over `pool`.
-    public init(pool: PostgresPool) { self.pool = pool }
+    public init(pool: PGPool) { self.pool = pool }
 
     /// The next batch after `checkpoint`, at most `limit` rows read.
     public func next(after checkpoint: Checkpoint, category: String?, limit: Int) async throws -> Batch {
@@ -56,11 +57,11 @@ public struct GapSafeReader: Sendable {
         }
     }
 
-    func next(after start: Checkpoint, category: String?, limit: Int, on connection: PostgresConnection) async throws
+    func next(after start: Checkpoint, category: String?, limit: Int, on connection: PGConnection) async throws
         -> Batch
     {
-        let cursorXID = PostgresTransactionID(start.cursor.transactionID)
-        let categoryFilter: PostgresQuery =
+        let cursorXID = PGTransactionID(start.cursor.transactionID)
+        let categoryFilter: PGQuery =
             """
             WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
             SELECT e.stream_version, e.global_position, e.transaction_id, e.event_type, e.payload, e.metadata,
@@ -101,7 +102,7 @@ public struct GapSafeReader: Sendable {
         for row in rows {
             let event = try EventStore.rawEvent(row)
             let outOfOrder = try row.decode(Bool.self, at: 9)
-            let horizon = try row.decode(PostgresTransactionID.self, at: 10).rawValue
+            let horizon = try row.decode(PGTransactionID.self, at: 10).rawValue
             if checkpoint.deliveredAhead.contains(event.position) {
                 // Handled early with its successor; now the cursor may pass it.
                 checkpoint.deliveredAhead.remove(event.position)
@@ -128,7 +129,7 @@ public struct GapSafeReader: Sendable {
     /// The earlier versions of `event`'s stream that sort after it and were not delivered yet,
     /// oldest first.
     private func undeliveredPredecessors(
-        of event: RawRecordedEvent, checkpoint: Checkpoint, on connection: PostgresConnection
+        of event: RawRecordedEvent, checkpoint: Checkpoint, on connection: PGConnection
     ) async throws -> [RawRecordedEvent] {
         var found: [RawRecordedEvent] = []
         var below = event.version

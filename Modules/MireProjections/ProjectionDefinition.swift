@@ -1,3 +1,4 @@
+public import MirePQ
 public import MirePostgres
 
 /// A projection: a stable name, an optional category, and a handler for each event.
@@ -32,15 +33,15 @@ public struct Projection: Sendable {
     public let delivery: Delivery
     /// Handles a batch of events, in delivery order; the connection is the transaction's for
     /// transactional projections, a pooled one otherwise. (Per-event handlers are wrapped.)
-    public let handleBatch: @Sendable ([RawRecordedEvent], PostgresConnection) async throws -> Void
+    public let handleBatch: @Sendable ([RawRecordedEvent], PGConnection) async throws -> Void
     /// Clears the read model for a rebuild (run in the transaction that resets the checkpoint).
-    public let reset: (@Sendable (PostgresConnection) async throws -> Void)?
+    public let reset: (@Sendable (PGConnection) async throws -> Void)?
 
     /// A projection over raw events.
     public init(
         name: String, category: String?, delivery: Delivery,
-        reset: (@Sendable (PostgresConnection) async throws -> Void)? = nil,
-        handle: @escaping @Sendable (RawRecordedEvent, PostgresConnection) async throws -> Void
+        reset: (@Sendable (PGConnection) async throws -> Void)? = nil,
+        handle: @escaping @Sendable (RawRecordedEvent, PGConnection) async throws -> Void
     ) {
         self.name = name
         self.category = category
@@ -61,16 +62,16 @@ public struct Projection: Sendable {
     /// ```
     public static func batched(
         name: String, category: String?, delivery: Delivery,
-        reset: (@Sendable (PostgresConnection) async throws -> Void)? = nil,
-        handle: @escaping @Sendable ([RawRecordedEvent], PostgresConnection) async throws -> Void
+        reset: (@Sendable (PGConnection) async throws -> Void)? = nil,
+        handle: @escaping @Sendable ([RawRecordedEvent], PGConnection) async throws -> Void
     ) -> Projection {
         Projection(name: name, category: category, delivery: delivery, reset: reset, handleBatch: handle)
     }
 
     private init(
         name: String, category: String?, delivery: Delivery,
-        reset: (@Sendable (PostgresConnection) async throws -> Void)?,
-        handleBatch: @escaping @Sendable ([RawRecordedEvent], PostgresConnection) async throws -> Void
+        reset: (@Sendable (PGConnection) async throws -> Void)?,
+        handleBatch: @escaping @Sendable ([RawRecordedEvent], PGConnection) async throws -> Void
     ) {
         self.name = name
         self.category = category
@@ -82,8 +83,8 @@ public struct Projection: Sendable {
     /// A transactional projection over one aggregate's events, decoded.
     public static func transactional<A: Aggregate>(
         _ name: String, of aggregate: A.Type,
-        reset: (@Sendable (PostgresConnection) async throws -> Void)? = nil,
-        handle: @escaping @Sendable (RecordedEvent<A.Event>, PostgresConnection) async throws -> Void
+        reset: (@Sendable (PGConnection) async throws -> Void)? = nil,
+        handle: @escaping @Sendable (RecordedEvent<A.Event>, PGConnection) async throws -> Void
     ) -> Projection {
         let codec = EventCodec<A>()
         return Projection(name: name, category: A.category, delivery: .transactional, reset: reset) { raw, connection in
@@ -95,8 +96,8 @@ public struct Projection: Sendable {
     /// at a time (for set-based writes).
     public static func transactionalBatch<A: Aggregate>(
         _ name: String, of aggregate: A.Type,
-        reset: (@Sendable (PostgresConnection) async throws -> Void)? = nil,
-        handle: @escaping @Sendable ([RecordedEvent<A.Event>], PostgresConnection) async throws -> Void
+        reset: (@Sendable (PGConnection) async throws -> Void)? = nil,
+        handle: @escaping @Sendable ([RecordedEvent<A.Event>], PGConnection) async throws -> Void
     ) -> Projection {
         let codec = EventCodec<A>()
         return .batched(name: name, category: A.category, delivery: .transactional, reset: reset) { raw, connection in

@@ -1,4 +1,5 @@
 public import Foundation
+public import MirePQ
 public import MirePostgres
 
 /// A lease held on a projection: who holds it and the fence token of this acquisition.
@@ -44,10 +45,10 @@ public struct ProjectionStatus: Sendable, Hashable, Codable {
 /// ```
 public struct ProjectionLeases: Sendable {
     /// Where leases live.
-    public let pool: PostgresPool
+    public let pool: PGPool
 
     /// Leases over `pool`.
-    public init(pool: PostgresPool) { self.pool = pool }
+    public init(pool: PGPool) { self.pool = pool }
 
     /// Takes the lease unless another worker holds an unexpired one; a grant carries a fence
     /// token higher than any before. Nil when another worker holds it — or while a worker's
@@ -55,9 +56,9 @@ public struct ProjectionLeases: Sendable {
     public func acquire(
         _ projection: String, workerID: String, ttl: Duration, lockTimeout: Duration = .seconds(2)
     ) async throws -> LeaseGrant? {
-        let rows: PostgresRows
+        let rows: PGRows
         do {
-            rows = try await pool.withTransaction(PostgresTransactionOptions(lockTimeout: lockTimeout)) { connection in
+            rows = try await pool.withTransaction(PGTransactionOptions(lockTimeout: lockTimeout)) { connection in
                 let results = try await connection.commit(after: [
                     "INSERT INTO mire_subscriptions (name) VALUES (\(projection)) ON CONFLICT (name) DO NOTHING",
                     """
@@ -73,11 +74,11 @@ public struct ProjectionLeases: Sendable {
                     """,
                 ])
                 guard let upsert = results.last else {
-                    throw PostgresError(code: .client, message: "taking the lease returned no result")
+                    throw PGError(code: .client, message: "taking the lease returned no result")
                 }
                 return upsert
             }
-        } catch let error as PostgresError where error.isLockNotAvailable {
+        } catch let error as PGError where error.isLockNotAvailable {
             return nil
         }
         guard let token = try rows.first?.decode(Int64.self, at: 0) else { return nil }
@@ -127,7 +128,7 @@ public struct ProjectionLeases: Sendable {
     /// for this transaction.
     public func checkpoint(
         _ grant: LeaseGrant, from previous: Checkpoint, to checkpoint: Checkpoint, handled: Int,
-        on connection: PostgresConnection
+        on connection: PGConnection
     ) async throws -> CheckpointOutcome {
         let rows = try await connection.query(
             """
@@ -136,7 +137,7 @@ public struct ProjectionLeases: Sendable {
                 WHERE name = \(grant.projection) AND fence_token = \(grant.fenceToken) FOR SHARE
             ), moved AS (
                 UPDATE mire_subscriptions s SET
-                    cursor_xid = \(PostgresTransactionID(checkpoint.cursor.transactionID)),
+                    cursor_xid = \(PGTransactionID(checkpoint.cursor.transactionID)),
                     cursor_position = \(checkpoint.cursor.position),
                     delivered_ahead = \(checkpoint.deliveredAhead.sorted()),
                     fence_token = lease.fence_token,
@@ -144,7 +145,7 @@ public struct ProjectionLeases: Sendable {
                     updated_at = clock_timestamp()
                 FROM lease
                 WHERE s.name = \(grant.projection)
-                  AND s.cursor_xid = \(PostgresTransactionID(previous.cursor.transactionID))
+                  AND s.cursor_xid = \(PGTransactionID(previous.cursor.transactionID))
                   AND s.cursor_position = \(previous.cursor.position)
                   AND s.delivered_ahead = \(previous.deliveredAhead.sorted())
                 RETURNING 1
@@ -154,7 +155,7 @@ public struct ProjectionLeases: Sendable {
             prepared: true
         )
         guard let row = rows.first else {
-            throw PostgresError(code: .client, message: "the checkpoint statement returned no row")
+            throw PGError(code: .client, message: "the checkpoint statement returned no row")
         }
         let (moved, leased) = try row.decode((Int64, Int64).self)
         if moved == 1 { return .written }
@@ -162,17 +163,17 @@ public struct ProjectionLeases: Sendable {
     }
 
     /// The stored checkpoint of a projection.
-    public func checkpoint(of projection: String, on connection: PostgresConnection? = nil) async throws -> Checkpoint {
-        let query: PostgresQuery =
+    public func checkpoint(of projection: String, on connection: PGConnection? = nil) async throws -> Checkpoint {
+        let query: PGQuery =
             "SELECT cursor_xid, cursor_position, delivered_ahead FROM mire_subscriptions WHERE name = \(projection)"
-        let rows: PostgresRows
+        let rows: PGRows
         if let connection {
             rows = try await connection.query(query)
         } else {
             rows = try await pool.withConnection { try await $0.query(query) }
         }
         guard let row = rows.first else { return Checkpoint() }
-        let (xid, position, ahead) = try row.decode((PostgresTransactionID, Int64, [Int64]).self)
+        let (xid, position, ahead) = try row.decode((PGTransactionID, Int64, [Int64]).self)
         return Checkpoint(cursor: .init(transactionID: xid.rawValue, position: position), deliveredAhead: Set(ahead))
     }
 
@@ -192,7 +193,7 @@ public struct ProjectionLeases: Sendable {
         }
         let row = rows[0]
         let (holder, token, until, leased) = try row.decode((String?, Int64, Date?, Bool).self)
-        let xid = try row.decode(PostgresTransactionID.self, at: 4)
+        let xid = try row.decode(PGTransactionID.self, at: 4)
         let position = try row.decode(Int64.self, at: 5)
         let handled = try row.decode(Int64.self, at: 6)
         let lag = try row.decode(Int64.self, at: 7)

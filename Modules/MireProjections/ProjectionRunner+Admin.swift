@@ -1,3 +1,4 @@
+import MirePQ
 import MirePostgres
 
 extension ProjectionRunner {
@@ -20,7 +21,7 @@ extension ProjectionRunner {
             try await connection.query("SELECT transaction_id FROM mire_events WHERE global_position = \(position)")
                 .first.map {
                     Checkpoint.Key(
-                        transactionID: try $0.decode(PostgresTransactionID.self, at: 0).rawValue, position: position)
+                        transactionID: try $0.decode(PGTransactionID.self, at: 0).rawValue, position: position)
                 }
         }
         guard let key else {

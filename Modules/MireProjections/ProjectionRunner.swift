@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 import Metrics
+public import MirePQ
 public import MirePostgres
 public import ServiceLifecycle
 import Synchronization
@@ -79,8 +80,8 @@ public final class ProjectionRunner: Service {
     /// like an unreachable server (credentials may be rotated while the runner waits).
     static func isFatal(_ error: any Error) -> Bool {
         guard
-            let sqlState = (error as? PostgresError)?.sqlState
-                ?? ((error as? MireError)?.underlying as? PostgresError)?.sqlState
+            let sqlState = (error as? PGError)?.sqlState
+                ?? ((error as? MireError)?.underlying as? PGError)?.sqlState
         else { return false }
         return ["42", "3F"].contains(String(sqlState.prefix(2)))
     }
@@ -119,11 +120,11 @@ public final class ProjectionRunner: Service {
         }
     }
 
-    /// Forwards notifications to the wake signal; reconnects on loss (a PostgresListener).
+    /// Forwards notifications to the wake signal; reconnects on loss (a PGListener).
     private func listen(on channel: String) async {
         // Each time the listener is (re)connected, look at the log: a notification sent while it
         // was not listening is lost, the events are not.
-        let listener = PostgresListener(
+        let listener = PGListener(
             configuration: store.pool.configuration, channels: [channel], logger: logger,
             onListening: { [self] in
                 listenerSessions.withLock { $0 += 1 }
@@ -306,7 +307,7 @@ public final class ProjectionRunner: Service {
                 EventStore.countRetry("projection")
                 // A lost connection, a refused one, a deadlock: the database's trouble, not the
                 // event's. Only the handler's own failures count towards the poison policy.
-                if !configuration.retry.allowsRetry(of: (error as? PostgresError)?.asRead ?? error),
+                if !configuration.retry.allowsRetry(of: (error as? PGError)?.asRead ?? error),
                     !RetryPolicy.isOutcomeUnknown(error)
                 {
                     handlerFailuresInARow += 1
@@ -388,7 +389,7 @@ public final class ProjectionRunner: Service {
         _ steps: [GapSafeReader.Step], events: [RawRecordedEvent], to target: Checkpoint, of projection: Projection,
         grant: LeaseGrant, from previous: Checkpoint
     ) async throws {
-        func handleAndCheckpoint(_ connection: PostgresConnection) async throws {
+        func handleAndCheckpoint(_ connection: PGConnection) async throws {
             if !events.isEmpty { try await projection.handleBatch(events, connection) }
             switch try await leases.checkpoint(grant, from: previous, to: target, handled: events.count, on: connection)
             {
@@ -408,8 +409,8 @@ public final class ProjectionRunner: Service {
     }
 
     /// The bounds of a delivery transaction (see ``Configuration/deliveryTimeout``).
-    private var deliveryTransaction: PostgresTransactionOptions {
-        PostgresTransactionOptions(
+    private var deliveryTransaction: PGTransactionOptions {
+        PGTransactionOptions(
             statementTimeout: configuration.deliveryTimeout, idleInTransactionTimeout: configuration.deliveryTimeout)
     }
 
@@ -450,7 +451,7 @@ public final class ProjectionRunner: Service {
                 ORDER BY transaction_id DESC, global_position DESC LIMIT 1
                 """
             ).first.map { row in
-                let (xid, position) = try row.decode((PostgresTransactionID, Int64).self)
+                let (xid, position) = try row.decode((PGTransactionID, Int64).self)
                 return Checkpoint.Key(transactionID: xid.rawValue, position: position)
             }
         }

@@ -1,5 +1,6 @@
 public import Logging
 import MireLocalServer
+public import MirePQ
 public import MirePostgres
 
 /// A PostgreSQL server of its own for an integration test: started in a temporary directory,
@@ -24,14 +25,14 @@ public enum ThrowawayPostgres {
         _ body: (EventStore) async throws -> T
     ) async throws -> T {
         let server = try LocalPostgresServer.throwaway()
-        let configuration: PostgresConfiguration
+        let configuration: PGConfiguration
         do {
             configuration = try await server.start()
         } catch {
             try? server.stop()  // a server that half started, and the temporary directory
             throw error
         }
-        let pool = PostgresPool(configuration: configuration, maximumConnections: 4, logger: logger)
+        let pool = PGPool(configuration: configuration, maximumConnections: 4, logger: logger)
         let store = EventStore(pool: pool, configuration: storeConfiguration, logger: logger)
         do {
             try await store.migrate()

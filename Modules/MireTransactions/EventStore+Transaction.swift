@@ -1,4 +1,5 @@
 import Foundation
+public import MirePQ
 public import MirePostgres
 import Tracing
 
@@ -85,10 +86,10 @@ extension EventStore {
                     logger.debug("the lost COMMIT had not committed; the scope may run again")
                     failure = MireError(
                         code: .database, message: "the transaction was lost before it committed",
-                        recovery: "run it again", underlying: PostgresError(code: .connectionLost, message: "lost"))
+                        recovery: "run it again", underlying: PGError(code: .connectionLost, message: "lost"))
                 }
                 guard attempt < options.retry.maximumAttempts, options.retry.allowsRetry(of: failure) else {
-                    throw (failure as? PostgresError).map { MireError.database($0, doing: "the transaction") }
+                    throw (failure as? PGError).map { MireError.database($0, doing: "the transaction") }
                         ?? failure
                 }
                 attempt += 1
@@ -118,8 +119,8 @@ extension EventStore {
                 underlying: error
             )
         }
-        let backend = ((error as? PostgresError) ?? ((error as? MireError)?.underlying as? PostgresError))?.backendPID
-        let xid = PostgresTransactionID(transactionID)
+        let backend = ((error as? PGError) ?? ((error as? MireError)?.underlying as? PGError))?.backendPID
+        let xid = PGTransactionID(transactionID)
         let deadline = ContinuousClock.now + options.outcomeResolutionTimeout
         var pause = Duration.milliseconds(20)
         while true {
@@ -128,7 +129,7 @@ extension EventStore {
                     let status: String?
                     do {
                         status = try await connection.query("SELECT pg_xact_status(\(xid))").single(String?.self)
-                    } catch let error as PostgresError where error.sqlState == "22023" {
+                    } catch let error as PGError where error.sqlState == "22023" {
                         // "in the future": the server crashed and recovered before this
                         // transaction's commit record reached its disk, so it never committed.
                         return false
@@ -161,7 +162,7 @@ extension EventStore {
                         recovery: "the log was changed outside Mire; restore it from a backup")
                 }
                 if let outcome { return outcome }
-            } catch let error where options.retry.allowsRetry(of: (error as? PostgresError)?.asRead ?? error) {
+            } catch let error where options.retry.allowsRetry(of: (error as? PGError)?.asRead ?? error) {
                 logger.debug("could not check the transaction's outcome yet", metadata: ["error": "\(error)"])
             }
             guard ContinuousClock.now < deadline else {

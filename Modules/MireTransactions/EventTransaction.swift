@@ -1,4 +1,5 @@
 import Foundation
+public import MirePQ
 public import MirePostgres
 import Synchronization
 
@@ -16,7 +17,7 @@ import Synchronization
 public final class EventTransaction: Sendable {
     let store: EventStore
     private struct State: Sendable {
-        var connection: PostgresConnection?
+        var connection: PGConnection?
         var open = true
         /// Ids of the events this transaction inserted (not those it found already stored).
         var insertedEventIDs: [UUID] = []
@@ -30,7 +31,7 @@ public final class EventTransaction: Sendable {
     }
 
     /// Binds the handle to the scope's connection.
-    func attach(_ connection: PostgresConnection) { state.withLock { $0.connection = connection } }
+    func attach(_ connection: PGConnection) { state.withLock { $0.connection = connection } }
 
     /// Ends the scope: later use throws `transactionClosed`.
     func close() { state.withLock { $0.open = false } }
@@ -152,7 +153,7 @@ public final class EventTransaction: Sendable {
     }
 
     /// The scope's connection, for read-model SQL that must commit with the events.
-    public var sqlConnection: PostgresConnection {
+    public var sqlConnection: PGConnection {
         get throws(MireError) {
             guard case .connection(let connection) = try target() else {
                 throw MireError(code: .transactionClosed, message: "the transaction has no connection")

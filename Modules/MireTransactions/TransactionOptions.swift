@@ -1,3 +1,4 @@
+public import MirePQ
 public import MirePostgres
 
 /// How ``MirePostgres/EventStore/transaction(_:isolation:_:)`` runs its scope.
@@ -12,7 +13,7 @@ public import MirePostgres
 /// ```
 public struct TransactionOptions: Sendable {
     /// PostgreSQL's transaction isolation levels.
-    public typealias IsolationLevel = PostgresTransactionOptions.IsolationLevel
+    public typealias IsolationLevel = PGTransactionOptions.IsolationLevel
 
     /// The isolation level.
     public var isolationLevel: IsolationLevel
@@ -54,8 +55,8 @@ public struct TransactionOptions: Sendable {
     }
 
     /// The driver-level settings of the transaction.
-    var postgres: PostgresTransactionOptions {
-        PostgresTransactionOptions(
+    var postgres: PGTransactionOptions {
+        PGTransactionOptions(
             isolationLevel: isolationLevel, lockTimeout: lockTimeout, statementTimeout: statementTimeout,
             idleInTransactionTimeout: idleInTransactionTimeout)
     }

@@ -2,6 +2,7 @@ import MireTesting
 import Testing
 
 @testable import MireBank
+@testable import MireBankDomain
 
 /// The bank's commands, given / when / then, without a database.
 @Suite("Account commands")

@@ -3,6 +3,7 @@ import MireTransactions
 import Testing
 
 @testable import MireBank
+@testable import MireBankDomain
 
 @Suite("The bank's patterns", .timeLimit(.minutes(3)))
 struct BankTests {

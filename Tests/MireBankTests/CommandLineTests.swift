@@ -5,6 +5,7 @@ import MireTestSupport
 import Testing
 
 @testable import MireBank
+@testable import MireBankDomain
 
 /// The command line's conventions: global options anywhere, exit codes by kind of failure,
 /// errors that say why (never a password), JSON errors under `--json`.
@@ -29,10 +30,10 @@ struct CommandLineTests {
         #expect(ExitStatus.code(for: BankError.invalidOwner) == ExitStatus.refused)
         #expect(ExitStatus.code(for: MireError(code: .concurrencyConflict, message: "x")) == ExitStatus.refused)
         #expect(
-            ExitStatus.code(for: PostgresError(code: .connectionFailed, message: "refused"))
+            ExitStatus.code(for: PGError(code: .connectionFailed, message: "refused"))
                 == ExitStatus.databaseUnavailable)
         let wrapped = MireError(
-            code: .database, message: "loading", underlying: PostgresError(code: .connectionLost, message: "gone"))
+            code: .database, message: "loading", underlying: PGError(code: .connectionLost, message: "gone"))
         #expect(ExitStatus.code(for: wrapped) == ExitStatus.databaseUnavailable)
         #expect(
             ExitStatus.code(for: MireError(code: .localServer, message: "no initdb")) == ExitStatus.databaseUnavailable)

@@ -1,9 +1,11 @@
 import Foundation
+import MirePQ
 import MireProjections
 import MireTestSupport
 import Testing
 
 @testable import MireBank
+@testable import MireBankDomain
 
 /// The read model must equal the fold of the log, account by account.
 func readModelMatchesLog(_ bank: Bank) async throws -> [String] {
@@ -189,7 +191,7 @@ enum BankBinary {
     }
 
     /// A URL for `configuration` (keywords from the test server, plus the schema).
-    static func url(for configuration: PostgresConfiguration) throws -> String {
+    static func url(for configuration: PGConfiguration) throws -> String {
         let host = try #require(configuration.keywords["host"])
         let port = try #require(configuration.keywords["port"])
         let schema = try #require(configuration.searchPath.first)

@@ -17,7 +17,7 @@ struct ConnectionStringRedactionTests {
     ])
     func aConninfoPasswordIsHidden(_ password: String) {
         for text in ["host=db user=mire password=\(password) dbname=app", "password='\(password)' host=db"] {
-            let configuration = PostgresConfiguration(url: text)
+            let configuration = PGConfiguration(url: text)
             #expect(!configuration.description.containsScalars(password), "\(configuration.description)")
             let message = "FATAL: password=\(password) rejected"
             #expect(!configuration.redacted(message).containsScalars(password))
@@ -28,14 +28,14 @@ struct ConnectionStringRedactionTests {
         // Fuzz/run redaction: the escaped form between the quotes (what the description shows)
         // was not among the secrets, only the form libpq reads.
         // As written: se\\cr\'et; as libpq reads it: se\cr'et.
-        let configuration = PostgresConfiguration(url: #"host=db password='se\\cr\'et' dbname=app"#)
+        let configuration = PGConfiguration(url: #"host=db password='se\\cr\'et' dbname=app"#)
         #expect(!configuration.description.containsScalars(#"se\\cr\'et"#), "\(configuration.description)")
         #expect(!configuration.description.containsScalars(#"se\cr'et"#))
         #expect(!configuration.redacted(#"password=se\cr'et"#).containsScalars(#"se\cr'et"#))
     }
 
     @Test func aURLPasswordStartingWithACombiningMarkIsHidden() {
-        let configuration = PostgresConfiguration(url: "postgresql://mire:\u{301}abc@db.example/app")
+        let configuration = PGConfiguration(url: "postgresql://mire:\u{301}abc@db.example/app")
         #expect(!configuration.description.containsScalars("\u{301}abc"), "\(configuration.description)")
         #expect(!configuration.redacted("could not connect as mire:\u{301}abc").containsScalars("\u{301}abc"))
     }
@@ -58,18 +58,18 @@ struct ConnectionStringRedactionTests {
         ("postgresql://db.example/app?ssl%70assword=k3y%21", "k3y!"),
     ])
     func passwordsLibpqReadsAreHidden(_ text: String, _ password: String) {
-        let configuration = PostgresConfiguration(url: text)
+        let configuration = PGConfiguration(url: text)
         #expect(!configuration.description.containsScalars(password), "\(configuration.description)")
         #expect(!configuration.redacted("FATAL: password \(password) was refused").containsScalars(password))
     }
 
     @Test func aShortURLQueryPasswordIsHiddenInTheDescription() {
-        let configuration = PostgresConfiguration(url: "postgresql://db.example/app?user=mire&pass%77ord=xy&x=1")
+        let configuration = PGConfiguration(url: "postgresql://db.example/app?user=mire&pass%77ord=xy&x=1")
         #expect(configuration.description.containsScalars("pass%77ord=***&x=1"), "\(configuration.description)")
     }
 
     @Test func anSSLKeyPasswordKeywordIsHidden() {
-        var configuration = PostgresConfiguration(url: "host=db dbname=app")
+        var configuration = PGConfiguration(url: "host=db dbname=app")
         configuration.keywords["sslpassword"] = "k3ypass"
         #expect(!configuration.description.containsScalars("k3ypass"), "\(configuration.description)")
         #expect(!configuration.redacted("could not decrypt with k3ypass").containsScalars("k3ypass"))

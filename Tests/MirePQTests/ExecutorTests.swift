@@ -11,10 +11,10 @@ struct ExecutorTests {
     @Test func blockingQueriesDoNotStarveTheCooperativePool() async throws {
         let configuration = try await TestDatabase.configuration()
         let count = 8
-        var connections: [PostgresConnection] = []
+        var connections: [PGConnection] = []
         for _ in 0..<count {
             connections.append(
-                try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger))
+                try await PGConnection.connect(configuration: configuration, logger: TestDatabase.logger))
         }
         let ticks = Mutex<[ContinuousClock.Instant]>([])
         let ticker = Task {

@@ -9,7 +9,7 @@ struct PipelineAndNotificationTests {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             try await pool.withConnection { connection throws in
                 try await connection.query("CREATE TABLE t (v int8)")
-                var batch: [PostgresQuery] = (1...500).map { "INSERT INTO t VALUES (\(Int64($0)))" }
+                var batch: [PGQuery] = (1...500).map { "INSERT INTO t VALUES (\(Int64($0)))" }
                 batch.append("SELECT count(*), sum(v)::int8 FROM t")
                 let results = try await connection.pipeline(batch)
                 #expect(results.count == 501)
@@ -27,7 +27,7 @@ struct PipelineAndNotificationTests {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             try await pool.withConnection { connection throws in
                 try await connection.query("CREATE TABLE t (v int8 PRIMARY KEY)")
-                let error = await #expect(throws: PostgresError.self) {
+                let error = await #expect(throws: PGError.self) {
                     try await connection.pipeline([
                         "INSERT INTO t VALUES (\(Int64(1)))",
                         "INSERT INTO t VALUES (\(Int64(1)))",
@@ -46,17 +46,17 @@ struct PipelineAndNotificationTests {
         var configuration = try await TestDatabase.configuration()
         let channel = "mire_test_" + UUID().uuidString.prefix(8).lowercased()
         configuration.applicationName = channel  // to find the listener's backend
-        let listener = PostgresListener(
+        let listener = PGListener(
             configuration: configuration, channels: [channel], pollInterval: .milliseconds(50),
             reconnectDelay: .milliseconds(50), logger: TestDatabase.logger
         )
-        let sender = try await PostgresConnection.connect(
+        let sender = try await PGConnection.connect(
             configuration: try await TestDatabase.configuration(), logger: TestDatabase.logger)
         let running = Task { try await listener.run() }
         var iterator = listener.notifications.makeAsyncIterator()
 
         /// Sends `payload` every 50 ms until the listener yields it (NOTIFY before LISTEN is lost).
-        func deliver(_ payload: String) async throws -> PostgresNotification? {
+        func deliver(_ payload: String) async throws -> PGNotification? {
             let sending = Task {
                 while !Task.isCancelled {
                     try await sender.query("SELECT pg_notify(\(channel), \(payload))")

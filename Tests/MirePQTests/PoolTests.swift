@@ -50,7 +50,7 @@ struct PoolTests {
                 let pid = connection.backendPID
                 let task = Task { try await connection.query("SELECT pg_sleep(30)") }
                 // Wait until the server runs it, then cancel the task.
-                let observer = try await PostgresConnection.connect(
+                let observer = try await PGConnection.connect(
                     configuration: pool.configuration, logger: TestDatabase.logger)
                 while try await observer.query(
                     "SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid) AND query LIKE 'SELECT pg_sleep%' AND state = 'active'"
@@ -95,12 +95,12 @@ struct PoolTests {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             let pid = try await pool.withConnection { $0.backendPID }
             try await pool.withConnection { _ in }  // still the same idle connection
-            let admin = try await PostgresConnection.connect(
+            let admin = try await PGConnection.connect(
                 configuration: pool.configuration, logger: TestDatabase.logger)
             try await admin.query("SELECT pg_terminate_backend(\(pid), 5000)")  // returns once it is gone
             await admin.close()
 
-            let lost = await #expect(throws: PostgresError.self) {
+            let lost = await #expect(throws: PGError.self) {
                 try await pool.withConnection { try await $0.query("SELECT 1") }
             }
             #expect(lost?.code == .connectionLost)
@@ -190,10 +190,10 @@ struct PoolTests {
     }
 
     @Test func shutdownRefusesNewWork() async throws {
-        let pool = PostgresPool(configuration: try await TestDatabase.configuration(), logger: TestDatabase.logger)
+        let pool = PGPool(configuration: try await TestDatabase.configuration(), logger: TestDatabase.logger)
         try await pool.withConnection { _ in }
         await pool.shutdown()
-        let error = await #expect(throws: PostgresError.self) { try await pool.withConnection { _ in } }
+        let error = await #expect(throws: PGError.self) { try await pool.withConnection { _ in } }
         #expect(error?.code == .poolClosed)
     }
 }

@@ -9,7 +9,7 @@ import Testing
 struct QueryTests {
     @Test func interpolatedValuesAreBoundNotSpliced() async throws {
         let attack = "Robert'); DROP TABLE students; --"
-        let query: PostgresQuery = "INSERT INTO students (name) VALUES (\(attack))"
+        let query: PGQuery = "INSERT INTO students (name) VALUES (\(attack))"
         #expect(query.sql == "INSERT INTO students (name) VALUES ($1)")
         #expect(query.bindings.count == 1)
         try await TestDatabase.withPool { pool throws in
@@ -28,14 +28,14 @@ struct QueryTests {
     @Test func optionalValuesBindAsValueOrNull() {
         let present: String? = "x"
         let absent: String? = nil
-        let query: PostgresQuery = "SELECT \(present), \(absent)"
+        let query: PGQuery = "SELECT \(present), \(absent)"
         #expect(query.sql == "SELECT $1, $2")
         #expect(query.bindings.values == [Array("x".utf8), nil])
-        #expect(query.bindings.types == [PostgresDataType.text.oid, PostgresDataType.text.oid])
+        #expect(query.bindings.types == [PGDataType.text.oid, PGDataType.text.oid])
     }
 
     @Test func identifiersAreQuoted() {
-        let query: PostgresQuery = "SELECT * FROM \(identifier: #"we"ird"#)"
+        let query: PGQuery = "SELECT * FROM \(identifier: #"we"ird"#)"
         #expect(query.sql == #"SELECT * FROM "we""ird""#)
     }
 
@@ -44,7 +44,7 @@ struct QueryTests {
             try await pool.withConnection { connection throws in
                 try await connection.query("CREATE TABLE accounts (id text CONSTRAINT accounts_pk PRIMARY KEY)")
                 try await connection.query("INSERT INTO accounts VALUES (\("secret-id"))")
-                let error = await #expect(throws: PostgresError.self) {
+                let error = await #expect(throws: PGError.self) {
                     try await connection.query("INSERT INTO accounts VALUES (\("secret-id"))")
                 }
                 #expect(error?.isUniqueViolation == true)
@@ -58,9 +58,9 @@ struct QueryTests {
                 #expect(error?.debugDescription.contains("secret-id") == true)
                 #expect(error?.debugDescription.contains("INSERT INTO accounts") == true)
 
-                let syntax = await #expect(throws: PostgresError.self) { try await connection.query("SELEC 1") }
+                let syntax = await #expect(throws: PGError.self) { try await connection.query("SELEC 1") }
                 #expect(syntax?.sqlState == "42601")
-                let lock = await #expect(throws: PostgresError.self) {
+                let lock = await #expect(throws: PGError.self) {
                     try await connection.query(
                         "DO $$ BEGIN RAISE EXCEPTION 'busy' USING ERRCODE = '55P03', HINT = 'wait'; END $$")
                 }
@@ -73,34 +73,34 @@ struct QueryTests {
     }
 
     @Test func retryableHelpers() {
-        #expect(PostgresError(code: .server, sqlState: "40001", message: "").isSerializationFailure)
-        #expect(PostgresError(code: .server, sqlState: "40001", message: "").isRetryable)
-        #expect(PostgresError(code: .server, sqlState: "40P01", message: "").isDeadlock)
-        #expect(PostgresError(code: .connectionLost, message: "").isRetryable)
-        #expect(!PostgresError(code: .server, sqlState: "23505", message: "").isRetryable)
+        #expect(PGError(code: .server, sqlState: "40001", message: "").isSerializationFailure)
+        #expect(PGError(code: .server, sqlState: "40001", message: "").isRetryable)
+        #expect(PGError(code: .server, sqlState: "40P01", message: "").isDeadlock)
+        #expect(PGError(code: .connectionLost, message: "").isRetryable)
+        #expect(!PGError(code: .server, sqlState: "23505", message: "").isRetryable)
     }
 
     @Test func connectionFailuresAreClear() async throws {
         let base = try await TestDatabase.configuration()
         var unknownDatabase = base
         unknownDatabase.keywords["dbname"] = "no_such_database"
-        let missing = await #expect(throws: PostgresError.self) {
-            _ = try await PostgresConnection.connect(configuration: unknownDatabase, logger: TestDatabase.logger)
+        let missing = await #expect(throws: PGError.self) {
+            _ = try await PGConnection.connect(configuration: unknownDatabase, logger: TestDatabase.logger)
         }
         #expect(missing?.code == .connectionFailed)
         #expect(missing?.message.contains("no_such_database") == true)
 
         var unknownUser = base
         unknownUser.keywords["user"] = "no_such_user"
-        let user = await #expect(throws: PostgresError.self) {
-            _ = try await PostgresConnection.connect(configuration: unknownUser, logger: TestDatabase.logger)
+        let user = await #expect(throws: PGError.self) {
+            _ = try await PGConnection.connect(configuration: unknownUser, logger: TestDatabase.logger)
         }
         #expect(user?.code == .connectionFailed)
         #expect(user?.message.contains("no_such_user") == true)
 
-        let unreachable = PostgresConfiguration(url: "postgresql://postgres@127.0.0.1:1/postgres")
-        let refused = await #expect(throws: PostgresError.self) {
-            _ = try await PostgresConnection.connect(configuration: unreachable, logger: TestDatabase.logger)
+        let unreachable = PGConfiguration(url: "postgresql://postgres@127.0.0.1:1/postgres")
+        let refused = await #expect(throws: PGError.self) {
+            _ = try await PGConnection.connect(configuration: unreachable, logger: TestDatabase.logger)
         }
         #expect(refused?.code == .connectionFailed)
         #expect(refused?.isRetryable == true)
@@ -111,39 +111,39 @@ struct QueryTests {
         let host = try #require(base.keywords["host"], "the test server is configured by keywords")
         let port = try #require(base.keywords["port"])
         let url = "postgresql://postgres@\(host):\(port)/postgres?application_name=ignored"
-        let connection = try await PostgresConnection.connect(
-            configuration: PostgresConfiguration(url: url, applicationName: "mire-url-test"),
+        let connection = try await PGConnection.connect(
+            configuration: PGConfiguration(url: url, applicationName: "mire-url-test"),
             logger: TestDatabase.logger
         )
         #expect(try await connection.query("SHOW application_name").single(String.self) == "mire-url-test")
         await connection.close()
-        let closed = await #expect(throws: PostgresError.self) { try await connection.query("SELECT 1") }
+        let closed = await #expect(throws: PGError.self) { try await connection.query("SELECT 1") }
         #expect(closed?.code == .connectionLost)
     }
 
     @Test func passwordsAreNotPrinted() {
-        let url = PostgresConfiguration(url: "postgresql://app:hunter2@db:5432/bank")
+        let url = PGConfiguration(url: "postgresql://app:hunter2@db:5432/bank")
         #expect(!url.description.contains("hunter2"))
         for text in [
             "host=db user=app password=ab dbname=bank", "host=db password='two words' dbname=bank",
             "postgresql://app@db/bank?password=s3cret&sslmode=disable",
         ] {
-            let shown = PostgresConfiguration(url: text).description
+            let shown = PGConfiguration(url: text).description
             #expect(
                 !shown.contains("ab dbname") && !shown.contains("two words") && !shown.contains("s3cret"), "\(shown)")
         }
-        let keywords = PostgresConfiguration(host: "db", user: "app", password: "hunter2", database: "bank")
+        let keywords = PGConfiguration(host: "db", user: "app", password: "hunter2", database: "bank")
         #expect(!keywords.description.contains("hunter2"))
     }
 
     @Test func aPasswordWithAnUnencodedAtSignNeverReachesAnError() async throws {
         // libpq reads the user info up to the first '@': the rest of the password becomes the
         // host name, which its error message then quotes.
-        let configuration = PostgresConfiguration(url: "postgresql://app:s3cr@tPassw0rd@127.0.0.1:1/bank")
+        let configuration = PGConfiguration(url: "postgresql://app:s3cr@tPassw0rd@127.0.0.1:1/bank")
         let error = await #expect(throws: (any Error).self) {
-            _ = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+            _ = try await PGConnection.connect(configuration: configuration, logger: TestDatabase.logger)
         }
-        let texts = ["\(error.map { "\($0)" } ?? "")", (error as? PostgresError)?.debugDescription ?? ""]
+        let texts = ["\(error.map { "\($0)" } ?? "")", (error as? PGError)?.debugDescription ?? ""]
         for text in texts {
             #expect(!text.contains("tPassw0rd"), "\(text)")
             #expect(!text.contains("s3cr"), "\(text)")
@@ -170,7 +170,7 @@ struct QueryTests {
         let collected = LogCollector()
         var logger = Logger(label: "notices") { _ in collected }
         logger.logLevel = .debug
-        let connection = try await PostgresConnection.connect(
+        let connection = try await PGConnection.connect(
             configuration: try await TestDatabase.configuration(), logger: logger)
         try await connection.query("DO $$ BEGIN RAISE NOTICE 'hello from plpgsql'; END $$")
         await connection.close()

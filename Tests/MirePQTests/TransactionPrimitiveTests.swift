@@ -8,7 +8,7 @@ import Testing
 struct TransactionPrimitiveTests {
     @Test func beginTravelsWithTheFirstStatementAndSettingsApply() async throws {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
-            let options = PostgresTransactionOptions(
+            let options = PGTransactionOptions(
                 isolationLevel: .repeatableRead, lockTimeout: .milliseconds(1500),
                 statementTimeout: .seconds(7), idleInTransactionTimeout: .seconds(9))
             let seen = try await pool.withTransaction(options) { connection in
@@ -43,7 +43,7 @@ struct TransactionPrimitiveTests {
     @Test func commitOfAFailedTransactionIsAnErrorNotASilentRollback() async throws {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             try await pool.withConnection { try await $0.query("CREATE TABLE t (v int8 PRIMARY KEY)") }
-            let error = await #expect(throws: PostgresError.self) {
+            let error = await #expect(throws: PGError.self) {
                 try await pool.withTransaction { connection in
                     try await connection.query("INSERT INTO t VALUES (1)")
                     _ = try? await connection.query("INSERT INTO t VALUES (1)")  // fails; swallowed
@@ -61,11 +61,11 @@ struct TransactionPrimitiveTests {
         try await TestDatabase.withSchema { configuration throws in
             let proxy = try FaultProxy(upstream: configuration)
             defer { proxy.stop() }
-            let pool = PostgresPool(
+            let pool = PGPool(
                 configuration: proxy.configuration, maximumConnections: 1, logger: TestDatabase.logger)
             try await pool.withConnection { try await $0.query("CREATE TABLE t (v int8)") }
             proxy.arm(.dropReply, whenStatementIs: "COMMIT", alone: true)
-            let error = await #expect(throws: PostgresError.self) {
+            let error = await #expect(throws: PGError.self) {
                 try await pool.withTransaction { connection in try await connection.query("INSERT INTO t VALUES (1)") }
             }
             #expect(error?.code == .commitOutcomeUnknown)
@@ -86,7 +86,7 @@ struct TransactionPrimitiveTests {
             try await TestDatabase.withAdminConnection { admin in
                 _ = try await admin.query("SELECT pg_terminate_backend(\(pid), 5000)")
             }
-            let error = await #expect(throws: PostgresError.self) {
+            let error = await #expect(throws: PGError.self) {
                 try await pool.withConnection { try await $0.query("SELECT 1") }
             }
             #expect(error?.code == .connectionLost)

@@ -6,7 +6,7 @@ import Testing
 @Suite("Parameter and result types", .timeLimit(.minutes(3)))
 struct TypeRoundTripTests {
     /// Sends `value` as a parameter and decodes it back, through the server.
-    func roundTrip<T: PostgresEncodable & PostgresDecodable>(_ value: T, cast: String) async throws -> T {
+    func roundTrip<T: PGEncodable & PGDecodable>(_ value: T, cast: String) async throws -> T {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             try await pool.withConnection { connection throws in
                 try await connection.query("SELECT \(value)::\(unescaped: cast)").single(T.self)
@@ -30,8 +30,8 @@ struct TypeRoundTripTests {
         let decodedDate = try await roundTrip(date, cast: "timestamptz")
         #expect(abs(decodedDate.timeIntervalSince(date)) < 0.000_001)
         #expect(
-            try await roundTrip(PostgresTransactionID(9_000_000_000), cast: "xid8")
-                == PostgresTransactionID(9_000_000_000))
+            try await roundTrip(PGTransactionID(9_000_000_000), cast: "xid8")
+                == PGTransactionID(9_000_000_000))
     }
 
     @Test func textIsExactIncludingNonASCII() async throws {
@@ -41,9 +41,9 @@ struct TypeRoundTripTests {
     }
 
     @Test func json() async throws {
-        let jsonb = try await roundTrip(PostgresJSONB(text: #"{"b": 1, "a": "ü"}"#), cast: "jsonb")
+        let jsonb = try await roundTrip(PGJSONB(text: #"{"b": 1, "a": "ü"}"#), cast: "jsonb")
         #expect(jsonb.text == #"{"a": "ü", "b": 1}"#)  // jsonb normalises key order
-        let json = try await roundTrip(PostgresJSON(text: #"{"b":1,  "a":2}"#), cast: "json")
+        let json = try await roundTrip(PGJSON(text: #"{"b":1,  "a":2}"#), cast: "json")
         #expect(json.text == #"{"b":1,  "a":2}"#)  // json keeps the text as given
     }
 
@@ -61,7 +61,7 @@ struct TypeRoundTripTests {
         #expect(try await roundTrip([Int64](), cast: "int8[]") == [])
         let ids = [UUID(), UUID()]
         #expect(try await roundTrip(ids, cast: "uuid[]") == ids)
-        let docs = [PostgresJSONB(text: "{}"), PostgresJSONB(text: "[1]")]
+        let docs = [PGJSONB(text: "{}"), PGJSONB(text: "[1]")]
         #expect(try await roundTrip(docs, cast: "jsonb[]").map(\.text) == ["{}", "[1]"])
         #expect(try await roundTrip([true, false], cast: "bool[]") == [true, false])
         #expect(try await roundTrip([Data([1]), Data()], cast: "bytea[]") == [Data([1]), Data()])
@@ -88,7 +88,7 @@ struct TypeRoundTripTests {
             try await pool.withConnection { connection throws in
                 #expect(try await connection.query("SELECT 7::int2").single(Int64.self) == 7)
                 #expect(try await connection.query("SELECT 7::int4").single(Int.self) == 7)
-                let error = await #expect(throws: PostgresError.self) {
+                let error = await #expect(throws: PGError.self) {
                     try await connection.query("SELECT 70000::int4").single(Int16.self)
                 }
                 #expect(error?.code == .decoding)
@@ -100,15 +100,15 @@ struct TypeRoundTripTests {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             try await pool.withConnection { connection throws in
                 let rows = try await connection.query("SELECT 'x'::text AS label, NULL::int8 AS missing")
-                let mismatch = #expect(throws: PostgresError.self) { try rows[0].decode(Int64.self, named: "label") }
+                let mismatch = #expect(throws: PGError.self) { try rows[0].decode(Int64.self, named: "label") }
                 #expect(mismatch?.code == .decoding)
                 #expect(mismatch?.message.contains("'label'") == true)
                 #expect(mismatch?.message.contains("text") == true)
                 #expect(mismatch?.message.contains("Int64") == true)
-                let null = #expect(throws: PostgresError.self) { try rows[0].decode(Int64.self, named: "missing") }
+                let null = #expect(throws: PGError.self) { try rows[0].decode(Int64.self, named: "missing") }
                 #expect(null?.message.contains("NULL") == true)
                 #expect(try rows[0].decode(Int64?.self, named: "missing") == nil)
-                #expect(throws: PostgresError.self) { try rows[0].decode(String.self, named: "nope") }
+                #expect(throws: PGError.self) { try rows[0].decode(String.self, named: "nope") }
             }
         }
     }

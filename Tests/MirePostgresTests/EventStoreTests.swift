@@ -428,11 +428,11 @@ struct EventStoreTests {
     @Test func aSaveIsOneRoundTrip() async throws {
         try await TestDatabase.withSchema { configuration throws in
             let role = "saver_" + UUID().uuidString.prefix(8).lowercased()
-            let admin = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+            let admin = try await PGConnection.connect(configuration: configuration, logger: TestDatabase.logger)
             try await admin.query("CREATE ROLE \(identifier: role) LOGIN SUPERUSER")
             var saverConfiguration = configuration
             saverConfiguration.keywords["user"] = role
-            let pool = PostgresPool(
+            let pool = PGPool(
                 configuration: saverConfiguration, maximumConnections: 1, logger: TestDatabase.logger)
             let store = EventStore(pool: pool, logger: TestDatabase.logger)
             try await store.migrate()

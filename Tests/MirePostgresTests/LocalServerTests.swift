@@ -35,7 +35,7 @@ struct LocalServerTests {
         let again = try await server.start()  // already running: reused, same port
         #expect(again == configuration)
 
-        var connection = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+        var connection = try await PGConnection.connect(configuration: configuration, logger: TestDatabase.logger)
         try await connection.query("CREATE TABLE kept (v text)")
         try await connection.query("INSERT INTO kept VALUES (\("still here"))")
         #expect(try await connection.query("SHOW listen_addresses").single(String.self) == "127.0.0.1")
@@ -46,7 +46,7 @@ struct LocalServerTests {
         #expect(FileManager.default.fileExists(atPath: server.dataDirectory.path))
 
         let restarted = try await server.start()
-        connection = try await PostgresConnection.connect(configuration: restarted, logger: TestDatabase.logger)
+        connection = try await PGConnection.connect(configuration: restarted, logger: TestDatabase.logger)
         #expect(try await connection.query("SELECT v FROM kept").single(String.self) == "still here")
         await connection.close()
         try server.stop()
@@ -55,7 +55,7 @@ struct LocalServerTests {
     @Test func throwawayServerIsDeletedWhenStopped() async throws {
         let server = try LocalPostgresServer.throwaway()
         let configuration = try await server.start()
-        let connection = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+        let connection = try await PGConnection.connect(configuration: configuration, logger: TestDatabase.logger)
         #expect(try await connection.query("SHOW fsync").single(String.self) == "off")
         await connection.close()
         try server.stop()
@@ -88,14 +88,14 @@ struct ServerRestartTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let server = LocalPostgresServer.persistent(at: directory)
         let configuration = try await server.start()
-        let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: TestDatabase.logger)
+        let pool = PGPool(configuration: configuration, maximumConnections: 1, logger: TestDatabase.logger)
         #expect(try await pool.withConnection { try await $0.query("SELECT 1::int8").single(Int64.self) } == 1)
 
         try server.stop()
         let restarted = try await server.start()
         #expect(restarted == configuration)  // same port
 
-        let lost = await #expect(throws: PostgresError.self) {
+        let lost = await #expect(throws: PGError.self) {
             try await pool.withConnection { try await $0.query("SELECT 1::int8").single(Int64.self) }
         }
         #expect(lost?.isRetryable == true)

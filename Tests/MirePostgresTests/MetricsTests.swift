@@ -29,7 +29,7 @@ struct MetricsTests {
             // A pool of its own name, so that other tests' pools do not add to its metrics.
             var configuration = configuration
             configuration.applicationName = "metered-" + UUID().uuidString.prefix(8)
-            let pool = PostgresPool(configuration: configuration, maximumConnections: 2, logger: TestDatabase.logger)
+            let pool = PGPool(configuration: configuration, maximumConnections: 2, logger: TestDatabase.logger)
             let store = EventStore(pool: pool, configuration: .init(wakeUpChannel: nil), logger: TestDatabase.logger)
             try await store.migrate()
             var first = try await store.loadOrDefault(Meter.self, id: "m")

@@ -51,7 +51,7 @@ struct MigrationTests {
             let applied = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<6 {
                     group.addTask {
-                        let pool = PostgresPool(
+                        let pool = PGPool(
                             configuration: configuration, maximumConnections: 1, logger: TestDatabase.logger)
                         defer { Task { await pool.shutdown() } }
                         return try await Migrator(pool: pool, logger: TestDatabase.logger).migrate().count
@@ -61,7 +61,7 @@ struct MigrationTests {
             }
             #expect(applied.reduce(0, +) == Migration.all.count)
             #expect(applied.filter { $0 > 0 }.count == 1)
-            let connection = try await PostgresConnection.connect(
+            let connection = try await PGConnection.connect(
                 configuration: configuration, logger: TestDatabase.logger)
             let recorded = try await connection.query("SELECT count(*) FROM mire_schema_migrations").single(Int64.self)
             #expect(recorded == Int64(Migration.all.count))
@@ -111,11 +111,11 @@ struct MigrationTests {
                     VALUES ('a-1', 1, 'a', gen_random_uuid(), 'a.created', '{}')
                     """
                 )
-                for statement: PostgresQuery in [
+                for statement: PGQuery in [
                     "UPDATE mire_events SET payload = '{\"x\":1}'", "DELETE FROM mire_events",
                     "TRUNCATE mire_events CASCADE",
                 ] {
-                    let error = await #expect(throws: PostgresError.self) { try await connection.query(statement) }
+                    let error = await #expect(throws: PGError.self) { try await connection.query(statement) }
                     #expect(error?.sqlState == "P0M01")
                     #expect(error?.message.contains("append-only") == true)
                 }

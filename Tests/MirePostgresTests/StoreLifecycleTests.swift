@@ -23,11 +23,11 @@ struct StoreLifecycleTests {
     @Test(.timeLimit(.minutes(1))) func wakeUpsAreSentWhileTheStoreRunsInAServiceGroup() async throws {
         try await TestDatabase.withSchema { configuration in
             let channel = "wake_" + UUID().uuidString.prefix(8).lowercased()
-            let pool = PostgresPool(configuration: configuration, maximumConnections: 2, logger: TestDatabase.logger)
+            let pool = PGPool(configuration: configuration, maximumConnections: 2, logger: TestDatabase.logger)
             let store = EventStore(
                 pool: pool, configuration: .init(wakeUpChannel: channel), logger: TestDatabase.logger)
             try await store.migrate()
-            let listener = try await PostgresConnection.connect(
+            let listener = try await PGConnection.connect(
                 configuration: configuration, logger: TestDatabase.logger)
             try await listener.query("LISTEN \(identifier: channel)")
 
@@ -39,7 +39,7 @@ struct StoreLifecycleTests {
                 var tally = try await store.loadOrDefault(Tally.self, id: "woken")
                 tally.record(.added(1))
                 try await store.save(&tally)
-                var heard: [PostgresNotification] = []
+                var heard: [PGNotification] = []
                 while heard.isEmpty { heard = try await listener.waitForNotifications(timeout: .seconds(1)) }
                 #expect(heard.first?.channel == channel)
                 await group.triggerGracefulShutdown()
@@ -49,7 +49,7 @@ struct StoreLifecycleTests {
             #expect(!store.isRunning)
             // Shutdown closed the pool: it refuses work.
             #expect(pool.statistics.open == 0)
-            await #expect(throws: PostgresError.self) { try await pool.withConnection { _ in } }
+            await #expect(throws: PGError.self) { try await pool.withConnection { _ in } }
         }
     }
 

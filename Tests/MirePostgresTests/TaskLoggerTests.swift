@@ -25,7 +25,7 @@ private struct CapturingLogHandler: LogHandler {
 struct TaskLoggerTests {
     @Test func aRequestsLoggerReceivesTheStoresLogsWithItsMetadata() async throws {
         try await TestDatabase.withSchema { configuration in
-            let pool = PostgresPool(configuration: configuration, maximumConnections: 2, logger: TestDatabase.logger)
+            let pool = PGPool(configuration: configuration, maximumConnections: 2, logger: TestDatabase.logger)
             let store = EventStore(
                 pool: pool, configuration: .init(wakeUpChannel: nil),
                 logger: Logger(label: "quiet") { _ in SwiftLogNoOpLogHandler() })

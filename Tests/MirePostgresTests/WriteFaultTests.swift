@@ -201,10 +201,10 @@ struct WriteFaultTests {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             // libpq refuses to send a statement with more than 65,535 parameters, after the
             // first statement of the pipeline went out.
-            var bindings = PostgresBindings()
+            var bindings = PGBindings()
             for value in 0..<70_000 { bindings.append(Int64(value)) }
-            let huge = PostgresQuery(unsafeSQL: "SELECT 1", bindings: bindings)
-            await #expect(throws: PostgresError.self) {
+            let huge = PGQuery(unsafeSQL: "SELECT 1", bindings: bindings)
+            await #expect(throws: PGError.self) {
                 try await pool.withConnection { connection in
                     try await connection.pipeline(["SELECT 1", huge])
                 }
@@ -224,7 +224,7 @@ final class RowLockHolder: Sendable {
     /// The backend holding the lock.
     var pid: Int32 { holderPID }
 
-    init(pool: PostgresPool, stream: String) async throws {
+    init(pool: PGPool, stream: String) async throws {
         let locked = AsyncStream<Int32>.makeStream()
         let release = AsyncStream<Void>.makeStream()
         self.release = release.continuation
@@ -285,7 +285,7 @@ struct ServerCrashTests {
         let server = try LocalPostgresServer.throwaway(settings: ["synchronous_commit": "on"])
         let configuration = try await server.start()
         defer { try? server.stop() }
-        let pool = PostgresPool(configuration: configuration, maximumConnections: 4, logger: TestDatabase.logger)
+        let pool = PGPool(configuration: configuration, maximumConnections: 4, logger: TestDatabase.logger)
         let store = EventStore(pool: pool, logger: TestDatabase.logger)
         try await store.migrate()
         let policy = RetryPolicy(maximumAttempts: 200, baseDelay: .milliseconds(5), maximumDelay: .milliseconds(100))

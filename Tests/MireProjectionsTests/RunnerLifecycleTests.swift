@@ -19,7 +19,7 @@ struct RunnerLifecycleTests {
                 logger: TestDatabase.logger)
             let group = ServiceGroup(services: [runner], logger: TestDatabase.logger)
             let error = await #expect(throws: (any Error).self) { try await group.run() }
-            let database = (error as? PostgresError) ?? ((error as? MireError)?.underlying as? PostgresError)
+            let database = (error as? PGError) ?? ((error as? MireError)?.underlying as? PGError)
             #expect(database?.sqlState == "42P01", "\(String(describing: error))")  // undefined_table
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MirePQ
 import MireProjections
 import MireTestSupport
 import MireTransactions
@@ -97,8 +98,8 @@ struct RunnerTests {
             let configuration = try await TestDatabase.configuration()
             var scoped = configuration
             scoped.searchPath = store.pool.configuration.searchPath
-            let early = try await PostgresConnection.connect(configuration: scoped, logger: TestDatabase.logger)
-            let blocker = try await PostgresConnection.connect(configuration: scoped, logger: TestDatabase.logger)
+            let early = try await PGConnection.connect(configuration: scoped, logger: TestDatabase.logger)
+            let blocker = try await PGConnection.connect(configuration: scoped, logger: TestDatabase.logger)
 
             // T1 draws its xid first, then T0 (kept open, so the horizon stays below T2).
             try await early.query("BEGIN")
@@ -218,7 +219,7 @@ struct RunnerTests {
         try await TestDatabase.withSchema { configuration throws in
             // A channel of its own, so other tests' writes do not wake this runner.
             let channel = "mire_test_" + UUID().uuidString.prefix(8).lowercased()
-            let pool = PostgresPool(configuration: configuration, maximumConnections: 4, logger: TestDatabase.logger)
+            let pool = PGPool(configuration: configuration, maximumConnections: 4, logger: TestDatabase.logger)
             let store = EventStore(
                 pool: pool, configuration: .init(wakeUpChannel: channel), logger: TestDatabase.logger)
             try await store.migrate()

@@ -25,14 +25,14 @@ struct SnapshotLifecycleTests {
         async throws
     {
         try await TestDatabase.withSchema { configuration in
-            let pool = PostgresPool(configuration: configuration, maximumConnections: 3, logger: TestDatabase.logger)
+            let pool = PGPool(configuration: configuration, maximumConnections: 3, logger: TestDatabase.logger)
             let snapshots = Snapshots(configuration: SnapshotConfiguration(every: 1), logger: TestDatabase.logger)
             let store = EventStore(
                 pool: pool, configuration: .init(snapshots: snapshots, wakeUpChannel: nil),
                 logger: TestDatabase.logger)
             try await store.migrate()
             // Another session holds off every snapshot write until it commits.
-            let blocker = try await PostgresConnection.connect(
+            let blocker = try await PGConnection.connect(
                 configuration: configuration, logger: TestDatabase.logger)
             try await blocker.query("BEGIN")
             try await blocker.query("LOCK TABLE mire_snapshots IN SHARE ROW EXCLUSIVE MODE")

@@ -1,4 +1,5 @@
 import Foundation
+import MirePQ
 import MireTestSupport
 import MireTransactions
 import Testing
@@ -128,7 +129,7 @@ struct SnapshotTests {
             for index in 0..<12 { counter.record(.noted("note number \(index) with some padding to compress")) }
             try await store.save(&counter)
             #expect(try await storedSnapshot(store, "counter-damaged")?.encoding == "json+zlib")
-            try await store.pool.withConnection { try await $0.query(PostgresQuery(unsafeSQL: damage)) }
+            try await store.pool.withConnection { try await $0.query(PGQuery(unsafeSQL: damage)) }
             let loaded = try #require(try await store.load(Counter.self, id: "damaged"))
             #expect(loaded.state == counter.state)
             #expect(loaded.loadDetails.snapshotVersion == nil)
@@ -333,11 +334,11 @@ struct SnapshotRoundTripTests {
     @Test func aLoadWithSnapshotsIsOneStatementAndAnUpdateTwo() async throws {
         try await TestDatabase.withSchema { configuration throws in
             let role = "snap_" + UUID().uuidString.prefix(8).lowercased()
-            let admin = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+            let admin = try await PGConnection.connect(configuration: configuration, logger: TestDatabase.logger)
             try await admin.query("CREATE ROLE \(identifier: role) LOGIN SUPERUSER")
             var counted = configuration
             counted.keywords["user"] = role
-            let pool = PostgresPool(configuration: counted, maximumConnections: 1, logger: TestDatabase.logger)
+            let pool = PGPool(configuration: counted, maximumConnections: 1, logger: TestDatabase.logger)
             let snapshots = Snapshots(
                 configuration: SnapshotConfiguration(every: 10, writeMode: .inline), logger: TestDatabase.logger)
             let store = EventStore(

@@ -12,7 +12,7 @@ import Synchronization
 ///
 /// ```swift
 /// let proxy = try FaultProxy(upstream: configuration)
-/// let pool = PostgresPool(configuration: proxy.configuration, logger: logger)
+/// let pool = PGPool(configuration: proxy.configuration, logger: logger)
 /// proxy.arm(.dropReply, whenRequestContains: "COMMIT")   // the outcome-unknown moment
 /// ```
 public final class FaultProxy: Sendable {
@@ -72,7 +72,7 @@ public final class FaultProxy: Sendable {
     /// The loopback port the proxy listens on.
     public let port: Int
     /// How clients reach the server through the proxy.
-    public let configuration: PostgresConfiguration
+    public let configuration: PGConfiguration
     private let upstreamHost: String
     private let upstreamPort: Int
     private let listener: Int32
@@ -80,7 +80,7 @@ public final class FaultProxy: Sendable {
 
     /// A proxy for the server that `upstream` names (host and port keywords, as the local server
     /// helper gives them, or a URL's host and port; IPv4 only). It starts listening at once.
-    public init(upstream: PostgresConfiguration) throws {
+    public init(upstream: PGConfiguration) throws {
         let url = URLComponents(string: upstream.connectionString)
         guard let host = upstream.keywords["host"] ?? url?.host,
             let port = upstream.keywords["port"].flatMap(Int.init) ?? url?.port

@@ -17,15 +17,15 @@ public import MirePostgres
 /// }
 /// ```
 public enum TestDatabase {
-    private static let server = Task<PostgresConfiguration, any Error> {
+    private static let server = Task<PGConfiguration, any Error> {
         if let url = ProcessInfo.processInfo.environment["MIRE_TEST_DATABASE_URL"], !url.isEmpty {
-            return PostgresConfiguration(url: url)
+            return PGConfiguration(url: url)
         }
         do {
             // pg_stat_statements lets tests count the statements a call really sent.
             let server = try LocalPostgresServer.throwaway(settings: ["shared_preload_libraries": "pg_stat_statements"])
             let configuration = try await server.start()
-            let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+            let connection = try await PGConnection.connect(configuration: configuration, logger: logger)
             try await connection.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public")
             await connection.close()
             return configuration
@@ -44,7 +44,7 @@ public enum TestDatabase {
     }
 
     /// How to reach the test server's default database.
-    public static func configuration() async throws -> PostgresConfiguration {
+    public static func configuration() async throws -> PGConfiguration {
         try await server.value
     }
 
@@ -52,9 +52,9 @@ public enum TestDatabase {
     /// `pg_locks`, terminate backends, …); closed afterwards.
     public static func withAdminConnection<T: Sendable>(
         isolation: isolated (any Actor)? = #isolation,
-        _ body: (PostgresConnection) async throws -> T
+        _ body: (PGConnection) async throws -> T
     ) async throws -> T {
-        let admin = try await PostgresConnection.connect(configuration: try await configuration(), logger: logger)
+        let admin = try await PGConnection.connect(configuration: try await configuration(), logger: logger)
         return try await ensuring {
             try await body(admin)
         } cleanup: {
@@ -66,11 +66,11 @@ public enum TestDatabase {
     /// dropped afterwards: tests never see each other's tables.
     public static func withSchema<T>(
         isolation: isolated (any Actor)? = #isolation,
-        _ body: (PostgresConfiguration) async throws -> T
+        _ body: (PGConfiguration) async throws -> T
     ) async throws -> T {
         var configuration = try await configuration()
         let schema = "t_" + UUID().uuidString.replacing("-", with: "").lowercased().prefix(16)
-        let admin = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+        let admin = try await PGConnection.connect(configuration: configuration, logger: logger)
         try await admin.query("CREATE SCHEMA \(identifier: String(schema))")
         configuration.searchPath = [String(schema)]
         return try await ensuring {
@@ -106,9 +106,9 @@ public enum TestDatabase {
     ) async throws -> T {
         try await withSchema { configuration in
             let proxy = try FaultProxy(upstream: configuration)
-            let proxied = PostgresPool(
+            let proxied = PGPool(
                 configuration: proxy.configuration, maximumConnections: maximumConnections, logger: logger)
-            let directPool = PostgresPool(configuration: configuration, maximumConnections: 4, logger: logger)
+            let directPool = PGPool(configuration: configuration, maximumConnections: 4, logger: logger)
             return try await ensuring {
                 let store = EventStore(pool: proxied, configuration: storeConfiguration, logger: logger)
                 let direct = EventStore(pool: directPool, configuration: storeConfiguration, logger: logger)
@@ -126,10 +126,10 @@ public enum TestDatabase {
     public static func withPool<T>(
         maximumConnections: Int = 4,
         isolation: isolated (any Actor)? = #isolation,
-        _ body: (PostgresPool) async throws -> T
+        _ body: (PGPool) async throws -> T
     ) async throws -> T {
         try await withSchema { configuration in
-            let pool = PostgresPool(
+            let pool = PGPool(
                 configuration: configuration, maximumConnections: maximumConnections, logger: logger)
             return try await ensuring {
                 try await body(pool)

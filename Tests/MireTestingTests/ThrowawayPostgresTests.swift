@@ -15,8 +15,8 @@ struct ThrowawayPostgresTests {
             return store.pool.configuration
         }
         // The server is gone with the scope.
-        await #expect(throws: PostgresError.self) {
-            let connection = try await PostgresConnection.connect(
+        await #expect(throws: PGError.self) {
+            let connection = try await PGConnection.connect(
                 configuration: configuration, logger: TestDatabase.logger)
             await connection.close()
         }

@@ -1,4 +1,5 @@
 import Foundation
+import MirePQ
 import MireTestSupport
 import MireTransactions
 import Testing
@@ -277,13 +278,13 @@ struct MultiLoadTests {
                 #expect(loaded["m-a"]?.state.balance == 10)
                 // Another writer of m-b waits for this scope: the lock is held.
                 do {
-                    try await store.pool.withTransaction(PostgresTransactionOptions(lockTimeout: .milliseconds(200))) {
+                    try await store.pool.withTransaction(PGTransactionOptions(lockTimeout: .milliseconds(200))) {
                         connection in
                         try await connection.query(
                             "SELECT version FROM mire_streams WHERE stream_id = 'wallet-m-b' FOR UPDATE")
                     }
                     return false
-                } catch let error as PostgresError where error.isLockNotAvailable {
+                } catch let error as PGError where error.isLockNotAvailable {
                     return true
                 }
             }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import MireBankDomain
+import MirePQ
 import MirePostgres
 
 /// How `mire-bank` ends, by kind of failure (the numbers of BSD's sysexits):
@@ -21,10 +23,10 @@ enum ExitStatus {
         switch error {
         case let exit as ExitCode: return exit
         case is BankError: return refused
-        case let error as PostgresError where error.isUnavailable: return databaseUnavailable
+        case let error as PGError where error.isUnavailable: return databaseUnavailable
         case let error as MireError:
             if error.code == .localServer { return databaseUnavailable }
-            if let database = error.underlying as? PostgresError, database.isUnavailable { return databaseUnavailable }
+            if let database = error.underlying as? PGError, database.isUnavailable { return databaseUnavailable }
             let refusals: [MireError.Code] = [
                 .concurrencyConflict, .streamNotFound, .eventRefused, .invalidStreamID, .invalidOperation,
                 .eventIDReused,
@@ -39,16 +41,16 @@ enum ExitStatus {
     /// server's or libpq's reason (which never holds a password: the driver redacts it).
     static func message(for error: any Error) -> String {
         switch error {
-        case let error as PostgresError: return reason(of: error)
+        case let error as PGError: return reason(of: error)
         case let error as MireError:
-            guard let database = error.underlying as? PostgresError else { return "\(error)" }
+            guard let database = error.underlying as? PGError else { return "\(error)" }
             return "\(error.code): \(error.message) — \(reason(of: database))"
                 + (error.recovery.map { " (\($0))" } ?? "")
         default: return "\(error)"
         }
     }
 
-    private static func reason(of error: PostgresError) -> String {
+    private static func reason(of error: PGError) -> String {
         let what =
             switch error.code {
             case .connectionFailed: "could not connect to the database"
@@ -63,7 +65,7 @@ enum ExitStatus {
     }
 }
 
-extension PostgresError {
+extension PGError {
     /// Whether the database could not be reached or was lost: not the command's fault.
     fileprivate var isUnavailable: Bool {
         code == .connectionFailed || code == .connectionLost || code == .poolClosed

@@ -1,3 +1,5 @@
+import MireBankDomain
+
 /// `mire-bank --database URL balance a1` means `mire-bank balance a1 --database URL`: the global
 /// options (`--database`, `--log-level`, `--json`) given before the subcommand are moved after
 /// it, where each subcommand reads them.

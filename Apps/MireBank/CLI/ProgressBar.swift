@@ -1,4 +1,5 @@
 import Foundation
+import MireBankDomain
 import Synchronization
 
 /// A one-line progress bar on standard error, redrawn at most every 100 ms — only when standard

@@ -1,4 +1,5 @@
 import Foundation
+import MireBankDomain
 import MirePostgres
 
 /// Checks a chaos run's log against what every caller was told, on a connection without faults.

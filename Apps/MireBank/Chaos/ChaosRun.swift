@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import MireBankDomain
+import MirePQ
 import MireProjections
 import MireTestSupport
 import MireTransactions

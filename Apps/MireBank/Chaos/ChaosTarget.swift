@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import MireBankDomain
 import MireLocalServer
+import MirePQ
 import MirePostgres
 import MireTestSupport
 
@@ -10,7 +12,7 @@ final class ChaosTarget: Sendable {
     /// The private server, when the run started one (nil with `--database`).
     let server: LocalPostgresServer?
     /// How to reach the server without faults.
-    let direct: PostgresConfiguration
+    let direct: PGConfiguration
     /// The proxy every worker and replica goes through.
     let proxy: FaultProxy
 
@@ -18,7 +20,7 @@ final class ChaosTarget: Sendable {
     /// run may kill).
     static let applicationName = "mire-chaos"
 
-    private init(server: LocalPostgresServer?, direct: PostgresConfiguration, proxy: FaultProxy) {
+    private init(server: LocalPostgresServer?, direct: PGConfiguration, proxy: FaultProxy) {
         self.server = server
         self.direct = direct
         self.proxy = proxy
@@ -28,10 +30,10 @@ final class ChaosTarget: Sendable {
     /// unless `--database` names one, and a proxy in front of it.
     static func start(options: GlobalOptions, logger: Logger) async throws -> ChaosTarget {
         let server: LocalPostgresServer?
-        var direct: PostgresConfiguration
+        var direct: PGConfiguration
         if let url = options.databaseURL {
             server = nil
-            direct = PostgresConfiguration(url: url, applicationName: "mire-chaos-audit")
+            direct = PGConfiguration(url: url, applicationName: "mire-chaos-audit")
         } else {
             // fsync is off (the machine does not crash, only PostgreSQL); commits wait for
             // their WAL write, so a server crash loses no acknowledged commit.
@@ -47,21 +49,21 @@ final class ChaosTarget: Sendable {
     }
 
     /// A pool whose connections go through the proxy.
-    func faultyPool(logger: Logger, maximumConnections: Int = 6) -> PostgresPool {
+    func faultyPool(logger: Logger, maximumConnections: Int = 6) -> PGPool {
         var configuration = proxy.configuration
         configuration.applicationName = Self.applicationName
         configuration.connectTimeoutSeconds = 3
-        return PostgresPool(configuration: configuration, maximumConnections: maximumConnections, logger: logger)
+        return PGPool(configuration: configuration, maximumConnections: maximumConnections, logger: logger)
     }
 
     /// A pool that bypasses the proxy.
-    func directPool(logger: Logger) -> PostgresPool {
-        PostgresPool(configuration: direct, maximumConnections: 4, logger: logger)
+    func directPool(logger: Logger) -> PGPool {
+        PGPool(configuration: direct, maximumConnections: 4, logger: logger)
     }
 
     /// Terminates one backend that serves the proxied pools, chosen at random; true if one was.
     func killRandomBackend(logger: Logger) async -> Bool {
-        guard let admin = try? await PostgresConnection.connect(configuration: direct, logger: logger) else {
+        guard let admin = try? await PGConnection.connect(configuration: direct, logger: logger) else {
             return false
         }
         let killed = try? await admin.query(

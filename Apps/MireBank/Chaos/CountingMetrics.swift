@@ -1,4 +1,5 @@
 import Metrics
+import MireBankDomain
 import Synchronization
 
 /// A swift-metrics backend that only adds up counters, in memory: the chaos run reads how many

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MireBankDomain
 import MirePostgres
 
 /// Runs `body` with the bank on the configured database, migrated, with the store's background

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MireBankDomain
+import MirePQ
 import MireSnapshots
 import Synchronization
 
@@ -92,7 +94,7 @@ struct Bench: AsyncParsableCommand {
         _ options: GlobalOptions, writers: Int, _ body: (EventStore) async throws -> T
     ) async throws -> T {
         let database = try await options.connect(logger: options.makeLogger())
-        let pool = PostgresPool(
+        let pool = PGPool(
             configuration: database.configuration, maximumConnections: writers, logger: database.logger)
         let store = EventStore(pool: pool, logger: database.logger)
         do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MireBankDomain
 import MireProjections
 
 /// `mire-bank db status|start|stop|migrate`.

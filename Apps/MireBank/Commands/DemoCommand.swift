@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MireBankDomain
 import MireProjections
 
 /// `mire-bank demo`: runs every pattern the bank demonstrates, in order, on fresh accounts.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MireBankDomain
 import MirePostgres
 
 /// `mire-bank ingest`: the same events saved one per round trip, then in batches.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MireBankDomain
 import MireSnapshots
 
 struct Snapshot: AsyncParsableCommand {

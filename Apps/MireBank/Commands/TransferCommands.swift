@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MireBankDomain
 import MireTransactions
 import Synchronization
 

@@ -1,3 +1,4 @@
+import MirePQ
 import Benchmark
 import DriverWorkloads
 import Logging
@@ -18,7 +19,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark.setup = {
         let configuration = try await BenchmarkServer.start()
         mire = MireWorkloads(
-            connection: try await PostgresConnection.connect(
+            connection: try await PGConnection.connect(
                 configuration: configuration, logger: Logger(label: "bench")))
         raw = try RawLibPQ(conninfo: BenchmarkServer.conninfo(configuration))
         try await mire.resetTable()

@@ -1,13 +1,14 @@
 import DriverWorkloads
 import Foundation
 import Logging
+import MirePQ
 import MirePostgres
 
 // Runs each workload through Mire and through raw libpq on the same server, interleaved, and
 // prints medians with the ratio Mire / raw (1.00 = no overhead).
 let configuration = try await BenchmarkServer.start()
 let mire = MireWorkloads(
-    connection: try await PostgresConnection.connect(configuration: configuration, logger: Logger(label: "bench")))
+    connection: try await PGConnection.connect(configuration: configuration, logger: Logger(label: "bench")))
 let raw = try RawLibPQ(conninfo: BenchmarkServer.conninfo(configuration))
 try await mire.resetTable()
 

@@ -1,5 +1,6 @@
 import Foundation
 import MireLocalServer
+import MirePQ
 public import MirePostgres
 
 /// The server benchmarks run against: `MIRE_BENCH_DATABASE_URL`, or a throwaway local server
@@ -7,9 +8,9 @@ public import MirePostgres
 public enum BenchmarkServer {
     /// Starts (or names) the server and returns how to reach it.
     /// With `durable: false` (for profiling the client only) commits do not wait for the disk.
-    public static func start(durable: Bool = true) async throws -> PostgresConfiguration {
+    public static func start(durable: Bool = true) async throws -> PGConfiguration {
         if let url = ProcessInfo.processInfo.environment["MIRE_BENCH_DATABASE_URL"], !url.isEmpty {
-            return PostgresConfiguration(url: url, applicationName: "mire-bench")
+            return PGConfiguration(url: url, applicationName: "mire-bench")
         }
         let settings =
             durable
@@ -20,7 +21,7 @@ public enum BenchmarkServer {
     }
 
     /// The libpq conninfo string for `configuration` (for the raw side).
-    public static func conninfo(_ configuration: PostgresConfiguration) -> String {
+    public static func conninfo(_ configuration: PGConfiguration) -> String {
         if !configuration.connectionString.isEmpty { return configuration.connectionString }
         return configuration.keywords.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
     }

@@ -1,11 +1,12 @@
 import Foundation
+import MirePQ
 public import MirePostgres
 
-/// The Mire side: the same work through `PostgresConnection`.
+/// The Mire side: the same work through `PGConnection`.
 public struct MireWorkloads: Sendable {
-    public let connection: PostgresConnection
+    public let connection: PGConnection
 
-    public init(connection: PostgresConnection) { self.connection = connection }
+    public init(connection: PGConnection) { self.connection = connection }
 
     public func selectOne() async throws {
         try await connection.query("SELECT 1")

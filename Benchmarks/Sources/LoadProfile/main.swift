@@ -2,6 +2,7 @@ import DriverWorkloads
 import Foundation
 import Logging
 import MireCore
+import MirePQ
 import MirePostgres
 
 // Where a 1,000-event load's time goes, layer by layer: the raw fetch over libpq, Mire's page
@@ -15,15 +16,15 @@ let configuration = try await BenchmarkServer.start()
 let logger = Logger(label: "profile")
 
 try await Task.detached {
-    let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: logger)
+    let pool = PGPool(configuration: configuration, maximumConnections: 1, logger: logger)
     let store = EventStore(pool: pool, logger: logger)
     try await store.migrate()
     var long = try await store.loadOrDefault(Ledger.self, id: "long")
     for _ in 0..<1_000 { long.record(.deposited(amount: 1)) }
     try await store.save(&long)
     let raw = try RawLibPQ(conninfo: BenchmarkServer.conninfo(configuration))
-    let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
-    let page: PostgresQuery = """
+    let connection = try await PGConnection.connect(configuration: configuration, logger: logger)
+    let page: PGQuery = """
         SELECT s.version, e.stream_version, e.global_position, e.event_type, e.payload
         FROM mire_streams s
         LEFT JOIN LATERAL (
@@ -56,7 +57,7 @@ try await Task.detached {
                     let version = try row.decode(Int64.self, at: 1)
                     let position = try row.decode(Int64.self, at: 2)
                     let type = try row.decode(String.self, at: 3)
-                    let payload = try row.decode(PostgresJSONB.self, at: 4)
+                    let payload = try row.decode(PGJSONB.self, at: 4)
                     if index == 3 {
                         if case .deposited(let amount) = try codec.decode(
                             type: type, payload: payload.utf8, stream: "ledger-long", version: version,

@@ -1,6 +1,7 @@
 import DriverWorkloads
 import Foundation
 import Logging
+import MirePQ
 import MireProjections
 import Synchronization
 
@@ -12,7 +13,7 @@ let eventCount = Int(ProcessInfo.processInfo.environment["MIRE_BENCH_EVENTS"] ??
 let batchSize = 500
 let logger = Logger(label: "bench")
 let configuration = try await BenchmarkServer.start()
-let pool = PostgresPool(configuration: configuration, maximumConnections: 4, logger: logger)
+let pool = PGPool(configuration: configuration, maximumConnections: 4, logger: logger)
 let store = EventStore(pool: pool, configuration: .init(wakeUpChannel: "bench_events"), logger: logger)
 try await store.migrate()
 

@@ -54,17 +54,23 @@ struct LineChart {
         // Grid and ticks.
         for tick in ticks(x0, x1, log: logX) {
             let x = px(tick)
-            svg += "<line x1=\"\(f(x))\" y1=\"\(f(margin.top))\" x2=\"\(f(x))\" y2=\"\(f(margin.top + plotHeight))\" stroke=\"#e4e4e4\"/>\n"
-            svg += "<text x=\"\(f(x))\" y=\"\(f(margin.top + plotHeight + 18))\" text-anchor=\"middle\">\(label(tick))</text>\n"
+            svg +=
+                "<line x1=\"\(f(x))\" y1=\"\(f(margin.top))\" x2=\"\(f(x))\" y2=\"\(f(margin.top + plotHeight))\" stroke=\"#e4e4e4\"/>\n"
+            svg +=
+                "<text x=\"\(f(x))\" y=\"\(f(margin.top + plotHeight + 18))\" text-anchor=\"middle\">\(label(tick))</text>\n"
         }
         for tick in ticks(y0, y1, log: logY) {
             let y = py(tick)
-            svg += "<line x1=\"\(f(margin.left))\" y1=\"\(f(y))\" x2=\"\(f(margin.left + plotWidth))\" y2=\"\(f(y))\" stroke=\"#e4e4e4\"/>\n"
+            svg +=
+                "<line x1=\"\(f(margin.left))\" y1=\"\(f(y))\" x2=\"\(f(margin.left + plotWidth))\" y2=\"\(f(y))\" stroke=\"#e4e4e4\"/>\n"
             svg += "<text x=\"\(f(margin.left - 8))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(label(tick))</text>\n"
         }
-        svg += "<rect x=\"\(f(margin.left))\" y=\"\(f(margin.top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#888\"/>\n"
-        svg += "<text x=\"\(f(margin.left + plotWidth / 2))\" y=\"\(f(height - 18))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        svg += "<text transform=\"translate(18 \(f(margin.top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        svg +=
+            "<rect x=\"\(f(margin.left))\" y=\"\(f(margin.top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#888\"/>\n"
+        svg +=
+            "<text x=\"\(f(margin.left + plotWidth / 2))\" y=\"\(f(height - 18))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        svg +=
+            "<text transform=\"translate(18 \(f(margin.top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         // Lines, points and the legend.
         for (index, line) in series.enumerated() {
             let path = line.points.sorted { $0.x < $1.x }.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
@@ -75,7 +81,8 @@ struct LineChart {
             }
             let legendY = margin.top + 10 + Double(index) * 22
             let legendX = margin.left + plotWidth + 14
-            svg += "<line x1=\"\(f(legendX))\" y1=\"\(f(legendY))\" x2=\"\(f(legendX + 22))\" y2=\"\(f(legendY))\" stroke=\"\(line.color)\" stroke-width=\"2.5\"\(dash)/>\n"
+            svg +=
+                "<line x1=\"\(f(legendX))\" y1=\"\(f(legendY))\" x2=\"\(f(legendX + 22))\" y2=\"\(f(legendY))\" stroke=\"\(line.color)\" stroke-width=\"2.5\"\(dash)/>\n"
             svg += "<text x=\"\(f(legendX + 28))\" y=\"\(f(legendY + 4))\">\(escape(line.name))</text>\n"
         }
         return svg + "</svg>\n"
@@ -139,11 +146,21 @@ let saves = LineChart(
     title: "One-event saves per second by concurrent writers (durable server)",
     xLabel: "concurrent writers", yLabel: "saves (events) per second", logX: false, logY: false,
     series: [
-        Series(name: "plain SQL (pgbench)", color: "#777777", points: rows.map { (Double($0.writers), $0.plainPerSecond) }, dashed: true),
-        Series(name: "Mire statement, new", color: "#1f77b4", points: rows.map { (Double($0.writers), $0.statementNewPerSecond) }, dashed: true),
-        Series(name: "Mire library, new", color: "#1f77b4", points: rows.map { (Double($0.writers), $0.libraryNewPerSecond) }),
-        Series(name: "Mire statement, existing", color: "#d62728", points: rows.map { (Double($0.writers), $0.statementExistingPerSecond) }, dashed: true),
-        Series(name: "Mire library, existing", color: "#d62728", points: rows.map { (Double($0.writers), $0.libraryExistingPerSecond) }),
+        Series(
+            name: "plain SQL (pgbench)", color: "#777777", points: rows.map { (Double($0.writers), $0.plainPerSecond) },
+            dashed: true),
+        Series(
+            name: "Mire statement, new", color: "#1f77b4",
+            points: rows.map { (Double($0.writers), $0.statementNewPerSecond) }, dashed: true),
+        Series(
+            name: "Mire library, new", color: "#1f77b4",
+            points: rows.map { (Double($0.writers), $0.libraryNewPerSecond) }),
+        Series(
+            name: "Mire statement, existing", color: "#d62728",
+            points: rows.map { (Double($0.writers), $0.statementExistingPerSecond) }, dashed: true),
+        Series(
+            name: "Mire library, existing", color: "#d62728",
+            points: rows.map { (Double($0.writers), $0.libraryExistingPerSecond) }),
     ])
 try saves.svg().write(to: output.appending(path: "save-throughput.svg"), atomically: true, encoding: .utf8)
 
@@ -152,8 +169,12 @@ let loads = LineChart(
     title: "Load time by stream length: full replay vs snapshot + tail",
     xLabel: "events in the stream (log scale)", yLabel: "milliseconds per load (log scale)", logX: true, logY: true,
     series: [
-        Series(name: "full replay", color: "#d62728", points: snapshots.loads.map { (Double($0.events), $0.fullReplayMilliseconds) }),
-        Series(name: "snapshot + tail", color: "#2ca02c", points: snapshots.loads.map { (Double($0.events), $0.snapshotMilliseconds) }),
+        Series(
+            name: "full replay", color: "#d62728",
+            points: snapshots.loads.map { (Double($0.events), $0.fullReplayMilliseconds) }),
+        Series(
+            name: "snapshot + tail", color: "#2ca02c",
+            points: snapshots.loads.map { (Double($0.events), $0.snapshotMilliseconds) }),
     ])
 try loads.svg().write(to: output.appending(path: "load-time.svg"), atomically: true, encoding: .utf8)
 print("charts written to \(output.path): save-throughput.svg, load-time.svg")

@@ -1,6 +1,7 @@
 import DriverWorkloads
 import Foundation
 import Logging
+import MirePQ
 import MirePostgres
 
 // Replays one stream of EVENTS (default 1,000,000) events and reports this process's peak
@@ -20,7 +21,7 @@ func peakResidentMegabytes() -> Double {
 }
 
 try await Task.detached {
-    let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: logger)
+    let pool = PGPool(configuration: configuration, maximumConnections: 1, logger: logger)
     let store = EventStore(pool: pool, logger: logger)
     try await store.migrate()
     try await pool.withConnection { connection in

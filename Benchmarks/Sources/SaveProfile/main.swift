@@ -2,6 +2,7 @@ import CLibPQRaw
 import DriverWorkloads
 import Foundation
 import Logging
+import MirePQ
 import MirePostgres
 
 // Where a save's time goes, layer by layer, on one connection: the save statement through raw
@@ -19,29 +20,29 @@ let configuration = try await BenchmarkServer.start(durable: environment["DURABL
 let logger = Logger(label: "profile")
 
 try await Task.detached {
-    let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: logger)
+    let pool = PGPool(configuration: configuration, maximumConnections: 1, logger: logger)
     var storeConfiguration = EventStore.Configuration()
     if environment["WAKEUPS"] == "0" { storeConfiguration.wakeUpChannel = nil }
     let store = EventStore(pool: pool, configuration: storeConfiguration, logger: logger)
     try await store.migrate()
     let raw = try RawLibPQ(conninfo: BenchmarkServer.conninfo(configuration))
-    let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+    let connection = try await PGConnection.connect(configuration: configuration, logger: logger)
     let conninfo = BenchmarkServer.conninfo(configuration)
     let queueHandoff = try QueueHandoffPrototype(conninfo: conninfo, sql: AppendStatement.existingStreamSQL)
     let eventLoop = try EventLoopPrototype(conninfo: conninfo, sql: AppendStatement.existingStreamSQL)
     for stream in ["raw-p", "conn-p", "pool-p", "queue-p", "loop-p"] {
         try await connection.query("INSERT INTO mire_streams (stream_id, category, version) VALUES (\(stream), 'p', 0)")
     }
-    @Sendable func statement(_ stream: String, _ version: Int64) -> PostgresQuery {
-        var bindings = PostgresBindings()
+    @Sendable func statement(_ stream: String, _ version: Int64) -> PGQuery {
+        var bindings = PGBindings()
         bindings.append(stream)
         bindings.append("p")
         bindings.append(UUID())
         bindings.append("p.deposited")
-        bindings.append(PostgresJSONB(text: #"{"amount":1}"#))
-        bindings.append(PostgresJSONB(text: "{}"))
+        bindings.append(PGJSONB(text: #"{"amount":1}"#))
+        bindings.append(PGJSONB(text: "{}"))
         bindings.append(version)
-        return PostgresQuery(unsafeSQL: AppendStatement.existingStreamSQL, bindings: bindings)
+        return PGQuery(unsafeSQL: AppendStatement.existingStreamSQL, bindings: bindings)
     }
     var versions: [String: Int64] = ["raw-p": 0, "conn-p": 0, "pool-p": 0, "queue-p": 0, "loop-p": 0]
     var ledger = try AggregateRoot<Ledger>(id: "profile")

@@ -1,6 +1,7 @@
 import DriverWorkloads
 import Foundation
 import Logging
+import MirePQ
 import MireSnapshots
 
 // Snapshots: load times of streams of 10 … 100,000 events with and without a snapshot; zlib
@@ -25,7 +26,7 @@ struct Notebook: SnapshottableAggregate {
 
 let logger = Logger(label: "bench")
 let configuration = try await BenchmarkServer.start()
-let pool = PostgresPool(configuration: configuration, maximumConnections: 2, logger: logger)
+let pool = PGPool(configuration: configuration, maximumConnections: 2, logger: logger)
 let plain = EventStore(pool: pool, logger: logger)
 try await plain.migrate()
 let inline = Snapshots(configuration: SnapshotConfiguration(every: 100, writeMode: .inline), logger: logger)

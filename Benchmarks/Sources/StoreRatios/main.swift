@@ -1,6 +1,7 @@
 import DriverWorkloads
 import Foundation
 import Logging
+import MirePQ
 import MirePostgres
 
 // The event store at the database's limit, measured in one run on one durable server:
@@ -22,7 +23,7 @@ let logger = Logger(label: "bench")
 
 let configuration = try await BenchmarkServer.start()
 let conninfo = BenchmarkServer.conninfo(configuration)
-let setupPool = PostgresPool(configuration: configuration, maximumConnections: 2, logger: logger)
+let setupPool = PGPool(configuration: configuration, maximumConnections: 2, logger: logger)
 let setupStore = EventStore(pool: setupPool, logger: logger)
 try await setupStore.migrate()
 let pgbench = try PGBench(conninfo: conninfo)
@@ -76,7 +77,7 @@ let existingStreamScript =
 
 /// Saves per second through EventStore with `writers` concurrent writers for `seconds`.
 func librarySaves(writers: Int, newStreams: Bool) async throws -> Double {
-    let pool = PostgresPool(configuration: configuration, maximumConnections: writers, logger: logger)
+    let pool = PGPool(configuration: configuration, maximumConnections: writers, logger: logger)
     let store = EventStore(pool: pool, logger: logger)
     let run = UUID().uuidString.prefix(8).lowercased()
     var roots: [AggregateRoot<Notebook>] = []
@@ -179,7 +180,7 @@ for writers in writerCounts {
 
 // MARK: A 100-event save and a 1,000-event load, against raw libpq
 
-let pool = PostgresPool(configuration: configuration, maximumConnections: 1, logger: logger)
+let pool = PGPool(configuration: configuration, maximumConnections: 1, logger: logger)
 let store = EventStore(pool: pool, logger: logger)
 let raw = try RawLibPQ(conninfo: conninfo)
 

@@ -1,6 +1,7 @@
 import DriverWorkloads
 import Foundation
 import Logging
+import MirePQ
 import MireTransactions
 
 // Transfers per second through MireTransactions vs the same two-account transaction written by
@@ -24,7 +25,7 @@ struct Ledger: Aggregate {
 
 let accountCount = 1_000
 let configuration = try await BenchmarkServer.start()
-let pool = PostgresPool(configuration: configuration, maximumConnections: 8, logger: Logger(label: "bench"))
+let pool = PGPool(configuration: configuration, maximumConnections: 8, logger: Logger(label: "bench"))
 let store = EventStore(pool: pool, logger: Logger(label: "bench"))
 try await store.migrate()
 

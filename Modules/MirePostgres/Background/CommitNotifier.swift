@@ -13,15 +13,15 @@ import Synchronization
 /// runs (``EventStore/run()``); without it, projections find new events by polling.
 final class CommitNotifier: Sendable {
     let channel: String
-    let configuration: PostgresConfiguration
+    let configuration: PGConfiguration
     /// The shortest time between two wake-ups.
     let window: Duration
     let logger: Logger
     /// One job at most waits here: a wake-up asked for while one is sent or its window runs.
     let queue = BackgroundQueue()
-    private let connection = Mutex<PostgresConnection?>(nil)
+    private let connection = Mutex<PGConnection?>(nil)
 
-    init(channel: String, configuration: PostgresConfiguration, window: Duration = .milliseconds(10), logger: Logger) {
+    init(channel: String, configuration: PGConfiguration, window: Duration = .milliseconds(10), logger: Logger) {
         self.channel = channel
         self.configuration = configuration
         self.window = window
@@ -49,11 +49,11 @@ final class CommitNotifier: Sendable {
     /// next wake-up opens a new connection.
     private func send() async {
         do {
-            let open: PostgresConnection
+            let open: PGConnection
             if let idle = connection.withLock({ $0 }), idle.isIdle {
                 open = idle
             } else {
-                open = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+                open = try await PGConnection.connect(configuration: configuration, logger: logger)
                 let replaced = connection.withLock { connection in
                     defer { connection = open }
                     return connection

@@ -78,57 +78,57 @@ public enum AppendStatement {
 
     /// The one-statement hot path, for an expectation that names the version (`.exact`,
     /// `.noStream`); nil for `.any` and `.streamExists`, which go to the complete statement.
-    static func hot(stream: StreamID, expected: ExpectedVersion, events: [NewEvent]) -> PostgresQuery? {
+    static func hot(stream: StreamID, expected: ExpectedVersion, events: [NewEvent]) -> PGQuery? {
         let version: Int64
         switch expected {
         case .exact(let exact): version = exact
         case .noStream: version = 0
         case .streamExists, .any: return nil
         }
-        var bindings = PostgresBindings()
+        var bindings = PGBindings()
         bindings.append(stream.rawValue)
         bindings.append(stream.category)
         let sql: String
         if events.count == 1, let event = events.first {
             bindings.append(event.metadata.eventID)
             bindings.append(event.type)
-            bindings.append(PostgresJSONB(utf8: event.payload))
-            bindings.append(PostgresJSONB(utf8: event.metadata.storedJSON()))
+            bindings.append(PGJSONB(utf8: event.payload))
+            bindings.append(PGJSONB(utf8: event.metadata.storedJSON()))
             sql = version == 0 ? newStreamSQL : existingStreamSQL
         } else {
             appendColumns(events, to: &bindings)
             sql = version == 0 ? newStreamBatchSQL : existingStreamBatchSQL
         }
         if version != 0 { bindings.append(version) }
-        return PostgresQuery(unsafeSQL: sql, bindings: bindings)
+        return PGQuery(unsafeSQL: sql, bindings: bindings)
     }
 
     /// The complete statement: `mire_append`, for every case the hot path does not settle.
-    static func complete(stream: StreamID, expected: ExpectedVersion, events: [NewEvent]) -> PostgresQuery {
-        var bindings = PostgresBindings()
+    static func complete(stream: StreamID, expected: ExpectedVersion, events: [NewEvent]) -> PGQuery {
+        var bindings = PGBindings()
         bindings.append(stream.rawValue)
         bindings.append(stream.category)
         bindings.append(expected.encoded)
         appendColumns(events, to: &bindings)
-        return PostgresQuery(unsafeSQL: completeSQL, bindings: bindings)
+        return PGQuery(unsafeSQL: completeSQL, bindings: bindings)
     }
 
     /// Binds the events' columns as four arrays: ids, types, payloads, metadata.
-    private static func appendColumns(_ events: [NewEvent], to bindings: inout PostgresBindings) {
+    private static func appendColumns(_ events: [NewEvent], to bindings: inout PGBindings) {
         bindings.append(events.map(\.metadata.eventID))
         bindings.append(events.map(\.type))
-        bindings.append(events.map { PostgresJSONB(utf8: $0.payload) })
-        bindings.append(events.map { PostgresJSONB(utf8: $0.metadata.storedJSON()) })
+        bindings.append(events.map { PGJSONB(utf8: $0.payload) })
+        bindings.append(events.map { PGJSONB(utf8: $0.metadata.storedJSON()) })
     }
 
     /// The outcome of a save from its rows: where each event is, in order.
-    static func result(_ rows: PostgresRows, stream: StreamID) throws -> (AppendResult, transactionID: UInt64?) {
+    static func result(_ rows: PGRows, stream: StreamID) throws -> (AppendResult, transactionID: UInt64?) {
         var stored: [(version: Int64, position: Int64)] = []
         stored.reserveCapacity(rows.count)
         var alreadyStored = false
         var transactionID: UInt64?
         for row in rows {
-            let (position, version, xid) = try row.decode((Int64, Int64, PostgresTransactionID).self)
+            let (position, version, xid) = try row.decode((Int64, Int64, PGTransactionID).self)
             if row.columnCount > 3 { alreadyStored = try row.decode(Bool.self, at: 3) }
             stored.append((version, position))
             if !alreadyStored { transactionID = xid.rawValue }

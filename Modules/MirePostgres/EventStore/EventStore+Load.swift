@@ -1,6 +1,6 @@
 import Foundation
 public import MireCore
-import MirePQ
+public import MirePQ
 
 extension EventStore {
     /// Loads an aggregate by replaying its stream; nil when the stream does not exist.
@@ -71,7 +71,7 @@ extension EventStore {
         let snapshot = configuration.snapshots.flatMap { hook in
             hook.schemaVersion(of: A.self).map { (schema: $0, maximumSize: hook.maximumStateSize) }
         }
-        var statements: [PostgresQuery] = []
+        var statements: [PGQuery] = []
         for start in starts {
             if lockingStreams { statements.append(LoadStatement.lock(start.id)) }
             statements.append(
@@ -79,7 +79,7 @@ extension EventStore {
                     stream: start.id, after: start.version, upTo: nil, limit: Int64(max(1, configuration.loadPageSize)),
                     snapshot: snapshot))
         }
-        let results: [PostgresRows]
+        let results: [PGRows]
         do {
             results = try await target.pipeline(statements)
         } catch {
@@ -98,17 +98,17 @@ extension EventStore {
     /// Continues `start` with `firstPage` (the stream's row, maybe a snapshot, events), then
     /// the pages after it.
     private func replay<A: Aggregate>(
-        _ start: AggregateRoot<A>, firstPage: PostgresRows, on target: QueryTarget
+        _ start: AggregateRoot<A>, firstPage: PGRows, on target: QueryTarget
     ) async throws -> AggregateRoot<A>? {
         let codec = EventCodec<A>()
         let stream = start.id
         let pageSize = Int64(max(1, configuration.loadPageSize))  // 0 would never end a load
         var root = start
         var lastVersion: Int64? = nil
-        var pending: PostgresRows? = firstPage
+        var pending: PGRows? = firstPage
         while true {
             let first = lastVersion == nil
-            let rows: PostgresRows
+            let rows: PGRows
             if let given = pending {
                 rows = given
                 pending = nil
@@ -181,7 +181,7 @@ extension EventStore {
     /// enough is decoded by two tasks at once: decoding costs more than fetching, and the fold
     /// after it is cheap.
     static func decodePage<A: Aggregate>(
-        _ rows: PostgresRows, _ indices: [Int], codec: EventCodec<A>, stream: StreamID
+        _ rows: PGRows, _ indices: [Int], codec: EventCodec<A>, stream: StreamID
     ) async throws -> [(version: Int64, position: Int64, event: A.Event)] {
         guard indices.count >= 256 else { return try decodeRows(rows, indices[...], codec: codec, stream: stream) }
         let middle = indices.count / 2
@@ -193,7 +193,7 @@ extension EventStore {
     /// Decodes the event rows at `indices` (version, position, type, payload in columns 6…9),
     /// reading the type name and payload where libpq holds them (no `String` or `Data` per row).
     private static func decodeRows<A: Aggregate>(
-        _ rows: PostgresRows, _ indices: ArraySlice<Int>, codec: EventCodec<A>, stream: StreamID
+        _ rows: PGRows, _ indices: ArraySlice<Int>, codec: EventCodec<A>, stream: StreamID
     ) throws -> [(version: Int64, position: Int64, event: A.Event)] {
         var events: [(version: Int64, position: Int64, event: A.Event)] = []
         events.reserveCapacity(indices.count)
@@ -242,15 +242,15 @@ extension EventStore {
 
     /// Decodes the columns (stream_version, global_position, transaction_id, event_type, payload,
     /// metadata, event_id, recorded_at), starting at `columnOffset`.
-    package static func rawEvent(_ row: PostgresRow, stream: StreamID? = nil, columnOffset: Int = 0) throws
+    package static func rawEvent(_ row: PGRow, stream: StreamID? = nil, columnOffset: Int = 0) throws
         -> RawRecordedEvent
     {
         let version = try row.decode(Int64.self, at: columnOffset)
         let position = try row.decode(Int64.self, at: columnOffset + 1)
-        let transaction = try row.decode(PostgresTransactionID.self, at: columnOffset + 2)
+        let transaction = try row.decode(PGTransactionID.self, at: columnOffset + 2)
         let type = try row.decode(String.self, at: columnOffset + 3)
-        let payload = try row.decode(PostgresJSONB.self, at: columnOffset + 4)
-        let metadata = try row.decode(PostgresJSONB.self, at: columnOffset + 5)
+        let payload = try row.decode(PGJSONB.self, at: columnOffset + 4)
+        let metadata = try row.decode(PGJSONB.self, at: columnOffset + 5)
         let eventID = try row.decode(UUID.self, at: columnOffset + 6)
         let recordedAt = try row.decode(Date.self, at: columnOffset + 7)
         let streamID = try stream ?? StreamID(try row.decode(String.self, at: columnOffset + 8))

@@ -109,7 +109,7 @@ extension EventStore {
         }
     }
 
-    private func read(_ query: PostgresQuery, stream: StreamID?) async throws -> [RawRecordedEvent] {
+    private func read(_ query: PGQuery, stream: StreamID?) async throws -> [RawRecordedEvent] {
         do {
             let rows = try await pool.withConnection { connection in try await connection.query(query, prepared: true) }
             return try rows.map { try Self.rawEvent($0, stream: stream) }

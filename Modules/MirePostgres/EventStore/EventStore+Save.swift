@@ -147,7 +147,7 @@ extension EventStore {
                     do {
                         let rows = try await connection.query(hot, prepared: true)
                         if !rows.isEmpty { return try AppendStatement.result(rows, stream: stream) }
-                    } catch let error as PostgresError
+                    } catch let error as PGError
                         where target.isAutocommit && error.sqlState == "23505"
                         && error.constraint == Self.eventIDConstraint
                     {
@@ -196,7 +196,7 @@ extension EventStore {
             return outcomes
         } catch {
             let failing = appends.first { append in
-                (error as? PostgresError)?.message.contains("stream \(append.stream.rawValue) is at version") == true
+                (error as? PGError)?.message.contains("stream \(append.stream.rawValue) is at version") == true
             }
             throw Self.mapAppendError(
                 error, stream: failing?.stream, expected: failing?.expected, autocommit: target.isAutocommit)
@@ -263,7 +263,7 @@ extension EventStore {
         } catch {
             // Name the stream whose expectation failed, when the server said which.
             let failing = work.first { append in
-                (error as? PostgresError)?.message.contains("stream \(append.element.stream.rawValue) is at version")
+                (error as? PGError)?.message.contains("stream \(append.element.stream.rawValue) is at version")
                     == true
             }
             throw Self.mapAppendError(
@@ -319,7 +319,7 @@ extension EventStore {
     static func mapAppendError(_ error: any Error, stream: StreamID?, expected: ExpectedVersion?, autocommit: Bool)
         -> any Error
     {
-        guard let postgres = error as? PostgresError else { return error }
+        guard let postgres = error as? PGError else { return error }
         switch postgres.sqlState {
         case "P0M02":
             let actual = postgres.detail.flatMap { detail in

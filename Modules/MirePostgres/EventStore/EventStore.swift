@@ -11,7 +11,7 @@ public import Tracing
 /// pool. Without a service group, ``withBackgroundWork(_:)`` does the same for a scope.
 ///
 /// ```swift
-/// let pool = PostgresPool(configuration: config, logger: logger)
+/// let pool = PGPool(configuration: config, logger: logger)
 /// let store = EventStore(pool: pool, logger: logger)
 /// try await store.migrate()
 ///
@@ -57,7 +57,7 @@ public final class EventStore: Sendable {
     }
 
     /// Where the log lives.
-    public let pool: PostgresPool
+    public let pool: PGPool
     /// Tunables.
     public let configuration: Configuration
     /// The logger given at construction; calls log to ``logger`` (the task's, if one is set).
@@ -73,7 +73,7 @@ public final class EventStore: Sendable {
     let backgroundScope = Atomic<Bool>(false)
 
     /// A store over `pool`. Call ``migrate()`` once at start-up.
-    public init(pool: PostgresPool, configuration: Configuration = Configuration(), logger: Logger) {
+    public init(pool: PGPool, configuration: Configuration = Configuration(), logger: Logger) {
         self.pool = pool
         self.configuration = configuration
         self.storeLogger = logger
@@ -95,7 +95,7 @@ public final class EventStore: Sendable {
     }
 }
 
-extension PostgresError: RetryableError {}
+extension PGError: RetryableError {}
 
 extension MireError {
     /// Wraps a database failure, keeping it as the underlying error. With `reading`, the work
@@ -104,7 +104,7 @@ extension MireError {
         _ error: any Error, stream: StreamID? = nil, doing action: String, reading: Bool = false
     ) -> MireError {
         if let mire = error as? MireError { return mire }
-        let postgres = (error as? PostgresError).map { reading ? $0.asRead : $0 }
+        let postgres = (error as? PGError).map { reading ? $0.asRead : $0 }
         if let postgres, postgres.code == .commitOutcomeUnknown {
             return MireError(
                 code: .commitOutcomeUnknown,

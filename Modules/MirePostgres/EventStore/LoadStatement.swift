@@ -18,7 +18,7 @@ enum LoadStatement {
     /// usable snapshot's bytes are sent.
     static func page(
         stream: StreamID, after: Int64, upTo: Int64?, limit: Int64, snapshot: (schema: Int, maximumSize: Int)?
-    ) -> PostgresQuery {
+    ) -> PGQuery {
         if let snapshot {
             return """
                 WITH s AS (
@@ -58,20 +58,20 @@ enum LoadStatement {
     }
 
     /// The row lock a transaction's `loadForUpdate` takes before its first page.
-    static func lock(_ stream: StreamID) -> PostgresQuery {
+    static func lock(_ stream: StreamID) -> PGQuery {
         "SELECT version FROM mire_streams WHERE stream_id = \(stream.rawValue) FOR UPDATE"
     }
 
     /// A page split into the stream's row and its event rows, these in version order.
     struct Page {
-        var head: PostgresRow?
+        var head: PGRow?
         /// Indices of the event rows in `rows`, by version.
         var events: [Int]
     }
 
     /// Finds the stream's row and orders the event rows (already in order, as a rule).
-    static func split(_ rows: PostgresRows) throws -> Page {
-        var head: PostgresRow?
+    static func split(_ rows: PGRows) throws -> Page {
+        var head: PGRow?
         var events: [Int] = []
         events.reserveCapacity(rows.count)
         var previous = Int64.min
@@ -96,7 +96,7 @@ enum LoadStatement {
     }
 
     /// The snapshot on the stream's row, if any, and whether the page's events start after it.
-    static func snapshot(in row: PostgresRow) throws -> (snapshot: StoredSnapshot, pageStartsAfterIt: Bool)? {
+    static func snapshot(in row: PGRow) throws -> (snapshot: StoredSnapshot, pageStartsAfterIt: Bool)? {
         guard row.columnCount > 11, let version = try row.decode(Int64?.self, at: 2) else { return nil }
         let encoding = try row.decode(String.self, at: 3)
         let size = try row.decode(Int32.self, at: 4)

@@ -3,18 +3,18 @@ package import MirePQ
 /// Where the store's statements run: any pooled connection, or one connection that holds an
 /// open transaction (MireTransactions, projection handlers).
 package enum QueryTarget: Sendable {
-    private static func second(_ connection: PostgresConnection, _ first: PostgresQuery, _ second: PostgresQuery)
-        async throws -> PostgresRows
+    private static func second(_ connection: PGConnection, _ first: PGQuery, _ second: PGQuery)
+        async throws -> PGRows
     {
         let rows = try await connection.pipeline([first, second], prepared: true)
         guard rows.count == 2 else {
-            throw PostgresError(code: .client, message: "the pipeline returned \(rows.count) results for 2 statements")
+            throw PGError(code: .client, message: "the pipeline returned \(rows.count) results for 2 statements")
         }
         return rows[1]
     }
 
-    case pool(PostgresPool)
-    case connection(PostgresConnection)
+    case pool(PGPool)
+    case connection(PGConnection)
 
     /// Whether each statement commits on its own (a pooled connection outside any transaction).
     package var isAutocommit: Bool {
@@ -24,7 +24,7 @@ package enum QueryTarget: Sendable {
 
     /// Runs `body` on one connection: a pooled one for its duration, or the transaction's.
     package func withConnection<T>(
-        isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> T
+        isolation: isolated (any Actor)? = #isolation, _ body: (PGConnection) async throws -> T
     ) async throws -> T {
         switch self {
         case .pool(let pool): try await pool.withConnection { connection in try await body(connection) }
@@ -32,7 +32,7 @@ package enum QueryTarget: Sendable {
         }
     }
 
-    package func query(_ query: PostgresQuery, prepared: Bool = true) async throws -> PostgresRows {
+    package func query(_ query: PGQuery, prepared: Bool = true) async throws -> PGRows {
         switch self {
         case .pool(let pool):
             try await pool.withConnection { connection in try await connection.query(query, prepared: prepared) }
@@ -42,8 +42,8 @@ package enum QueryTarget: Sendable {
     }
 
     /// Runs `statements` in one round trip (pipeline mode, prepared); one result each.
-    package func pipeline(_ statements: [PostgresQuery]) async throws -> [PostgresRows] {
-        let rows: [PostgresRows]
+    package func pipeline(_ statements: [PGQuery]) async throws -> [PGRows] {
+        let rows: [PGRows]
         switch self {
         case .pool(let pool):
             rows = try await pool.withConnection { connection in
@@ -53,7 +53,7 @@ package enum QueryTarget: Sendable {
             rows = try await connection.pipeline(statements, prepared: true)
         }
         guard rows.count == statements.count else {
-            throw PostgresError(
+            throw PGError(
                 code: .client, message: "the pipeline returned \(rows.count) results for \(statements.count) statements"
             )
         }
@@ -62,7 +62,7 @@ package enum QueryTarget: Sendable {
 
     /// Runs `first`, then `second`, in one round trip (pipeline mode); returns `second`'s rows.
     /// Each statement takes its own snapshot, so `second` sees what `first` waited for.
-    package func query(after first: PostgresQuery, _ second: PostgresQuery) async throws -> PostgresRows {
+    package func query(after first: PGQuery, _ second: PGQuery) async throws -> PGRows {
         switch self {
         case .pool(let pool):
             try await pool.withConnection { connection in try await Self.second(connection, first, second) }

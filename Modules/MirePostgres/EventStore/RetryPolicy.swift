@@ -59,7 +59,7 @@ public struct RetryPolicy: Sendable, Hashable {
         if let mire = error as? MireError {
             return mire.code == .lockTimeout ? retriesLockTimeouts : mire.isRetryable
         }
-        if let postgres = error as? PostgresError {
+        if let postgres = error as? PGError {
             return postgres.isLockNotAvailable ? retriesLockTimeouts : postgres.isRetryable
         }
         return false
@@ -68,6 +68,6 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Whether `error` says a write may or may not have been stored.
     public static func isOutcomeUnknown(_ error: any Error) -> Bool {
         if let mire = error as? MireError { return mire.code == .commitOutcomeUnknown }
-        return (error as? PostgresError)?.code == .commitOutcomeUnknown
+        return (error as? PGError)?.code == .commitOutcomeUnknown
     }
 }

@@ -14,13 +14,13 @@ public import MirePQ
 /// ```
 public struct Migrator: Sendable {
     /// Where migrations are applied.
-    public let pool: PostgresPool
+    public let pool: PGPool
     /// The migrations to apply (Mire's own by default).
     public let migrations: [Migration]
     let logger: Logger
 
     /// A migrator over `pool`.
-    public init(pool: PostgresPool, migrations: [Migration] = Migration.all, logger: Logger) {
+    public init(pool: PGPool, migrations: [Migration] = Migration.all, logger: Logger) {
         self.pool = pool
         self.migrations = migrations.sorted { $0.version < $1.version }
         self.logger = logger
@@ -56,7 +56,7 @@ public struct Migrator: Sendable {
     /// The advisory lock id every process uses for migrations ("miremigr" in ASCII).
     static let lockKey: Int64 = 0x6d69_7265_6d69_6772  // "miremigr"
 
-    private func apply(on connection: PostgresConnection) async throws -> [Migration] {
+    private func apply(on connection: PGConnection) async throws -> [Migration] {
         try await connection.executeScript(
             """
             CREATE TABLE IF NOT EXISTS mire_schema_migrations (
@@ -97,7 +97,7 @@ public struct Migrator: Sendable {
                 throw MireError(
                     code: .migration,
                     message: "migration \(migration.name) failed and was rolled back: "
-                        + ((error as? PostgresError)?.message ?? "\(error)"),
+                        + ((error as? PGError)?.message ?? "\(error)"),
                     recovery: "fix the database state or the migration, then migrate again",
                     underlying: error
                 )
@@ -107,7 +107,7 @@ public struct Migrator: Sendable {
         return newlyApplied
     }
 
-    private func appliedChecksums(on connection: PostgresConnection) async throws -> [Int: String] {
+    private func appliedChecksums(on connection: PGConnection) async throws -> [Int: String] {
         let exists = try await connection.query("SELECT to_regclass('mire_schema_migrations') IS NOT NULL")
             .single(Bool.self)
         guard exists else { return [:] }
@@ -121,7 +121,7 @@ public struct Migrator: Sendable {
 
     /// SHA-256 of each migration's text, computed by the server (no crypto dependency needed),
     /// all in one round trip.
-    static func checksums(of migrations: [Migration], on connection: PostgresConnection) async throws -> [String] {
+    static func checksums(of migrations: [Migration], on connection: PGConnection) async throws -> [String] {
         try await connection.query(
             """
             SELECT encode(sha256(convert_to(sql, 'UTF8')), 'hex')

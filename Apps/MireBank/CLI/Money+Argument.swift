@@ -1,4 +1,5 @@
-import ArgumentParser
+public import ArgumentParser
+public import MireBankDomain
 
 /// Amounts as command-line arguments: `Money(argument:)` parses them (it holds no
 /// ArgumentParser code, so the fuzz target can build it alone).

@@ -5,23 +5,23 @@
 ///
 /// ```swift
 /// let name = "Robert'); DROP TABLE students;--"
-/// let query: PostgresQuery = "INSERT INTO \(identifier: table) (name) VALUES (\(name))"
+/// let query: PGQuery = "INSERT INTO \(identifier: table) (name) VALUES (\(name))"
 /// // sql: INSERT INTO "students" (name) VALUES ($1)
 /// ```
-public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolation, CustomStringConvertible {
+public struct PGQuery: Sendable, Hashable, ExpressibleByStringInterpolation, CustomStringConvertible {
     /// The SQL text, with `$n` placeholders.
     public var sql: String
     /// The parameters, in placeholder order.
-    public var bindings: PostgresBindings
+    public var bindings: PGBindings
 
     /// A statement from SQL text you built yourself and parameters you bound yourself.
     ///
     /// ```swift
-    /// var bindings = PostgresBindings()
+    /// var bindings = PGBindings()
     /// bindings.append(42)
-    /// let query = PostgresQuery(unsafeSQL: "SELECT $1::int8", bindings: bindings)
+    /// let query = PGQuery(unsafeSQL: "SELECT $1::int8", bindings: bindings)
     /// ```
-    public init(unsafeSQL sql: String, bindings: PostgresBindings = PostgresBindings()) {
+    public init(unsafeSQL sql: String, bindings: PGBindings = PGBindings()) {
         self.sql = sql
         self.bindings = bindings
     }
@@ -37,10 +37,10 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
     /// The SQL text only: parameters are data and are not shown.
     public var description: String { sql }
 
-    /// Builds a ``PostgresQuery`` from a string literal with interpolations.
+    /// Builds a ``PGQuery`` from a string literal with interpolations.
     public struct StringInterpolation: StringInterpolationProtocol {
         var sql: String
-        var bindings = PostgresBindings()
+        var bindings = PGBindings()
 
         public init(literalCapacity: Int, interpolationCount: Int) {
             sql = ""
@@ -52,13 +52,13 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
         }
 
         /// Binds `value` as the next parameter.
-        public mutating func appendInterpolation(_ value: some PostgresEncodable) {
+        public mutating func appendInterpolation(_ value: some PGEncodable) {
             bindings.append(value)
             sql += "$\(bindings.count)"
         }
 
         /// Binds an optional value as the next parameter: `NULL` when nil.
-        public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) {
+        public mutating func appendInterpolation<Value: PGEncodable>(_ value: Value?) {
             bindings.append(value)
             sql += "$\(bindings.count)"
         }
@@ -75,17 +75,17 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
     }
 }
 
-/// The parameters of a ``PostgresQuery``, already in binary wire format.
+/// The parameters of a ``PGQuery``, already in binary wire format.
 ///
 /// Every value is written straight into one buffer, back to back: binding a statement's
 /// parameters costs a few allocations, not one per value.
 ///
 /// ```swift
-/// var bindings = PostgresBindings()
+/// var bindings = PGBindings()
 /// bindings.append("hello")
 /// bindings.append(Optional<Int64>.none)  // NULL
 /// ```
-public struct PostgresBindings: Sendable, Hashable {
+public struct PGBindings: Sendable, Hashable {
     /// Each parameter's type OID.
     public private(set) var types: [UInt32] = []
     /// Every non-null value's bytes, back to back.
@@ -109,7 +109,7 @@ public struct PostgresBindings: Sendable, Hashable {
     }
 
     /// Binds `value` as the next parameter.
-    public mutating func append(_ value: some PostgresEncodable) {
+    public mutating func append(_ value: some PGEncodable) {
         types.append(type(of: value).postgresType.oid)
         let start = storage.count
         offsets.append(start)
@@ -117,7 +117,7 @@ public struct PostgresBindings: Sendable, Hashable {
             lengths.append(-1)
             return
         }
-        var writer = PostgresBinaryWriter()
+        var writer = PGBinaryWriter()
         swap(&writer.bytes, &storage)
         value.encode(into: &writer)
         swap(&writer.bytes, &storage)

@@ -1,5 +1,5 @@
 /// Why the bank refused a command: what happened, to which account, and what to do.
-enum BankError: Error, Equatable, CustomStringConvertible {
+public enum BankError: Error, Equatable, CustomStringConvertible {
     case notFound(account: String)
     case alreadyExists(account: String)
     case closed(account: String)
@@ -11,7 +11,7 @@ enum BankError: Error, Equatable, CustomStringConvertible {
     case invalidOwner
     case sameAccount(String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .notFound(let account):
             "account \(account) does not exist; open it first with `mire-bank open \(account) --owner NAME`"

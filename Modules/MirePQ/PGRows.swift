@@ -16,7 +16,7 @@ final class ResultHandle: @unchecked Sendable {
 ///     let (id, name) = try row.decode((Int64, String).self)
 /// }
 /// ```
-public struct PostgresRows: Sendable, RandomAccessCollection {
+public struct PGRows: Sendable, RandomAccessCollection {
     // Everything is read from the result on demand: most statements are decoded by column
     // index and never need names or the command tag, so nothing is built per query.
     let handle: ResultHandle
@@ -30,7 +30,7 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
 
     public var startIndex: Int { 0 }
     public var endIndex: Int { Int(PQntuples(handle.pointer)) }
-    public subscript(position: Int) -> PostgresRow { PostgresRow(rows: self, index: position) }
+    public subscript(position: Int) -> PGRow { PGRow(rows: self, index: position) }
 
     /// The number of columns.
     var columnCount: Int { Int(PQnfields(handle.pointer)) }
@@ -55,40 +55,40 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     /// ```swift
     /// let count = try await connection.query("SELECT count(*) FROM users").single(Int64.self)
     /// ```
-    public func single<T: PostgresDecodable>(_ type: T.Type = T.self) throws(PostgresError) -> T {
+    public func single<T: PGDecodable>(_ type: T.Type = T.self) throws(PGError) -> T {
         guard count == 1 else {
-            throw PostgresError(code: .decoding, message: "expected exactly one row, got \(count)")
+            throw PGError(code: .decoding, message: "expected exactly one row, got \(count)")
         }
         return try self[0].decode(T.self, at: 0)
     }
 }
 
-/// One row of ``PostgresRows``.
+/// One row of ``PGRows``.
 ///
 /// ```swift
 /// let name = try row.decode(String.self, named: "name")
 /// let balance = try row.decode(Int64?.self, at: 2)
 /// ```
-public struct PostgresRow: Sendable {
-    let rows: PostgresRows
+public struct PGRow: Sendable {
+    let rows: PGRows
     let index: Int
 
     /// The number of columns.
     public var columnCount: Int { rows.columnCount }
 
     /// Decodes column `column` (0-based) as `T`.
-    public func decode<T: PostgresDecodable>(_: T.Type = T.self, at column: Int) throws(PostgresError) -> T {
+    public func decode<T: PGDecodable>(_: T.Type = T.self, at column: Int) throws(PGError) -> T {
         let result = rows.handle.pointer
         guard column >= 0, column < Int(PQnfields(result)) else {
-            throw PostgresError(
+            throw PGError(
                 code: .decoding, message: "no column at index \(column); the row has \(PQnfields(result))")
         }
         let row = Int32(index)
         let col = Int32(column)
-        let type = PostgresDataType(oid: PQftype(result, col))
-        func failure(_ reason: String) -> PostgresError {
+        let type = PGDataType(oid: PQftype(result, col))
+        func failure(_ reason: String) -> PGError {
             let name = String(cString: PQfname(result, col))
-            return PostgresError(
+            return PGError(
                 code: .decoding,
                 message: "column '\(name)' (index \(column), type \(type)) cannot be decoded as \(T.self): \(reason)"
             )
@@ -100,10 +100,10 @@ public struct PostgresRow: Sendable {
         guard PQfformat(result, col) == 1 else { throw failure("the column is in text format") }
         let length = Int(PQgetlength(result, row, col))
         let buffer = UnsafeRawBufferPointer(start: PQgetvalue(result, row, col), count: length)
-        var reader = PostgresBinaryReader(buffer)
-        do throws(PostgresDecodingFailure) {
+        var reader = PGBinaryReader(buffer)
+        do throws(PGDecodingFailure) {
             let value = try T.decode(from: &reader, type: type)
-            guard reader.remaining == 0 else { throw PostgresDecodingFailure("\(reader.remaining) bytes left over") }
+            guard reader.remaining == 0 else { throw PGDecodingFailure("\(reader.remaining) bytes left over") }
             return value
         } catch {
             throw failure(error.reason)
@@ -111,9 +111,9 @@ public struct PostgresRow: Sendable {
     }
 
     /// Decodes the column named `name` as `T`.
-    public func decode<T: PostgresDecodable>(_: T.Type = T.self, named name: String) throws(PostgresError) -> T {
+    public func decode<T: PGDecodable>(_: T.Type = T.self, named name: String) throws(PGError) -> T {
         guard let column = rows.columnIndex(named: name) else {
-            throw PostgresError(code: .decoding, message: "no column named '\(name)'; the row has \(rows.columnNames)")
+            throw PGError(code: .decoding, message: "no column named '\(name)'; the row has \(rows.columnNames)")
         }
         return try decode(T.self, at: column)
     }
@@ -123,9 +123,9 @@ public struct PostgresRow: Sendable {
     /// ```swift
     /// let (id, email, verified) = try row.decode((UUID, String, Bool).self)
     /// ```
-    public func decode<each T: PostgresDecodable>(_: (repeat each T).Type) throws(PostgresError) -> (repeat each T) {
+    public func decode<each T: PGDecodable>(_: (repeat each T).Type) throws(PGError) -> (repeat each T) {
         var column = 0
-        func next<V: PostgresDecodable>(_: V.Type) throws(PostgresError) -> V {
+        func next<V: PGDecodable>(_: V.Type) throws(PGError) -> V {
             defer { column += 1 }
             return try decode(V.self, at: column)
         }

@@ -1,7 +1,7 @@
 internal import CLibPQ
 import Foundation
 
-extension PostgresConnection {
+extension PGConnection {
     /// What the pipeline expects back, in order, for each message it sent.
     private enum Expected {
         /// The result of preparing `sql` as `name`.
@@ -18,8 +18,8 @@ extension PostgresConnection {
     /// cannot be taken to its end (a send refused half-way, a lost connection, pipeline mode not
     /// left) is closed, so it never goes back to a pool.
     func executePipeline(
-        _ statements: [PostgresQuery], prepared: Bool, unpreparedTail tail: [PostgresQuery] = [], commits: Bool = false
-    ) throws -> [PostgresRows] {
+        _ statements: [PGQuery], prepared: Bool, unpreparedTail tail: [PGQuery] = [], commits: Bool = false
+    ) throws -> [PGRows] {
         consumeIdleInput()
         guard !handle.isBroken else {
             settle()
@@ -37,7 +37,7 @@ extension PostgresConnection {
         let connection = handle.pointer
         guard PQenterPipelineMode(connection) == 1 else {
             // The prelude (a transaction's BEGIN) is gone with this call: nobody may go on here.
-            let error = PostgresError(code: .client, message: "could not enter pipeline mode: \(handle.errorMessage)")
+            let error = PGError(code: .client, message: "could not enter pipeline mode: \(handle.errorMessage)")
             close()
             throw error
         }
@@ -80,9 +80,9 @@ extension PostgresConnection {
         try flush(mayCommit: mayCommit)
         PQsetnonblocking(connection, 0)
 
-        var results: [PostgresRows?] = Array(repeating: nil, count: all.count)
-        var firstError: PostgresError?
-        func record(_ error: PostgresError) { if firstError == nil { firstError = error } }
+        var results: [PGRows?] = Array(repeating: nil, count: all.count)
+        var firstError: PGError?
+        func record(_ error: PGError) { if firstError == nil { firstError = error } }
         for item in expected {
             let sql: String
             switch item {
@@ -92,7 +92,7 @@ extension PostgresConnection {
             guard let result = PQgetResult(connection) else { throw connectionLost(sql, mayHaveExecuted: mayCommit) }
             if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
                 PQclear(result)
-                record(PostgresError(code: .server, message: "statement skipped: an earlier one failed", query: sql))
+                record(PGError(code: .server, message: "statement skipped: an earlier one failed", query: sql))
             } else {
                 do {
                     let rows = try check(result, query: sql, mayCommit: mayCommit)
@@ -100,7 +100,7 @@ extension PostgresConnection {
                     case .prepare(let name, let text): preparedStatements[text] = name
                     case .statement(let index): results[index] = rows
                     }
-                } catch let error as PostgresError {
+                } catch let error as PGError {
                     if error.code == .connectionLost { throw error }
                     record(error)
                 }
@@ -108,7 +108,7 @@ extension PostgresConnection {
             // Each message's results end with a NULL; anything else is not ours to ignore.
             while let extra = PQgetResult(connection) {
                 PQclear(extra)
-                record(PostgresError(code: .client, message: "an unexpected extra result in the pipeline", query: sql))
+                record(PGError(code: .client, message: "an unexpected extra result in the pipeline", query: sql))
             }
         }
         // The sync's own result; an error before it (an implicit transaction that failed to
@@ -122,19 +122,19 @@ extension PostgresConnection {
             }
             do {
                 _ = try check(result, query: nil, mayCommit: mayCommit)
-            } catch let error as PostgresError {
+            } catch let error as PGError {
                 if error.code == .connectionLost { throw error }
                 record(error)
             }
         }
         guard PQexitPipelineMode(connection) == 1 else {
-            throw PostgresError(code: .client, message: "could not leave pipeline mode: \(handle.errorMessage)")
+            throw PGError(code: .client, message: "could not leave pipeline mode: \(handle.errorMessage)")
         }
         finished = true
         if let firstError { throw firstError }
         return try results.dropFirst(preludeCount).map { rows in
             guard let rows else {
-                throw PostgresError(code: .client, message: "a pipelined statement returned nothing")
+                throw PGError(code: .client, message: "a pipelined statement returned nothing")
             }
             return rows
         }
@@ -157,9 +157,9 @@ extension PostgresConnection {
     }
 
     /// A statement could not be sent: the connection broke, or libpq refused it.
-    private func sendFailure(_ sql: String?, anySent: Bool) -> PostgresError {
+    private func sendFailure(_ sql: String?, anySent: Bool) -> PGError {
         if handle.isBroken { return connectionLost(sql, mayHaveExecuted: anySent) }
-        return PostgresError(
+        return PGError(
             code: .client, message: "libpq refused to send a statement: \(handle.errorMessage)", query: sql)
     }
 }

@@ -6,23 +6,23 @@
 /// ```swift
 /// do {
 ///     try await connection.query("INSERT INTO users (name) VALUES (\(name))")
-/// } catch let error as PostgresError where error.isUniqueViolation {
+/// } catch let error as PGError where error.isUniqueViolation {
 ///     print("taken:", error.constraint ?? "?")
 /// }
 /// ```
-public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+public struct PGError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// What kind of failure this is. Extensible: new codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
         public var description: String { name }
 
-        /// The server rejected a statement; see ``PostgresError/sqlState``.
+        /// The server rejected a statement; see ``PGError/sqlState``.
         public static let server = Code(name: "server")
         /// No connection could be opened (unreachable server, bad credentials, unknown database).
         public static let connectionFailed = Code(name: "connectionFailed")
         /// The connection broke (server restart, terminated backend, network, a FATAL error).
         /// Work in an open transaction was rolled back and may be run again on a new connection;
-        /// an autocommitted statement that was in flight (``PostgresError/mayHaveExecuted``) may
+        /// an autocommitted statement that was in flight (``PGError/mayHaveExecuted``) may
         /// or may not have taken effect.
         public static let connectionLost = Code(name: "connectionLost")
         /// The connection was lost after `COMMIT` was sent and before its reply arrived: the
@@ -67,7 +67,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     /// Creates an error; the driver does this, and so can tests.
     ///
     /// ```swift
-    /// let error = PostgresError(code: .client, message: "pipeline mode unavailable")
+    /// let error = PGError(code: .client, message: "pipeline mode unavailable")
     /// ```
     public init(
         code: Code,
@@ -113,9 +113,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     /// connection is then plainly retryable.
     ///
     /// ```swift
-    /// } catch let error as PostgresError where error.asRead.isRetryable { … }
+    /// } catch let error as PGError where error.asRead.isRetryable { … }
     /// ```
-    public var asRead: PostgresError {
+    public var asRead: PGError {
         var read = self
         read.mayHaveExecuted = false
         return read
@@ -131,7 +131,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     }
 
     public var description: String {
-        var text = "PostgresError(code: \(code)"
+        var text = "PGError(code: \(code)"
         if let sqlState { text += ", sqlState: \(sqlState)" }
         text += ")"
         switch code {
@@ -159,6 +159,6 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         if let query { parts.append("query: \(query)") }
         if mayHaveExecuted { parts.append("mayHaveExecuted: true") }
         if let backendPID { parts.append("backendPID: \(backendPID)") }
-        return "PostgresError(" + parts.joined(separator: ", ") + ")"
+        return "PGError(" + parts.joined(separator: ", ") + ")"
     }
 }

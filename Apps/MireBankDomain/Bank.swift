@@ -1,29 +1,30 @@
-import Foundation
-import Logging
-import MireSnapshots
-import MireTransactions
+public import Foundation
+public import Logging
+public import MirePQ
+public import MireSnapshots
+public import MireTransactions
 
 /// The bank's use cases on the event store: each is load → command → save, retried on a
 /// concurrency conflict (the command runs again on fresh state).
-struct Bank: Sendable {
-    let store: EventStore
-    let snapshots: Snapshots
+public struct Bank: Sendable {
+    public let store: EventStore
+    public let snapshots: Snapshots
 
     /// The bank's store: snapshots every 100 events, taken in the background after saves.
-    init(pool: PostgresPool, logger: Logger, snapshotEvery interval: Int = 100) {
+    public init(pool: PGPool, logger: Logger, snapshotEvery interval: Int = 100) {
         snapshots = Snapshots(configuration: SnapshotConfiguration(every: interval), logger: logger)
         store = EventStore(pool: pool, configuration: EventStore.Configuration(snapshots: snapshots), logger: logger)
     }
 
     /// Opens a new account.
     @discardableResult
-    func open(_ id: String, owner: String) async throws -> AggregateRoot<Account> {
+    public func open(_ id: String, owner: String) async throws -> AggregateRoot<Account> {
         try await store.update(Account.self, id: id) { try $0.open(owner: owner) }.root
     }
 
     /// Deposits into an open account; `command` identifies the request in the event's metadata.
     @discardableResult
-    func deposit(_ amount: Money, into id: String, command: UUID? = nil, retry: RetryPolicy = .default)
+    public func deposit(_ amount: Money, into id: String, command: UUID? = nil, retry: RetryPolicy = .default)
         async throws -> UpdateResult<Account>
     {
         try await store.update(Account.self, id: id, retry: retry) { try $0.deposit(amount, command: command) }
@@ -31,13 +32,13 @@ struct Bank: Sendable {
 
     /// Withdraws from an open account; overdrafts are refused.
     @discardableResult
-    func withdraw(_ amount: Money, from id: String) async throws -> UpdateResult<Account> {
+    public func withdraw(_ amount: Money, from id: String) async throws -> UpdateResult<Account> {
         try await store.update(Account.self, id: id) { try $0.withdraw(amount) }
     }
 
     /// Closes an account whose balance is zero.
     @discardableResult
-    func close(_ id: String) async throws -> AggregateRoot<Account> {
+    public func close(_ id: String) async throws -> AggregateRoot<Account> {
         try await store.update(Account.self, id: id) { try $0.close() }.root
     }
 
@@ -46,7 +47,7 @@ struct Bank: Sendable {
     /// Read-before-write across two aggregates is what the transaction escape hatch is for: both
     /// accounts are locked (in id order, so opposite transfers cannot deadlock), validated, and
     /// saved in one transaction.
-    func transfer(
+    public func transfer(
         _ amount: Money, from source: String, to destination: String, command: UUID? = nil,
         options: TransactionOptions = Bank.transferOptions
     ) async throws {
@@ -64,10 +65,11 @@ struct Bank: Sendable {
     }
 
     /// Transfers wait at most two seconds for a lock and retry a deadlock or conflict a few times.
-    static let transferOptions = TransactionOptions(lockTimeout: .seconds(2), retry: RetryPolicy(maximumAttempts: 5))
+    public static let transferOptions = TransactionOptions(
+        lockTimeout: .seconds(2), retry: RetryPolicy(maximumAttempts: 5))
 
     /// The account as stored; `notFound` when it was never opened.
-    func account(_ id: String) async throws -> AggregateRoot<Account> {
+    public func account(_ id: String) async throws -> AggregateRoot<Account> {
         guard let account = try await store.load(Account.self, id: id) else { throw BankError.notFound(account: id) }
         return account
     }

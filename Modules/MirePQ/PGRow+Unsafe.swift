@@ -1,13 +1,13 @@
 internal import CLibPQ
 
-extension PostgresRow {
+extension PGRow {
     /// Column `column` as a non-NULL `int8`, specialised (no generic dispatch per call) for
     /// loops over many rows.
     ///
     /// ```swift
     /// let version = try row.int64(at: 0)
     /// ```
-    package func int64(at column: Int) throws(PostgresError) -> Int64 {
+    package func int64(at column: Int) throws(PGError) -> Int64 {
         try decode(Int64.self, at: column)
     }
 
@@ -22,12 +22,12 @@ extension PostgresRow {
     ) throws -> R {
         let result = rows.handle.pointer
         guard column >= 0, column < Int(PQnfields(result)) else {
-            throw PostgresError(
+            throw PGError(
                 code: .decoding, message: "no column at index \(column); the row has \(PQnfields(result))")
         }
         let col = Int32(column)
         guard PQfformat(result, col) == 1 else {
-            throw PostgresError(
+            throw PGError(
                 code: .decoding,
                 message: "column '\(String(cString: PQfname(result, col)))' (index \(column)) is in text format")
         }
@@ -45,9 +45,9 @@ extension PostgresRow {
     /// ```swift
     /// let isJSONB = row.dataType(at: 4) == .jsonb
     /// ```
-    package func dataType(at column: Int) -> PostgresDataType? {
+    package func dataType(at column: Int) -> PGDataType? {
         let result = rows.handle.pointer
         guard column >= 0, column < Int(PQnfields(result)) else { return nil }
-        return PostgresDataType(oid: PQftype(result, Int32(column)))
+        return PGDataType(oid: PQftype(result, Int32(column)))
     }
 }

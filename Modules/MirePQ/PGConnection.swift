@@ -9,14 +9,14 @@ import Synchronization
 /// libpq's blocking calls never run on Swift's cooperative thread pool. A statement runs to
 /// completion without suspending, so two calls can never interleave on the wire.
 ///
-/// Get one from a ``PostgresPool`` (`withConnection`, `withTransaction`) or open one yourself:
+/// Get one from a ``PGPool`` (`withConnection`, `withTransaction`) or open one yourself:
 ///
 /// ```swift
-/// let connection = try await PostgresConnection.connect(configuration: config, logger: logger)
+/// let connection = try await PGConnection.connect(configuration: config, logger: logger)
 /// let rows = try await connection.query("SELECT \(42)::int8 + 1")
 /// print(try rows.single(Int64.self))  // 43
 /// ```
-public actor PostgresConnection {
+public actor PGConnection {
     private static let counter = Mutex<Int>(0)
 
     /// A process-unique number, for logs.
@@ -33,7 +33,7 @@ public actor PostgresConnection {
     /// ``ConnectionStatus`` after the last operation, readable without entering the executor.
     private nonisolated let statusStore = Atomic<UInt8>(ConnectionStatus.idle.rawValue)
     /// Statements to send in the same round trip as the next one (a transaction's `BEGIN`).
-    nonisolated let prelude = Mutex<[PostgresQuery]>([])
+    nonisolated let prelude = Mutex<[PGQuery]>([])
     /// Set when ``commit(after:prepared:)`` ended the current transaction.
     nonisolated let committedInPipeline = Mutex(false)
 
@@ -51,15 +51,14 @@ public actor PostgresConnection {
     /// Opens a connection. The blocking connect runs on the new connection's own queue.
     ///
     /// ```swift
-    /// let connection = try await PostgresConnection.connect(
-    ///     configuration: PostgresConfiguration(url: "postgresql://postgres@127.0.0.1:5432/postgres"),
+    /// let connection = try await PGConnection.connect(
+    ///     configuration: PGConfiguration(url: "postgresql://postgres@127.0.0.1:5432/postgres"),
     ///     logger: Logger(label: "db"))
     /// ```
     ///
-    /// - Throws: ``PostgresError`` with code `connectionFailed` when the server is unreachable,
+    /// - Throws: ``PGError`` with code `connectionFailed` when the server is unreachable,
     ///   the credentials are refused or the database does not exist.
-    public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection
-    {
+    public static func connect(configuration: PGConfiguration, logger: Logger) async throws -> PGConnection {
         let id = counter.withLock { value in
             value += 1
             return value
@@ -68,11 +67,11 @@ public actor PostgresConnection {
         logger[metadataKey: "mire.connection"] = "\(id)"
         let executor = SerialQueueExecutor(label: "mire.postgres.connection.\(id)")
         let connectLogger = logger
-        let handle = try await executor.run { () throws(PostgresError) -> LibPQHandle in
+        let handle = try await executor.run { () throws(PGError) -> LibPQHandle in
             try LibPQHandle.connect(configuration, logger: connectLogger)
         }
         logger.trace("connection opened")
-        return PostgresConnection(id: id, executor: executor, handle: handle, logger: logger)
+        return PGConnection(id: id, executor: executor, handle: handle, logger: logger)
     }
 
     /// Where the connection stood after its last operation.
@@ -107,8 +106,8 @@ public actor PostgresConnection {
     /// The error for a connection found broken. `mayHaveExecuted`: the statement had gone out
     /// and could have committed on its own (autocommit, or a `COMMIT`); a statement inside an
     /// open transaction cannot have — the transaction dies with the connection.
-    func connectionLost(_ sql: String?, mayHaveExecuted: Bool) -> PostgresError {
-        var error = PostgresError(
+    func connectionLost(_ sql: String?, mayHaveExecuted: Bool) -> PGError {
+        var error = PGError(
             code: .connectionLost,
             message: handle.isFinished ? "the connection is closed" : "the connection was lost: \(handle.errorMessage)",
             query: sql)
@@ -135,7 +134,7 @@ public actor PostgresConnection {
     var isAutocommit: Bool { status == .idle && prelude.withLock { $0.isEmpty } }
 
     /// Takes the statements waiting to go out with the next one.
-    func takePrelude() -> [PostgresQuery] {
+    func takePrelude() -> [PGQuery] {
         prelude.withLock { pending in
             defer { pending = [] }
             return pending
@@ -152,7 +151,7 @@ public actor PostgresConnection {
     /// let rows = try await connection.query("SELECT name FROM users WHERE id = \(id)", prepared: true)
     /// ```
     @discardableResult
-    public func query(_ query: PostgresQuery, prepared: Bool = false) async throws -> PostgresRows {
+    public func query(_ query: PGQuery, prepared: Bool = false) async throws -> PGRows {
         try await cancellable { connection in try connection.execute(query, prepared: prepared) }
     }
 
@@ -169,7 +168,7 @@ public actor PostgresConnection {
     /// ])
     /// ```
     @discardableResult
-    public func pipeline(_ statements: [PostgresQuery], prepared: Bool = false) async throws -> [PostgresRows] {
+    public func pipeline(_ statements: [PGQuery], prepared: Bool = false) async throws -> [PGRows] {
         try await cancellable { connection in try connection.executePipeline(statements, prepared: prepared) }
     }
 
@@ -196,7 +195,7 @@ public actor PostgresConnection {
     /// Runs a statement that must not be cancelled (cleanup such as `ROLLBACK`, or `COMMIT`,
     /// whose outcome must be known).
     @discardableResult
-    func queryIgnoringCancellation(_ query: PostgresQuery) throws -> PostgresRows {
+    func queryIgnoringCancellation(_ query: PGQuery) throws -> PGRows {
         try execute(query, prepared: false)
     }
 
@@ -205,7 +204,7 @@ public actor PostgresConnection {
     /// The operation is entered through an explicit actor call (`perform`), so it is guaranteed
     /// to run on this connection's executor, and runs to completion without suspending.
     func cancellable<T: Sendable>(
-        _ operation: @Sendable (isolated PostgresConnection) throws -> T
+        _ operation: @Sendable (isolated PGConnection) throws -> T
     ) async throws -> T {
         try Task.checkCancellation()
         let ticket = canceller.begin()
@@ -219,18 +218,18 @@ public actor PostgresConnection {
             } onCancel: { [canceller] in
                 canceller.requestCancel(ticket: ticket)
             }
-        } catch let error as PostgresError where error.isQueryCanceled && Task.isCancelled {
+        } catch let error as PGError where error.isQueryCanceled && Task.isCancelled {
             throw CancellationError()
         }
     }
 
-    private func perform<T: Sendable>(_ operation: @Sendable (isolated PostgresConnection) throws -> T) throws -> T {
+    private func perform<T: Sendable>(_ operation: @Sendable (isolated PGConnection) throws -> T) throws -> T {
         try operation(self)
     }
 
     /// Executes one statement synchronously on this connection's thread (in one round trip with
     /// any statements waiting in the prelude).
-    func execute(_ query: PostgresQuery, prepared: Bool, commits: Bool = false) throws -> PostgresRows {
+    func execute(_ query: PGQuery, prepared: Bool, commits: Bool = false) throws -> PGRows {
         consumeIdleInput()
         guard !handle.isBroken else {
             settle()
@@ -239,7 +238,7 @@ public actor PostgresConnection {
         if prelude.withLock({ !$0.isEmpty }) {
             // The prelude goes out with this statement, in one round trip.
             guard let rows = try executePipeline([query], prepared: prepared, commits: commits).last else {
-                throw PostgresError(code: .client, message: "the pipeline returned no result", query: query.sql)
+                throw PGError(code: .client, message: "the pipeline returned no result", query: query.sql)
             }
             return rows
         }
@@ -258,7 +257,7 @@ public actor PostgresConnection {
     }
 
     /// Prepares `query` on this connection once; returns its statement name.
-    private func prepareIfNeeded(_ query: PostgresQuery) throws -> String {
+    private func prepareIfNeeded(_ query: PGQuery) throws -> String {
         if let name = preparedStatements[query.sql] { return name }
         let name = "mire_\(preparedStatements.count + 1)"
         let result = query.bindings.types.withUnsafeBufferPointer { types in
@@ -272,19 +271,19 @@ public actor PostgresConnection {
     /// Turns a `PGresult` of a statement that was sent into rows or a typed error. An error that
     /// ends the session (a lost connection, FATAL, `57P0x`) closes the connection; `mayCommit`
     /// says whether the statement could have committed by itself (see ``connectionLost(_:mayHaveExecuted:)``).
-    func check(_ result: OpaquePointer?, query: String?, mayCommit: Bool) throws -> PostgresRows {
+    func check(_ result: OpaquePointer?, query: String?, mayCommit: Bool) throws -> PGRows {
         guard let result else {
             if handle.isBroken { throw connectionLost(query, mayHaveExecuted: mayCommit) }
-            throw PostgresError(
+            throw PGError(
                 code: .client, message: handle.errorMessage.isEmpty ? "no result from libpq" : handle.errorMessage,
                 query: query)
         }
         let owned = ResultHandle(result)
         switch PQresultStatus(result) {
         case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-            return PostgresRows(handle: owned)
+            return PGRows(handle: owned)
         default:
-            var error = PostgresError(result: result, connectionBroken: handle.isBroken, query: query)
+            var error = PGError(result: result, connectionBroken: handle.isBroken, query: query)
             logger.debug("statement failed", metadata: ["sqlState": "\(error.sqlState ?? "-")"])
             if error.code == .connectionLost {
                 error.mayHaveExecuted = mayCommit
@@ -296,20 +295,20 @@ public actor PostgresConnection {
     }
 
     /// Sends `COMMIT` and reports its outcome. It is never cancelled: its outcome must be known.
-    /// A lost connection is ``PostgresError/Code-swift.struct/commitOutcomeUnknown``; a
+    /// A lost connection is ``PGError/Code-swift.struct/commitOutcomeUnknown``; a
     /// transaction that had already failed (so `COMMIT` rolled it back) is an error too.
     func commitTransaction() throws {
-        let rows: PostgresRows
+        let rows: PGRows
         do {
             // Unprepared, so the statement text travels with every COMMIT (fault tests match it).
             rows = try execute("COMMIT", prepared: false, commits: true)
-        } catch var error as PostgresError where error.code == .connectionLost && error.mayHaveExecuted {
+        } catch var error as PGError where error.code == .connectionLost && error.mayHaveExecuted {
             error.code = .commitOutcomeUnknown
             error.message = "the connection was lost after COMMIT was sent: \(error.message)"
             throw error
         }
         if rows.commandTag == "ROLLBACK" {
-            throw PostgresError(
+            throw PGError(
                 code: .server, sqlState: "25P02",
                 message: "a statement of the transaction had failed, so COMMIT rolled it back")
         }
@@ -328,7 +327,7 @@ public actor PostgresConnection {
 /// Lays out bound parameters as the C arrays `PQexecParams` wants, for the closure's duration:
 /// pointers into the bindings' one buffer, on the stack.
 func withParameters<R>(
-    _ bindings: PostgresBindings,
+    _ bindings: PGBindings,
     _ body: (
         Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?
     ) -> R

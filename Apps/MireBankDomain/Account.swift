@@ -1,8 +1,8 @@
-import Foundation
-import MireSnapshots
+public import Foundation
+public import MireSnapshots
 
 /// Everything that can happen to a bank account. Amounts are integer cents: exact, never floating point.
-enum AccountEvent: Codable, Sendable, Equatable {
+public enum AccountEvent: Codable, Sendable, Equatable {
     case opened(owner: String)
     case deposited(amount: Int64)
     case withdrawn(amount: Int64)
@@ -12,17 +12,20 @@ enum AccountEvent: Codable, Sendable, Equatable {
 }
 
 /// A bank account: the fold of its events. Its state is `Codable`, so it can be snapshotted.
-struct Account: SnapshottableAggregate, Equatable {
-    static let category = "account"
+public struct Account: SnapshottableAggregate, Equatable {
+    public static let category = "account"
     /// Bump when the state's shape changes: older snapshots are then ignored.
-    static let snapshotSchemaVersion = 1
+    public static let snapshotSchemaVersion = 1
 
-    var owner = ""
-    var balance: Int64 = 0
-    var isOpen = false
-    var isClosed = false
+    public var owner = ""
+    public var balance: Int64 = 0
+    public var isOpen = false
+    public var isClosed = false
 
-    mutating func apply(_ event: AccountEvent) {
+    /// A new account, before it is opened.
+    public init() {}
+
+    public mutating func apply(_ event: AccountEvent) {
         switch event {
         case .opened(let owner):
             self.owner = owner
@@ -43,7 +46,7 @@ struct Account: SnapshottableAggregate, Equatable {
 
     /// Refuses an event whose amount is not positive or would take the balance past what
     /// `Int64` cents hold: a stored one fails the load with a typed error, a new one the command.
-    func checkApplicable(_ event: AccountEvent) throws(BankError) {
+    public func checkApplicable(_ event: AccountEvent) throws(BankError) {
         _ = try balance(after: event)
     }
 
@@ -66,7 +69,7 @@ struct Account: SnapshottableAggregate, Equatable {
 /// Commands: each validates against the current state, then records. An invalid command throws
 /// and records nothing, so it never reaches the log.
 extension AggregateRoot where State == Account {
-    mutating func open(owner: String) throws(BankError) {
+    public mutating func open(owner: String) throws(BankError) {
         guard isNew else { throw .alreadyExists(account: entityID) }
         let owner = owner.trimmingCharacters(in: .whitespaces)
         guard !owner.isEmpty else { throw .invalidOwner }
@@ -74,14 +77,14 @@ extension AggregateRoot where State == Account {
     }
 
     /// Deposits `amount`; `command` (the request's id) is kept as the event's correlation id.
-    mutating func deposit(_ amount: Money, command: UUID? = nil) throws(BankError) {
+    public mutating func deposit(_ amount: Money, command: UUID? = nil) throws(BankError) {
         try requireOpen()
         guard amount.cents > 0 else { throw .invalidAmount(amount) }
         try state.checkApplicable(.deposited(amount: amount.cents))
         record(.deposited(amount: amount.cents), metadata: EventMetadata(correlationID: command))
     }
 
-    mutating func withdraw(_ amount: Money) throws(BankError) {
+    public mutating func withdraw(_ amount: Money) throws(BankError) {
         try requireOpen()
         guard amount.cents > 0 else { throw .invalidAmount(amount) }
         guard amount.cents <= state.balance else {
@@ -92,7 +95,7 @@ extension AggregateRoot where State == Account {
     }
 
     /// The sending half of a transfer: validated like a withdrawal.
-    mutating func send(_ amount: Money, to other: String, command: UUID? = nil) throws(BankError) {
+    public mutating func send(_ amount: Money, to other: String, command: UUID? = nil) throws(BankError) {
         try requireOpen()
         guard amount.cents > 0 else { throw .invalidAmount(amount) }
         guard amount.cents <= state.balance else {
@@ -103,19 +106,19 @@ extension AggregateRoot where State == Account {
     }
 
     /// The receiving half of a transfer.
-    mutating func receive(_ amount: Money, from other: String, command: UUID? = nil) throws(BankError) {
+    public mutating func receive(_ amount: Money, from other: String, command: UUID? = nil) throws(BankError) {
         try requireOpen()
         try state.checkApplicable(.transferredIn(amount: amount.cents, from: other))
         record(.transferredIn(amount: amount.cents, from: other), metadata: EventMetadata(correlationID: command))
     }
 
-    mutating func close() throws(BankError) {
+    public mutating func close() throws(BankError) {
         try requireOpen()
         guard state.balance == 0 else { throw .balanceNotZero(account: entityID, balance: Money(cents: state.balance)) }
         record(.closed)
     }
 
-    func requireOpen() throws(BankError) {
+    public func requireOpen() throws(BankError) {
         if state.isClosed { throw .closed(account: entityID) }
         guard state.isOpen else { throw .notFound(account: entityID) }
     }

@@ -3,13 +3,13 @@ import Foundation
 /// How to reach a PostgreSQL server: a URL or libpq keywords, plus the settings Mire adds.
 ///
 /// ```swift
-/// var config = PostgresConfiguration(url: "postgresql://app@127.0.0.1:5432/bank")
+/// var config = PGConfiguration(url: "postgresql://app@127.0.0.1:5432/bank")
 /// config.applicationName = "bank-api"
 /// config.searchPath = ["tenant_a"]
 /// ```
 ///
 /// Values are handed to `PQconnectdbParams` as separate keywords, so nothing needs escaping.
-public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible {
+public struct PGConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// A `postgresql://` URL or a `key=value` conninfo string; empty means libpq's defaults
     /// (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, …).
     public var connectionString: String
@@ -53,7 +53,7 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     /// A configuration from a URL or conninfo string.
     ///
     /// ```swift
-    /// let config = PostgresConfiguration(url: "postgresql://postgres@127.0.0.1:5432/postgres")
+    /// let config = PGConfiguration(url: "postgresql://postgres@127.0.0.1:5432/postgres")
     /// ```
     public init(url: String, applicationName: String = "mire") {
         self.connectionString = url
@@ -66,7 +66,7 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     /// A configuration from separate values.
     ///
     /// ```swift
-    /// let config = PostgresConfiguration(host: "127.0.0.1", port: 5432, user: "postgres", database: "bank")
+    /// let config = PGConfiguration(host: "127.0.0.1", port: 5432, user: "postgres", database: "bank")
     /// ```
     public init(
         host: String,
@@ -112,12 +112,12 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     /// Refuses a URL that libpq would misread in a way that exposes a secret: an unencoded `@`
     /// in the user info makes libpq take the rest of the password for the host name, which its
     /// error messages then quote.
-    func validate() throws(PostgresError) {
+    func validate() throws(PGError) {
         guard let schemeEnd = connectionString.range(of: "://") else { return }
         let rest = connectionString[schemeEnd.upperBound...]
         let authority = rest.prefix { $0 != "?" }
         if authority.filter({ $0 == "@" }).count > 1 {
-            throw PostgresError(
+            throw PGError(
                 code: .connectionFailed,
                 message: "the connection URL holds more than one '@' before the host; "
                     + "percent-encode '@' in a user name or password as %40"
@@ -282,6 +282,6 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
         let keys = keywords.sorted { $0.key < $1.key }.map {
             $0.key == "password" || $0.key == "sslpassword" ? "\($0.key)=***" : "\($0.key)=\($0.value)"
         }
-        return "PostgresConfiguration(\(([shown] + keys).filter { !$0.isEmpty }.joined(separator: " ")))"
+        return "PGConfiguration(\(([shown] + keys).filter { !$0.isEmpty }.joined(separator: " ")))"
     }
 }

@@ -8,7 +8,7 @@ import Foundation
 ///     print(notification.channel, notification.payload)
 /// }
 /// ```
-public struct PostgresNotification: Sendable, Hashable {
+public struct PGNotification: Sendable, Hashable {
     /// The channel it was sent on.
     public let channel: String
     /// The payload text (empty when none was given).
@@ -17,7 +17,7 @@ public struct PostgresNotification: Sendable, Hashable {
     public let senderPID: Int32
 }
 
-extension PostgresConnection {
+extension PGConnection {
     /// Waits up to `timeout` for notifications on channels this connection listens to, and
     /// returns those that arrived (possibly none). Blocks this connection's own thread only.
     ///
@@ -25,8 +25,8 @@ extension PostgresConnection {
     /// try await connection.query("LISTEN \(identifier: "jobs")")
     /// let arrived = try await connection.waitForNotifications(timeout: .milliseconds(250))
     /// ```
-    public func waitForNotifications(timeout: Duration) throws -> [PostgresNotification] {
-        guard !handle.isBroken else { throw PostgresError(code: .connectionLost, message: "the connection is broken") }
+    public func waitForNotifications(timeout: Duration) throws -> [PGNotification] {
+        guard !handle.isBroken else { throw PGError(code: .connectionLost, message: "the connection is broken") }
         let connection = handle.pointer
         var notifications = drainNotifications()
         if !notifications.isEmpty { return notifications }
@@ -35,7 +35,7 @@ extension PostgresConnection {
         let ready = poll(&descriptor, 1, milliseconds)
         if ready > 0 {
             guard PQconsumeInput(connection) == 1, !handle.isBroken else {
-                throw PostgresError(
+                throw PGError(
                     code: .connectionLost, message: "the listening connection was lost: \(handle.errorMessage)")
             }
             notifications = drainNotifications()
@@ -43,12 +43,12 @@ extension PostgresConnection {
         return notifications
     }
 
-    private func drainNotifications() -> [PostgresNotification] {
-        var notifications: [PostgresNotification] = []
+    private func drainNotifications() -> [PGNotification] {
+        var notifications: [PGNotification] = []
         while let notify = PQnotifies(handle.pointer) {
             let value = notify.pointee
             notifications.append(
-                PostgresNotification(
+                PGNotification(
                     channel: String(cString: value.relname),
                     payload: value.extra.map { String(cString: $0) } ?? "",
                     senderPID: value.be_pid

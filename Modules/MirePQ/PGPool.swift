@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// A connection never escapes its scope. A connection found broken after a scope (server
 /// restart, `pg_terminate_backend`) is discarded and its slot refilled on demand; the caller sees
-/// a ``PostgresError`` with code `connectionLost`, which is retryable. When every connection is
+/// a ``PGError`` with code `connectionLost`, which is retryable. When every connection is
 /// busy, callers wait in FIFO order; a waiting task that is cancelled leaves the queue.
 ///
 /// Handing a connection out and taking it back are plain state changes under a lock (see
@@ -17,7 +17,7 @@ import Synchronization
 /// (gauge) and `mire_pool_wait_duration` (timer, for callers that had to wait).
 ///
 /// ```swift
-/// let pool = PostgresPool(configuration: config, maximumConnections: 10, logger: logger)
+/// let pool = PGPool(configuration: config, maximumConnections: 10, logger: logger)
 /// let count = try await pool.withConnection { connection in
 ///     try await connection.query("SELECT count(*) FROM mire_events").single(Int64.self)
 /// }
@@ -27,18 +27,18 @@ import Synchronization
 /// }
 /// await pool.shutdown()
 /// ```
-public final class PostgresPool: Sendable {
+public final class PGPool: Sendable {
     /// How the pool connects.
-    public let configuration: PostgresConfiguration
+    public let configuration: PGConfiguration
     /// The most connections open at once.
     public let maximumConnections: Int
     let logger: Logger
 
-    private typealias Machine = PoolStateMachine<PostgresConnection>
+    private typealias Machine = PoolStateMachine<PGConnection>
 
     /// What a waiter is given: a connection, or a slot in which to open one.
     private enum Grant: Sendable {
-        case connection(PostgresConnection)
+        case connection(PGConnection)
         case openNew
     }
 
@@ -54,7 +54,7 @@ public final class PostgresPool: Sendable {
     private let metrics: PoolMetrics
 
     /// A pool that opens connections lazily, up to `maximumConnections`.
-    public init(configuration: PostgresConfiguration, maximumConnections: Int = 10, logger: Logger) {
+    public init(configuration: PGConfiguration, maximumConnections: Int = 10, logger: Logger) {
         precondition(maximumConnections > 0, "a pool needs at least one connection")
         self.configuration = configuration
         self.maximumConnections = maximumConnections
@@ -69,7 +69,7 @@ public final class PostgresPool: Sendable {
     @discardableResult
     public func withConnection<T>(
         isolation: isolated (any Actor)? = #isolation,
-        _ body: (PostgresConnection) async throws -> T
+        _ body: (PGConnection) async throws -> T
     ) async throws -> T {
         let connection = try await lease()
         do {
@@ -83,7 +83,7 @@ public final class PostgresPool: Sendable {
     }
 
     /// Runs `body` in a transaction on a pooled connection (see
-    /// ``PostgresConnection/withTransaction(_:isolation:_:)``): `COMMIT` when it returns,
+    /// ``PGConnection/withTransaction(_:isolation:_:)``): `COMMIT` when it returns,
     /// `ROLLBACK` when it throws or the task is cancelled; a lost `COMMIT` reply is
     /// `commitOutcomeUnknown`.
     ///
@@ -94,9 +94,9 @@ public final class PostgresPool: Sendable {
     /// ```
     @discardableResult
     public func withTransaction<T>(
-        _ options: PostgresTransactionOptions = PostgresTransactionOptions(),
+        _ options: PGTransactionOptions = PGTransactionOptions(),
         isolation: isolated (any Actor)? = #isolation,
-        _ body: (PostgresConnection) async throws -> T
+        _ body: (PGConnection) async throws -> T
     ) async throws -> T {
         try await withConnection { connection in
             try await connection.withTransaction(options) { connection in try await body(connection) }
@@ -125,11 +125,11 @@ public final class PostgresPool: Sendable {
         state.withLock { ($0.machine.open, $0.machine.idle.count, $0.machine.waiting) }
     }
 
-    private static var closedError: PostgresError {
-        PostgresError(code: .poolClosed, message: "the pool was shut down")
+    private static var closedError: PGError {
+        PGError(code: .poolClosed, message: "the pool was shut down")
     }
 
-    private func lease() async throws -> PostgresConnection {
+    private func lease() async throws -> PGConnection {
         while true {
             let grant: Grant
             switch state.withLock({ $0.machine.lease() }) {
@@ -153,7 +153,7 @@ public final class PostgresPool: Sendable {
                 return connection
             case .openNew:
                 do {
-                    let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+                    let connection = try await PGConnection.connect(configuration: configuration, logger: logger)
                     recordState()
                     return connection
                 } catch {
@@ -195,7 +195,7 @@ public final class PostgresPool: Sendable {
         return nil
     }
 
-    private func giveBack(_ connection: PostgresConnection) async {
+    private func giveBack(_ connection: PGConnection) async {
         // A transaction scope always clears these; anything left means nobody knows the state.
         if connection.prelude.withLock({ !$0.isEmpty }) || connection.takeCommittedInPipeline() {
             await connection.close()
@@ -209,7 +209,7 @@ public final class PostgresPool: Sendable {
             return
         }
         let (waiter, closing) = state.withLock {
-            state -> (CheckedContinuation<Grant, any Error>?, PostgresConnection?) in
+            state -> (CheckedContinuation<Grant, any Error>?, PGConnection?) in
             switch state.machine.release(connection) {
             case .handOver(let connection, let id): (serve(id, with: .connection(connection), in: &state), nil)
             case .keep: (nil, nil)
@@ -240,7 +240,7 @@ public final class PostgresPool: Sendable {
     }
 }
 
-extension PostgresConnection {
+extension PGConnection {
     /// Rolls back whatever transaction is open, ignoring cancellation and errors; a connection
     /// that cannot roll back is closed so that it is never reused. For cleanup paths.
     ///

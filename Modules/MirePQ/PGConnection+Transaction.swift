@@ -2,11 +2,11 @@
 /// holding locks (and the cluster's xmin horizon) for ever.
 ///
 /// ```swift
-/// var options = PostgresTransactionOptions(isolationLevel: .serializable)
+/// var options = PGTransactionOptions(isolationLevel: .serializable)
 /// options.lockTimeout = .seconds(2)
 /// options.idleInTransactionTimeout = .seconds(30)
 /// ```
-public struct PostgresTransactionOptions: Sendable, Hashable {
+public struct PGTransactionOptions: Sendable, Hashable {
     /// PostgreSQL's transaction isolation levels.
     public enum IsolationLevel: String, Sendable, Hashable {
         /// Each statement sees what was committed before it began (PostgreSQL's default).
@@ -40,25 +40,25 @@ public struct PostgresTransactionOptions: Sendable, Hashable {
 
     /// The statements that open such a transaction: `BEGIN`, then the local settings (one
     /// statement, values bound as parameters).
-    var opening: [PostgresQuery] {
-        let begin = PostgresQuery(unsafeSQL: "BEGIN ISOLATION LEVEL \(isolationLevel.rawValue)")
+    var opening: [PGQuery] {
+        let begin = PGQuery(unsafeSQL: "BEGIN ISOLATION LEVEL \(isolationLevel.rawValue)")
         let settings: [(String, Duration)] = [
             ("lock_timeout", lockTimeout), ("statement_timeout", statementTimeout),
             ("idle_in_transaction_session_timeout", idleInTransactionTimeout),
         ].compactMap { name, value in value.map { (name, $0) } }
         guard !settings.isEmpty else { return [begin] }
         var sql = "SELECT "
-        var bindings = PostgresBindings()
+        var bindings = PGBindings()
         for (index, (name, value)) in settings.enumerated() {
             if index > 0 { sql += ", " }
             bindings.append(String(value.timeoutMilliseconds))
             sql += "set_config('\(name)', $\(bindings.count), true)"
         }
-        return [begin, PostgresQuery(unsafeSQL: sql, bindings: bindings)]
+        return [begin, PGQuery(unsafeSQL: sql, bindings: bindings)]
     }
 }
 
-extension PostgresConnection {
+extension PGConnection {
     /// Runs `body` in a transaction on this connection: `COMMIT` when it returns, `ROLLBACK`
     /// when it throws or the task is cancelled. This is the one transaction primitive every
     /// transaction in Mire goes through.
@@ -69,22 +69,22 @@ extension PostgresConnection {
     /// sent, the error's code is `commitOutcomeUnknown`, which nothing retries blindly.
     ///
     /// ```swift
-    /// try await connection.withTransaction(PostgresTransactionOptions(lockTimeout: .seconds(2))) { connection in
+    /// try await connection.withTransaction(PGTransactionOptions(lockTimeout: .seconds(2))) { connection in
     ///     try await connection.query("UPDATE accounts SET balance = balance - \(amount) WHERE id = \(from)")
     ///     try await connection.query("UPDATE accounts SET balance = balance + \(amount) WHERE id = \(to)")
     /// }
     /// ```
     ///
     /// - Throws: what `body` throws (after the rollback); `CancellationError` when the task was
-    ///   cancelled before `COMMIT`; a ``PostgresError`` from `COMMIT` (a serialization failure,
+    ///   cancelled before `COMMIT`; a ``PGError`` from `COMMIT` (a serialization failure,
     ///   a deferred constraint, `commitOutcomeUnknown`).
     public func withTransaction<T>(
-        _ options: PostgresTransactionOptions = PostgresTransactionOptions(),
+        _ options: PGTransactionOptions = PGTransactionOptions(),
         isolation: isolated (any Actor)? = #isolation,
-        _ body: (PostgresConnection) async throws -> T
+        _ body: (PGConnection) async throws -> T
     ) async throws -> T {
         guard status == .idle, prelude.withLock({ $0.isEmpty }) else {
-            throw PostgresError(
+            throw PGError(
                 code: .client, message: "a transaction is already open on this connection, or it is closed")
         }
         _ = takeCommittedInPipeline()
@@ -130,22 +130,22 @@ extension PostgresConnection {
     /// }
     /// ```
     @discardableResult
-    public func commit(after statements: [PostgresQuery], prepared: Bool = false) async throws -> [PostgresRows] {
+    public func commit(after statements: [PGQuery], prepared: Bool = false) async throws -> [PGRows] {
         try await cancellable { connection in
             guard connection.status == .inTransaction || connection.prelude.withLock({ !$0.isEmpty }) else {
-                throw PostgresError(
+                throw PGError(
                     code: .client, message: "commit(after:) runs inside withTransaction, before the transaction ends")
             }
-            let rows: [PostgresRows]
+            let rows: [PGRows]
             do {
                 rows = try connection.executePipeline(
                     statements, prepared: prepared, unpreparedTail: ["COMMIT"], commits: true)
-            } catch var error as PostgresError where error.code == .connectionLost && error.mayHaveExecuted {
+            } catch var error as PGError where error.code == .connectionLost && error.mayHaveExecuted {
                 error.code = .commitOutcomeUnknown
                 throw error
             }
             guard let commit = rows.last, commit.commandTag == "COMMIT" else {
-                throw PostgresError(
+                throw PGError(
                     code: .server, sqlState: "25P02",
                     message: "a statement of the transaction had failed, so COMMIT rolled it back")
             }
@@ -167,7 +167,7 @@ extension PostgresConnection {
     }
 }
 
-extension PostgresConnection {
+extension PGConnection {
     /// Holds the session advisory lock `key` while `body` runs: waits for it (cancellably), runs
     /// `body`, and releases it however `body` ends — cancellation included. A connection whose
     /// lock cannot be released is closed, so a pooled connection never keeps one.
@@ -178,7 +178,7 @@ extension PostgresConnection {
     /// }
     /// ```
     public func withAdvisoryLock<T>(
-        _ key: Int64, isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> T
+        _ key: Int64, isolation: isolated (any Actor)? = #isolation, _ body: (PGConnection) async throws -> T
     ) async throws -> T {
         try await query("SELECT pg_advisory_lock(\(key))")
         let result: T

@@ -1,43 +1,43 @@
 /// A Swift value that can be sent as a bound query parameter, in binary format.
 ///
 /// ```swift
-/// struct Cents: PostgresEncodable {
+/// struct Cents: PGEncodable {
 ///     var value: Int64
-///     static var postgresType: PostgresDataType { .int8 }
-///     func encode(into writer: inout PostgresBinaryWriter) { writer.writeInteger(value) }
+///     static var postgresType: PGDataType { .int8 }
+///     func encode(into writer: inout PGBinaryWriter) { writer.writeInteger(value) }
 /// }
 /// ```
-public protocol PostgresEncodable: Sendable {
+public protocol PGEncodable: Sendable {
     /// The parameter's declared type.
-    static var postgresType: PostgresDataType { get }
+    static var postgresType: PGDataType { get }
     /// Writes the value's binary representation (never called for `NULL`).
-    func encode(into writer: inout PostgresBinaryWriter)
+    func encode(into writer: inout PGBinaryWriter)
     /// Whether this value is SQL `NULL`; only `Optional.none` says yes.
     var isPostgresNull: Bool { get }
 }
 
-extension PostgresEncodable {
+extension PGEncodable {
     public var isPostgresNull: Bool { false }
 }
 
 /// A Swift value that can be decoded from a binary-format result column.
 ///
 /// ```swift
-/// extension Cents: PostgresDecodable {
-///     static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType) throws(PostgresDecodingFailure) -> Cents {
+/// extension Cents: PGDecodable {
+///     static func decode(from reader: inout PGBinaryReader, type: PGDataType) throws(PGDecodingFailure) -> Cents {
 ///         Cents(value: try Int64.decode(from: &reader, type: type))
 ///     }
 /// }
 /// ```
-public protocol PostgresDecodable: Sendable {
+public protocol PGDecodable: Sendable {
     /// Decodes a non-null value of server type `type`.
-    static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType) throws(PostgresDecodingFailure)
+    static func decode(from reader: inout PGBinaryReader, type: PGDataType) throws(PGDecodingFailure)
         -> Self
     /// The value for SQL `NULL`, or nil when this type cannot represent it.
     static var postgresNull: Self? { get }
 }
 
-extension PostgresDecodable {
+extension PGDecodable {
     public static var postgresNull: Self? { nil }
 }
 
@@ -47,34 +47,34 @@ extension PostgresDecodable {
 /// let ids: [Int64] = [1, 2, 3]
 /// let rows = try await connection.query("SELECT * FROM t WHERE id = ANY(\(ids))")
 /// ```
-public protocol PostgresArrayElement: PostgresEncodable {
+public protocol PGArrayElement: PGEncodable {
     /// The array type whose elements are `postgresType`.
-    static var postgresArrayType: PostgresDataType { get }
+    static var postgresArrayType: PGDataType { get }
 }
 
-extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
-    public static var postgresType: PostgresDataType { Wrapped.postgresType }
-    public func encode(into writer: inout PostgresBinaryWriter) { self?.encode(into: &writer) }
+extension Optional: PGEncodable where Wrapped: PGEncodable {
+    public static var postgresType: PGDataType { Wrapped.postgresType }
+    public func encode(into writer: inout PGBinaryWriter) { self?.encode(into: &writer) }
     public var isPostgresNull: Bool { self == nil }
 }
 
-extension Optional: PostgresArrayElement where Wrapped: PostgresArrayElement {
-    public static var postgresArrayType: PostgresDataType { Wrapped.postgresArrayType }
+extension Optional: PGArrayElement where Wrapped: PGArrayElement {
+    public static var postgresArrayType: PGDataType { Wrapped.postgresArrayType }
 }
 
-extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
-    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
-        throws(PostgresDecodingFailure) -> Wrapped?
+extension Optional: PGDecodable where Wrapped: PGDecodable {
+    public static func decode(from reader: inout PGBinaryReader, type: PGDataType)
+        throws(PGDecodingFailure) -> Wrapped?
     {
         try Wrapped.decode(from: &reader, type: type)
     }
     public static var postgresNull: Wrapped?? { .some(nil) }
 }
 
-extension Array: PostgresEncodable where Element: PostgresArrayElement {
-    public static var postgresType: PostgresDataType { Element.postgresArrayType }
+extension Array: PGEncodable where Element: PGArrayElement {
+    public static var postgresType: PGDataType { Element.postgresArrayType }
 
-    public func encode(into writer: inout PostgresBinaryWriter) {
+    public func encode(into writer: inout PGBinaryWriter) {
         // One dimension; `has nulls` flag; element type; length; lower bound 1; then each element.
         writer.writeInteger(Int32(1))
         writer.writeInteger(Int32(contains { $0.isPostgresNull } ? 1 : 0))
@@ -91,15 +91,15 @@ extension Array: PostgresEncodable where Element: PostgresArrayElement {
     }
 }
 
-extension Array: PostgresDecodable where Element: PostgresDecodable {
-    public static func decode(from reader: inout PostgresBinaryReader, type: PostgresDataType)
-        throws(PostgresDecodingFailure) -> [Element]
+extension Array: PGDecodable where Element: PGDecodable {
+    public static func decode(from reader: inout PGBinaryReader, type: PGDataType)
+        throws(PGDecodingFailure) -> [Element]
     {
         // A scalar's bytes may happen to look like an array header: refuse by type first.
         guard !type.isKnownScalar else { throw .init("cannot decode \(type) as an array") }
         let dimensions = try reader.readInteger(as: Int32.self)
         _ = try reader.readInteger(as: Int32.self)  // has-nulls flag
-        let elementType = PostgresDataType(oid: UInt32(bitPattern: try reader.readInteger(as: Int32.self)))
+        let elementType = PGDataType(oid: UInt32(bitPattern: try reader.readInteger(as: Int32.self)))
         if dimensions == 0 { return [] }
         guard dimensions == 1 else { throw .init("only one-dimensional arrays decode to Swift arrays") }
         let count = try reader.readInteger(as: Int32.self)
@@ -119,7 +119,7 @@ extension Array: PostgresDecodable where Element: PostgresDecodable {
                 }
                 result.append(null)
             } else {
-                var elementReader = PostgresBinaryReader(try reader.readBytes(Int(length)))
+                var elementReader = PGBinaryReader(try reader.readBytes(Int(length)))
                 result.append(try Element.decode(from: &elementReader, type: elementType))
             }
         }

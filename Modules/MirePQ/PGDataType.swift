@@ -1,17 +1,17 @@
 /// A PostgreSQL type, identified by its OID.
 ///
 /// ```swift
-/// let type = PostgresDataType.jsonb
+/// let type = PGDataType.jsonb
 /// print(type)  // jsonb
 /// ```
-public struct PostgresDataType: Hashable, Sendable, CustomStringConvertible {
+public struct PGDataType: Hashable, Sendable, CustomStringConvertible {
     /// The type's OID in `pg_type`.
     public let oid: UInt32
 
     /// A type by OID.
     ///
     /// ```swift
-    /// let int4 = PostgresDataType(oid: 23)
+    /// let int4 = PGDataType(oid: 23)
     /// ```
     public init(oid: UInt32) { self.oid = oid }
 

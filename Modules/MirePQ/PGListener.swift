@@ -10,7 +10,7 @@ import Synchronization
 /// truth from a table.
 ///
 /// ```swift
-/// let listener = PostgresListener(configuration: config, channels: ["mire_events"], logger: logger)
+/// let listener = PGListener(configuration: config, channels: ["mire_events"], logger: logger)
 /// try await withThrowingDiscardingTaskGroup { group in
 ///     group.addTask { try await listener.run() }
 ///     for await notification in listener.notifications {
@@ -18,16 +18,16 @@ import Synchronization
 ///     }
 /// }
 /// ```
-public final class PostgresListener: Service, Sendable {
+public final class PGListener: Service, Sendable {
     /// Every notification received, in arrival order. Finishes when ``run()`` returns.
-    public let notifications: AsyncStream<PostgresNotification>
+    public let notifications: AsyncStream<PGNotification>
     /// The channels listened to.
     public let channels: [String]
-    let configuration: PostgresConfiguration
+    let configuration: PGConfiguration
     let pollInterval: Duration
     let reconnectDelay: Duration
     let logger: Logger
-    private let continuation: AsyncStream<PostgresNotification>.Continuation
+    private let continuation: AsyncStream<PGNotification>.Continuation
     private let sessions = Mutex(0)
     private let onListening: (@Sendable () -> Void)?
 
@@ -39,7 +39,7 @@ public final class PostgresListener: Service, Sendable {
     ///   - onListening: called each time a connection starts listening (first time and after
     ///     each reconnection): the moment to re-read whatever the notifications stand for.
     public init(
-        configuration: PostgresConfiguration,
+        configuration: PGConfiguration,
         channels: [String],
         pollInterval: Duration = .milliseconds(200),
         reconnectDelay: Duration = .milliseconds(250),
@@ -69,9 +69,9 @@ public final class PostgresListener: Service, Sendable {
 
     private func listenUntilCancelled() async {
         while !Task.isCancelled {
-            var connection: PostgresConnection?
+            var connection: PGConnection?
             do {
-                let opened = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+                let opened = try await PGConnection.connect(configuration: configuration, logger: logger)
                 connection = opened
                 for channel in channels {
                     try await opened.query("LISTEN \(identifier: channel)")

@@ -1,14 +1,15 @@
-import Foundation
-import Logging
-import MireProjections
+public import Foundation
+public import Logging
+public import MirePQ
+public import MireProjections
 
 /// The bank's read models, kept by a transactional projection: a balance per account and a
 /// statement line per event. Their writes and the projection's checkpoint commit together.
-enum ReadModel {
-    static let projectionName = "account_balances"
+public enum ReadModel {
+    public static let projectionName = "account_balances"
 
     /// Creates the read-model tables when missing (they belong to the app, not to Mire).
-    static func prepare(_ pool: PostgresPool) async throws {
+    public static func prepare(_ pool: PGPool) async throws {
         try await pool.withConnection { connection in
             try await connection.executeScript(
                 """
@@ -37,7 +38,7 @@ enum ReadModel {
     }
 
     /// The projection: each account event updates the balance row and adds a statement line.
-    static let projection = Projection.transactional(
+    public static let projection = Projection.transactional(
         projectionName, of: Account.self,
         reset: { connection in try await connection.executeScript("TRUNCATE account_balances, account_statement") },
         handle: { recorded, connection in
@@ -96,16 +97,16 @@ enum ReadModel {
             )
         })
 
-    struct AccountRow: Encodable, Equatable {
-        var account: String
-        var owner: String
-        var balance: String
-        var balanceCents: Int64
-        var open: Bool
-        var version: Int64
+    public struct AccountRow: Encodable, Equatable {
+        public var account: String
+        public var owner: String
+        public var balance: String
+        public var balanceCents: Int64
+        public var open: Bool
+        public var version: Int64
     }
 
-    static func accounts(_ pool: PostgresPool) async throws -> [AccountRow] {
+    public static func accounts(_ pool: PGPool) async throws -> [AccountRow] {
         try await pool.withConnection { connection in
             try await connection.query(
                 "SELECT account, owner, balance, open, version FROM account_balances ORDER BY account"
@@ -119,16 +120,16 @@ enum ReadModel {
         }
     }
 
-    struct StatementLine: Encodable {
-        var version: Int64
-        var kind: String
-        var amount: String?
-        var counterparty: String?
-        var balanceAfter: String
-        var recordedAt: Date
+    public struct StatementLine: Encodable {
+        public var version: Int64
+        public var kind: String
+        public var amount: String?
+        public var counterparty: String?
+        public var balanceAfter: String
+        public var recordedAt: Date
     }
 
-    static func statement(_ pool: PostgresPool, account: String) async throws -> [StatementLine] {
+    public static func statement(_ pool: PGPool, account: String) async throws -> [StatementLine] {
         try await pool.withConnection { connection in
             try await connection.query(
                 """
@@ -147,7 +148,7 @@ enum ReadModel {
     }
 
     /// A runner for the bank's projection on this worker.
-    static func runner(bank: Bank, workerID: String, logger: Logger) -> ProjectionRunner {
+    public static func runner(bank: Bank, workerID: String, logger: Logger) -> ProjectionRunner {
         var configuration = ProjectionRunner.Configuration(workerID: workerID)
         configuration.leaseTTL = .seconds(3)
         configuration.heartbeatInterval = .seconds(1)

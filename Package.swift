@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.0"),
+        // `swift package generate-documentation`: the DocC catalogs (Modules/*/*.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.4.0"),
     ],
     targets: [
         // C system libraries: never products, always `internal import`.
@@ -170,6 +172,32 @@ let package = Package(
             ],
             path: "Apps/MireBank",
             swiftSettings: swiftSettings
+        ),
+
+        // Every Swift block of README.md and docs/*.md, compiled (and the docs' tests run): the
+        // docs cannot rot. Excerpts are checked against the files they quote.
+        .executableTarget(
+            name: "DocSnippetExtractor",
+            path: "Tools/DocSnippetExtractor",
+            swiftSettings: swiftSettings
+        ),
+        .plugin(
+            name: "CompileDocSnippets",
+            capability: .buildTool(),
+            dependencies: ["DocSnippetExtractor"],
+            path: "Plugins/CompileDocSnippets"
+        ),
+        .testTarget(
+            name: "DocSnippets",
+            dependencies: [
+                "MireCore", "MirePQ", "MirePostgres", "MireSnapshots", "MireProjections", "MireTransactions",
+                "MireTesting", "MireLocalServer", "MireTestSupport", "MireBankDomain",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/DocSnippets",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: ["CompileDocSnippets"]
         ),
 
         // A throwaway server per test run, and a schema per test.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MireBankDomain
+import MirePostgres
 
 /// `mire-bank`: a sample bank on Mire that demonstrates each pattern as a subcommand.
 @main
@@ -12,6 +13,7 @@ struct MireBank: AsyncParsableCommand {
             With neither --database nor MIRE_DATABASE_URL, mire-bank runs on an embedded PostgreSQL \
             server whose data is kept in ./.mire/postgres across invocations.
             """,
+        version: Mire.version,
         subcommands: [
             Demo.self, Database.self, Open.self, Deposit.self, Withdraw.self, Close.self, Balance.self, History.self,
             Race.self, Ingest.self, Transfer.self, TransferStorm.self, Snapshot.self, Bench.self, Project.self,

@@ -17,7 +17,7 @@ extension EventStore {
     /// try await store.save(&account)
     /// ```
     ///
-    /// - Throws: ``MireError`` `concurrencyConflict` (with stream, expected and actual version)
+    /// - Throws: `MireError` `concurrencyConflict` (with stream, expected and actual version)
     ///   when another writer saved first: load again and retry, or use ``update(_:id:retry:isolation:_:)``.
     ///   `commitOutcomeUnknown` when the connection was lost before the reply: save `root` again.
     @discardableResult
@@ -214,7 +214,7 @@ extension EventStore {
     /// ])
     /// ```
     ///
-    /// - Throws: ``MireError`` `invalidOperation` when a stream appears twice, `repeatedEventID`
+    /// - Throws: `MireError` `invalidOperation` when a stream appears twice, `repeatedEventID`
     ///   when an event id does; `concurrencyConflict` naming the stream whose expectation failed;
     ///   `commitOutcomeUnknown` when the reply was lost (append the same batch again).
     @discardableResult

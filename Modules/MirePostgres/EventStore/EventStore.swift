@@ -8,7 +8,7 @@ public import Tracing
 ///
 /// The store is a ServiceLifecycle `Service`: ``run()`` does its background work (projection
 /// wake-ups, background snapshot writes) and, at graceful shutdown, finishes it and closes the
-/// pool. Without a service group, ``withBackgroundWork(_:)`` does the same for a scope.
+/// pool. Without a service group, ``withBackgroundWork(isolation:_:)`` does the same for a scope.
 ///
 /// ```swift
 /// let pool = PGPool(configuration: config, logger: logger)

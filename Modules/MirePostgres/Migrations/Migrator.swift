@@ -36,7 +36,7 @@ public struct Migrator: Sendable {
 
     /// Applies every pending migration, in order; returns those it applied (none when up to date).
     ///
-    /// - Throws: ``MireError`` with code `migration` when an applied migration was edited or a
+    /// - Throws: `MireError` with code `migration` when an applied migration was edited or a
     ///   migration fails (that migration is rolled back; earlier ones stay applied).
     @discardableResult
     public func migrate() async throws -> [Migration] {

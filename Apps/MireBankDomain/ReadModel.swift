@@ -97,30 +97,47 @@ public enum ReadModel {
             )
         })
 
-    public struct AccountRow: Encodable, Equatable {
+    /// An account's row of the balances read model; `version` is the last event it reflects.
+    public struct AccountRow: Codable, Sendable, Equatable {
         public var account: String
         public var owner: String
         public var balance: String
         public var balanceCents: Int64
         public var open: Bool
         public var version: Int64
-    }
 
-    public static func accounts(_ pool: PGPool) async throws -> [AccountRow] {
-        try await pool.withConnection { connection in
-            try await connection.query(
-                "SELECT account, owner, balance, open, version FROM account_balances ORDER BY account"
-            )
-            .map { row in
-                let (account, owner, balance, open, version) = try row.decode((String, String, Int64, Bool, Int64).self)
-                return AccountRow(
-                    account: account, owner: owner, balance: Money(cents: balance).description, balanceCents: balance,
-                    open: open, version: version)
-            }
+        static let columns = "account, owner, balance, open, version"
+
+        init(_ row: PGRow) throws {
+            let (account, owner, balance, open, version) = try row.decode((String, String, Int64, Bool, Int64).self)
+            self.account = account
+            self.owner = owner
+            self.balance = Money(cents: balance).description
+            self.balanceCents = balance
+            self.open = open
+            self.version = version
         }
     }
 
-    public struct StatementLine: Encodable {
+    /// Every row of the balances read model, by account id.
+    public static func accounts(_ pool: PGPool) async throws -> [AccountRow] {
+        try await pool.withConnection { connection in
+            try await connection.query("SELECT \(unescaped: AccountRow.columns) FROM account_balances ORDER BY account")
+                .map(AccountRow.init)
+        }
+    }
+
+    /// One account's row of the balances read model; nil until the projection has seen it.
+    public static func account(_ pool: PGPool, id: String) async throws -> AccountRow? {
+        try await pool.withConnection { connection in
+            try await connection.query(
+                "SELECT \(unescaped: AccountRow.columns) FROM account_balances WHERE account = \(id)"
+            ).map(AccountRow.init).first
+        }
+    }
+
+    /// One event of an account, as its statement shows it.
+    public struct StatementLine: Codable, Sendable, Equatable {
         public var version: Int64
         public var kind: String
         public var amount: String?

@@ -1,6 +1,6 @@
 public import Foundation
 public import MirePQ
-public import MirePostgres
+import MirePostgres
 
 /// A lease held on a projection: who holds it and the fence token of this acquisition.
 public struct LeaseGrant: Sendable, Hashable {

@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
 import Metrics
-public import MirePQ
+import MirePQ
 public import MirePostgres
 public import ServiceLifecycle
 import Synchronization

@@ -1,5 +1,5 @@
 import Foundation
-public import MirePQ
+import MirePQ
 public import MirePostgres
 import Tracing
 

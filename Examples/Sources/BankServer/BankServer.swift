@@ -1,0 +1,54 @@
+import Foundation
+public import Hummingbird
+public import Logging
+import MireBankDomain
+import MirePQ
+import MirePostgres
+import MireProjections
+
+/// The bank as a Hummingbird app: the HTTP server, the event store and the projection runner in
+/// one `ServiceGroup`.
+///
+/// At SIGTERM the group shuts down in reverse order: the server stops taking requests and
+/// finishes those in flight, then the runner ends its batch and gives up its lease, then the
+/// store finishes queued wake-ups and snapshot writes and closes its connections.
+///
+/// ```swift
+/// let configuration = try BankServerConfiguration(environment: ProcessInfo.processInfo.environment)
+/// let app = try await BankServer.application(configuration: configuration, logger: Logger(label: "bank"))
+/// try await app.runService()  // until SIGTERM or SIGINT
+/// ```
+public enum BankServer {
+    /// Migrates the database, prepares the read model and builds the app; nothing runs until
+    /// `run()` or `runService()`.
+    public static func application(
+        configuration: BankServerConfiguration, logger: Logger
+    ) async throws -> some ApplicationProtocol {
+        let database = PGConfiguration(url: configuration.databaseURL, applicationName: "mire-bank-server")
+        let pool = PGPool(configuration: database, maximumConnections: configuration.poolSize, logger: logger)
+        let bank = Bank(pool: pool, logger: logger)
+        do {
+            try await bank.store.migrate()
+            try await ReadModel.prepare(pool)
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+        let runner = ReadModel.runner(bank: bank, workerID: configuration.workerID, logger: logger)
+        let router = Router()
+        BankAPI(bank: bank, pool: pool).register(on: router)
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "mire-bank-server"),
+            // Started in this order, shut down in reverse: the HTTP server first, the store last.
+            services: [bank.store, runner],
+            onServerRunning: { channel in
+                // The bound port, for MIRE_BANK_PORT=0; on standard output, which a supervisor reads.
+                let port = channel.localAddress?.port ?? configuration.port
+                let line = "mire-bank-server listening on http://\(configuration.host):\(port)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            },
+            logger: logger)
+    }
+}

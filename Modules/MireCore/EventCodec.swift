@@ -14,7 +14,11 @@ import Synchronization
 /// let (type, payload) = try codec.encode(.deposited(amount: 30))
 /// let event = try codec.decode(type: type, payload: payload)
 /// ```
-public struct EventCodec<A: Aggregate>: Sendable {
+///
+/// Not part of the public API (the stored names and payloads are wire details): Mire's modules
+/// and benchmarks use it through `@_spi(Internals) import MireCore`. Apps decode a raw event
+/// with ``RawRecordedEvent/decode(as:)``.
+@_spi(Internals) public struct EventCodec<A: Aggregate>: Sendable {
     /// `A`'s names, upcasters and memo, resolved once per process: building a codec is a
     /// cache look-up (stores build one per save).
     private let metadata: EventCodecMetadata
@@ -327,3 +331,19 @@ final class ResolvedNames: Sendable {
 /// struct TemperatureRecorded: EventStruct { var celsius: Double }
 /// ```
 public protocol EventStruct: Codable, Sendable {}
+
+extension RawRecordedEvent {
+    /// This event as one of `A`'s events (its stored type name, upcasters and payload), with its
+    /// position, stream, version and metadata; a typed error names the stream, version and
+    /// position of an event that does not decode.
+    ///
+    /// ```swift
+    /// for raw in try await store.readAll(after: cursor) where raw.stream.category == Account.category {
+    ///     let recorded = try raw.decode(as: Account.self)
+    ///     print(recorded.version, recorded.event)
+    /// }
+    /// ```
+    public func decode<A: Aggregate>(as type: A.Type) throws(MireError) -> RecordedEvent<A.Event> {
+        try EventCodec<A>().decode(self)
+    }
+}

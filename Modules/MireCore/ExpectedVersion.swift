@@ -31,7 +31,7 @@ public enum ExpectedVersion: Hashable, Sendable, CustomStringConvertible {
 
     /// The wire encoding used by the append function: `n ≥ 0` exact, `-1` no stream,
     /// `-2` stream exists, `-3` any.
-    public var encoded: Int64 {
+    package var encoded: Int64 {
         switch self {
         case .exact(let version): version
         case .noStream: -1

@@ -1,3 +1,4 @@
+@_spi(Internals) import MireCore
 public import MirePQ
 public import MirePostgres
 

@@ -18,7 +18,7 @@ extension EventStore {
         }
         let configuration = (self.configuration.snapshots as? Snapshots)?.configuration ?? SnapshotConfiguration()
         let blob = try SnapshotBlob.encode(
-            root.state, threshold: configuration.compressionThreshold, level: configuration.compressionLevel)
+            root.state, threshold: configuration.compressionThreshold, level: configuration.compressionLevel.rawValue)
         do {
             try await Snapshots.upsert(
                 blob, stream: root.id, version: root.version, schema: A.snapshotSchemaVersion, store: self)

@@ -11,7 +11,7 @@ struct SnapshotBlob: Sendable, Equatable {
 
     /// Encodes `state`, compressing when it is at least `threshold` bytes.
     static func encode<S: Encodable>(
-        _ state: S, threshold: Int, level: ZlibCompression.Level
+        _ state: S, threshold: Int, level: Int32
     ) throws -> SnapshotBlob {
         let json = try JSONEncoder().encode(state)
         if json.count >= threshold {

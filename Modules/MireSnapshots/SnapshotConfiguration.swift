@@ -28,7 +28,7 @@ public struct SnapshotConfiguration: Sendable {
     /// States at least this large (bytes of JSON) are zlib-compressed; smaller ones gain nothing.
     public var compressionThreshold: Int
     /// zlib's effort.
-    public var compressionLevel: ZlibCompression.Level
+    public var compressionLevel: CompressionLevel
     /// The largest state accepted when reading, whatever a row claims: a hostile or corrupt blob
     /// cannot make decompression allocate more than this.
     public var maximumStateSize: Int
@@ -39,7 +39,7 @@ public struct SnapshotConfiguration: Sendable {
     public init(
         every interval: Int = 100,
         compressionThreshold: Int = 512,
-        compressionLevel: ZlibCompression.Level = .default,
+        compressionLevel: CompressionLevel = .default,
         maximumStateSize: Int = 64 << 20,
         writeMode: WriteMode = .background
     ) {
@@ -49,5 +49,17 @@ public struct SnapshotConfiguration: Sendable {
         self.compressionLevel = compressionLevel
         self.maximumStateSize = maximumStateSize
         self.writeMode = writeMode
+    }
+
+    /// How hard zlib works on a snapshot: faster, or smaller.
+    public struct CompressionLevel: Hashable, Sendable {
+        /// zlib's level, 1…9.
+        public let rawValue: Int32
+        /// zlib level 1: fastest.
+        public static let fast = CompressionLevel(rawValue: 1)
+        /// zlib level 6: zlib's own default.
+        public static let `default` = CompressionLevel(rawValue: 6)
+        /// zlib level 9: smallest.
+        public static let best = CompressionLevel(rawValue: 9)
     }
 }

@@ -181,6 +181,6 @@ public final class Snapshots: SnapshotHook {
     ) throws -> SnapshotBlob {
         guard let state = state as? S else { throw SnapshotBlob.Unusable(description: "state type mismatch") }
         return try SnapshotBlob.encode(
-            state, threshold: configuration.compressionThreshold, level: configuration.compressionLevel)
+            state, threshold: configuration.compressionThreshold, level: configuration.compressionLevel.rawValue)
     }
 }

@@ -3,22 +3,14 @@ public import Foundation
 
 /// zlib compression for snapshot state, with a hard cap on what decompression may produce.
 ///
+/// Not part of the public API (a wire detail of the snapshot format): visible to Mire's own
+/// benchmarks through `@_spi(Internals) import MireSnapshots`.
+///
 /// ```swift
-/// let packed = try ZlibCompression.compress(state, level: .default)
+/// let packed = try ZlibCompression.compress(state, level: 6)
 /// let state = try ZlibCompression.decompress(packed, expectedSize: state.count, limit: 64 << 20)
 /// ```
-public enum ZlibCompression {
-    /// How hard zlib works: faster, or smaller.
-    public struct Level: Hashable, Sendable {
-        /// zlib's level, 1…9.
-        public let rawValue: Int32
-        /// zlib level 1.
-        public static let fast = Level(rawValue: 1)
-        /// zlib level 6.
-        public static let `default` = Level(rawValue: 6)
-        /// zlib level 9.
-        public static let best = Level(rawValue: 9)
-    }
+@_spi(Internals) public enum ZlibCompression {
 
     /// Why (de)compression failed.
     public struct Failure: Error, Sendable, CustomStringConvertible {
@@ -28,13 +20,14 @@ public enum ZlibCompression {
     }
 
     /// Compresses `data` into a zlib stream.
-    public static func compress(_ data: Data, level: Level = .default) throws(Failure) -> Data {
+    /// `level` is zlib's, 1 (fastest) … 9 (smallest).
+    public static func compress(_ data: Data, level: Int32 = 6) throws(Failure) -> Data {
         // zlib counts in 32 bits: one call cannot take more.
         guard data.count <= Int(UInt32.max) / 2 else {
             throw Failure(message: "a state of \(data.count) bytes is too large to compress in one piece")
         }
         var stream = z_stream()
-        guard mire_deflateInit2(&stream, level.rawValue) == Z_OK else { throw Failure(message: "deflateInit failed") }
+        guard mire_deflateInit2(&stream, level) == Z_OK else { throw Failure(message: "deflateInit failed") }
         defer { deflateEnd(&stream) }
         var output = Data(count: Int(deflateBound(&stream, uLong(data.count))))
         let status: Int32 = data.withUnsafeBytes { input in

@@ -1,5 +1,6 @@
 public import Foundation
 public import MireCore
+@_spi(Internals) import MireCore
 public import MirePostgres
 import Synchronization
 

@@ -1,5 +1,5 @@
 import Foundation
-import MireCore
+@_spi(Internals) import MireCore
 import Testing
 
 private enum LampEvent: Codable, Sendable, Equatable {
@@ -80,6 +80,25 @@ struct EventCodecTests {
         // The derived name of a pinned case is not accepted: it was never stored.
         let error = #expect(throws: MireError.self) { try codec.decode(type: "lamp.relabelled", payload: payload) }
         #expect(error?.code == .unknownEventType)
+    }
+
+    /// What an app reading `readAll` has instead of the codec: a raw event decoded as an
+    /// aggregate's event, through its pinned names and upcasters, or a typed error with where.
+    @Test func aRawEventDecodesAsItsAggregatesEvent() throws {
+        func raw(_ type: String, _ payload: String) throws -> RawRecordedEvent {
+            RawRecordedEvent(
+                position: 42, transactionID: 7, stream: try StreamID(category: "lamp", id: "1"), version: 3,
+                type: type, payload: Data(payload.utf8), metadata: EventMetadata(), recordedAt: Date())
+        }
+        let renamed = try raw("lamp.label-v2", #"{"_0":"desk"}"#).decode(as: Lamp.self)
+        #expect(renamed.event == .relabelled("desk"))
+        #expect(renamed.version == 3 && renamed.position == 42)
+        #expect(try raw("lamp.turnedOn", "{}").decode(as: Lamp.self).event == .switchedOn)
+        let refused = #expect(throws: MireError.self) {
+            try raw("lamp.installed", #"{"room":5}"#).decode(as: Lamp.self)
+        }
+        #expect(refused?.code == .undecodableEvent)
+        #expect(refused?.stream == "lamp-1" && refused?.version == 3 && refused?.position == 42)
     }
 
     @Test func aliasesApply() throws {

@@ -4,7 +4,7 @@ import MireTestSupport
 import MireTransactions
 import Testing
 
-@testable import MireSnapshots
+@_spi(Internals) @testable import MireSnapshots
 
 enum CounterEvent: Codable, Sendable {
     case added(Int64)
@@ -223,7 +223,7 @@ struct SnapshotTests {
 
     @Test func zlibRoundTripsAndDetectsCorruption() throws {
         let text = Data((0..<20_000).map { UInt8(truncatingIfNeeded: $0 % 37) })
-        for level in [ZlibCompression.Level.fast, .default, .best] {
+        for level in [SnapshotConfiguration.CompressionLevel.fast, .default, .best].map(\.rawValue) {
             let packed = try ZlibCompression.compress(text, level: level)
             #expect(packed.count < text.count)
             #expect(try ZlibCompression.decompress(packed, limit: 1 << 20) == text)

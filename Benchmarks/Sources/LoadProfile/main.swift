@@ -2,6 +2,7 @@ import DriverWorkloads
 import Foundation
 import Logging
 import MireCore
+@_spi(Internals) import MireCore
 import MirePQ
 import MirePostgres
 

@@ -3,7 +3,7 @@ import DriverWorkloads
 import Foundation
 import Logging
 import MirePQ
-import MirePostgres
+@_spi(Internals) import MirePostgres
 
 // Where a save's time goes, layer by layer, on one connection: the save statement through raw
 // libpq (binary parameters, prepared), through a Mire connection, through the pool, and through

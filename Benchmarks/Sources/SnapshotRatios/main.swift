@@ -2,7 +2,7 @@ import DriverWorkloads
 import Foundation
 import Logging
 import MirePQ
-import MireSnapshots
+@_spi(Internals) import MireSnapshots
 
 // Snapshots: load times of streams of 10 … 100,000 events with and without a snapshot; zlib
 // ratio and time on ~1 KB and ~1 MB states; the cost a due snapshot adds to a save.
@@ -85,12 +85,12 @@ for (label, noteCount) in [("~1 KB", 12), ("~1 MB", 20_000)] {
         notebook.apply(.noted("note \(index): paid invoice INV-\(100_000 + index) for \(index % 97) units"))
     }
     let json = try JSONEncoder().encode(notebook)
-    for (name, level) in [("fast", ZlibCompression.Level.fast), ("default", ZlibCompression.Level.default)] {
+    for (name, level) in [("fast", SnapshotConfiguration.CompressionLevel.fast), ("default", .default)] {
         var packed = Data()
         var compress: [Duration] = []
         var decompress: [Duration] = []
         for _ in 0..<20 {
-            compress.append(try clock.measure { packed = try ZlibCompression.compress(json, level: level) })
+            compress.append(try clock.measure { packed = try ZlibCompression.compress(json, level: level.rawValue) })
             decompress.append(
                 try clock.measure {
                     _ = try ZlibCompression.decompress(packed, expectedSize: json.count, limit: 64 << 20)

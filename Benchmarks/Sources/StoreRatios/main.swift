@@ -2,7 +2,7 @@ import DriverWorkloads
 import Foundation
 import Logging
 import MirePQ
-import MirePostgres
+@_spi(Internals) import MirePostgres
 
 // The event store at the database's limit, measured in one run on one durable server:
 //

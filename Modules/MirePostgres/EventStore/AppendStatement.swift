@@ -17,7 +17,7 @@ import MirePQ
 /// ```swift
 /// print(AppendStatement.newStreamSQL)   // $1 stream, $2 category, $3 event id, $4 type, $5 payload, $6 metadata
 /// ```
-public enum AppendStatement {
+@_spi(Internals) public enum AppendStatement {
     /// One event for a new stream: $1 stream id, $2 category, $3 event id, $4 type, $5 payload
     /// (jsonb), $6 metadata (jsonb). No row when the stream exists.
     public static let newStreamSQL = """

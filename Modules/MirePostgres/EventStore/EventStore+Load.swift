@@ -1,5 +1,6 @@
 import Foundation
 public import MireCore
+@_spi(Internals) import MireCore
 public import MirePQ
 
 extension EventStore {

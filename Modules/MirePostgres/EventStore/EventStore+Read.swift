@@ -1,4 +1,5 @@
 public import MireCore
+@_spi(Internals) import MireCore
 import MirePQ
 
 extension EventStore {

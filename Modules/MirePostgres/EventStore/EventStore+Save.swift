@@ -1,5 +1,6 @@
 import Foundation
 public import MireCore
+@_spi(Internals) import MireCore
 import MirePQ
 
 extension EventStore {

@@ -17,8 +17,9 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
-        // No default traits: the example reads its settings itself and needs no full Foundation.
+        // No default traits: the example reads its own settings (no swift-configuration).
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
     ],
     targets: [
@@ -53,6 +54,8 @@ let package = Package(
                 .product(name: "MirePostgres", package: rootPackage),
                 .product(name: "MirePQ", package: rootPackage),
                 .product(name: "MireProjections", package: rootPackage),
+                .product(name: "MireTransactions", package: rootPackage),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/BankServer",
             swiftSettings: settings

@@ -46,13 +46,14 @@ public struct Bank: Sendable {
     ///
     /// Read-before-write across two aggregates is what the transaction escape hatch is for: both
     /// accounts are locked (in id order, so opposite transfers cannot deadlock), validated, and
-    /// saved in one transaction.
+    /// saved in one transaction. Returns both accounts as that transaction left them.
+    @discardableResult
     public func transfer(
         _ amount: Money, from source: String, to destination: String, command: UUID? = nil,
         options: TransactionOptions = Bank.transferOptions
-    ) async throws {
+    ) async throws -> (from: AggregateRoot<Account>, to: AggregateRoot<Account>) {
         guard source != destination else { throw BankError.sameAccount(source) }
-        try await store.transaction(options) { tx in
+        return try await store.transaction(options) { tx in
             // Both rows locked (in id order, for everyone) and both accounts loaded in one round trip.
             let locked = try await tx.loadForUpdate(Account.self, ids: [source, destination].sorted())
             guard var from = locked[source] else { throw BankError.notFound(account: source) }
@@ -61,6 +62,7 @@ public struct Bank: Sendable {
             try to.receive(amount, from: source, command: command)
             var both = [from, to]
             try await tx.save(&both)  // both appends in one round trip
+            return (from: both[0], to: both[1])
         }
     }
 

@@ -214,7 +214,10 @@ public final class ProjectionRunner: Service {
 
     private func releaseIgnoringCancellation(_ grant: LeaseGrant) async {
         // A fresh task: the caller's cancellation must not cancel the release.
-        await Task { try? await leases.release(grant) }.value
+        let released = await Task { (try? await leases.release(grant)) != nil }.value
+        logger.debug(
+            released ? "lease released" : "lease not released (it expires by itself)",
+            metadata: ["projection": "\(grant.projection)", "token": "\(grant.fenceToken)"])
     }
 
     /// Renews the lease until cancelled; throws `Fenced` as soon as a renewal changes nothing.

@@ -3,6 +3,7 @@ public import Hummingbird
 public import MireBankDomain
 public import MireCore
 public import MirePQ
+public import MireTransactions
 
 /// The bank over HTTP: commands go through the event store (load → command → save, retried on a
 /// conflict); balances and statements come from the read model the projection keeps.
@@ -21,7 +22,7 @@ public import MirePQ
 ///
 /// ```swift
 /// let router = Router()
-/// BankAPI(bank: bank, pool: pool).register(on: router)
+/// router.addRoutes(BankAPI(bank: bank, pool: pool).routes)
 /// ```
 public struct BankAPI: Sendable {
     public let bank: Bank
@@ -32,9 +33,17 @@ public struct BankAPI: Sendable {
         self.pool = pool
     }
 
-    /// Adds the bank's routes and its error mapping to `router`.
-    public func register<Context: RequestContext>(on router: Router<Context>) {
-        router.middlewares.add(BankErrorMiddleware<Context>())
+    /// Transfers retry a lock wait that timed out too: under a burst of requests on the same
+    /// accounts, a short wait is better than a refusal.
+    public static let transferOptions = TransactionOptions(
+        lockTimeout: .seconds(2), retry: RetryPolicy(maximumAttempts: 5, retriesLockTimeouts: true))
+
+    /// The bank's routes, behind its error mapping (which applies to these routes only).
+    public func routes<Context: RequestContext>(context: Context.Type = BasicRequestContext.self) -> RouteCollection<
+        Context
+    > {
+        let router = RouteCollection(context: Context.self).add(middleware: BankErrorMiddleware<Context>())
+        // Liveness only: it does not touch the database.
         router.get("health") { _, _ in HTTPResponse.Status.ok }
         router.post("accounts") { request, context -> EditedResponse<AccountView> in
             let body = try await request.decode(as: OpenAccount.self, context: context)
@@ -54,11 +63,10 @@ public struct BankAPI: Sendable {
         router.post("transfers") { request, context -> TransferView in
             let body = try await request.decode(as: TransferBody.self, context: context)
             let amount = try AmountBody(amount: body.amount).money()
-            try await bank.transfer(amount, from: body.from, to: body.to)
-            // Read back through the store: the read model may not have seen the transfer yet.
-            return TransferView(
-                amount: amount.description, from: AccountView(try await bank.account(body.from)),
-                to: AccountView(try await bank.account(body.to)))
+            // Both accounts as the transfer's transaction left them.
+            let (from, to) = try await bank.transfer(
+                amount, from: body.from, to: body.to, options: Self.transferOptions)
+            return TransferView(amount: amount.description, from: AccountView(from), to: AccountView(to))
         }
         router.get("accounts/:id") { _, context -> AccountView in
             AccountView(try await bank.account(try context.parameters.require("id")))
@@ -77,6 +85,7 @@ public struct BankAPI: Sendable {
         router.get("accounts") { _, _ -> AccountList in
             AccountList(accounts: try await ReadModel.accounts(pool))
         }
+        return router
     }
 }
 

@@ -5,19 +5,21 @@ import MireCore
 import MirePQ
 
 /// Turns what the bank and the store throw into HTTP answers whose body says what went wrong and
-/// what to do (`{"error": {"message": …}}`), never a password: the driver redacts its messages.
+/// what to do (`{"error": {"message": …}}`). A server error's body is generic; its details (which
+/// may name tables or carry the server's message) go to the log.
 ///
 /// | Thrown | Status |
 /// | --- | --- |
 /// | `BankError.notFound` | `404` |
-/// | `BankError.alreadyExists`, a conflict that outlived its retries, a lock timeout | `409` |
+/// | `BankError.alreadyExists`, a conflict that outlived its retries | `409` |
 /// | any other `BankError` (insufficient funds, closed account, bad amount) | `422` |
 /// | an invalid stream id | `400` |
-/// | the database unreachable or lost, an unknown commit outcome | `503` |
+/// | the database unreachable or lost, a lock wait that timed out | `503` with `Retry-After` |
+/// | an unknown commit outcome | `500`: it may have been applied; look before retrying |
 /// | anything else | `500` |
 ///
 /// ```swift
-/// router.middlewares.add(BankErrorMiddleware<BasicRequestContext>())
+/// let routes = RouteCollection(context: BasicRequestContext.self).add(middleware: BankErrorMiddleware())
 /// ```
 public struct BankErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
@@ -42,30 +44,40 @@ public struct BankErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public static func httpError(for error: any Error) -> HTTPError {
         switch error {
         case let error as BankError:
-            let status: HTTPResponse.Status =
-                switch error {
-                case .notFound: .notFound
-                case .alreadyExists: .conflict
-                default: .unprocessableContent
-                }
-            return HTTPError(status, message: error.description)
-        case let error as MireError:
-            if let database = error.underlying as? PGError, database.isUnavailable {
-                return HTTPError(.serviceUnavailable, message: "the database is unavailable; try again shortly")
+            switch error {
+            case .notFound(let account):
+                return HTTPError(
+                    .notFound, message: "account \(account) does not exist; open it first (POST /accounts)")
+            case .alreadyExists: return HTTPError(.conflict, message: error.description)
+            default: return HTTPError(.unprocessableContent, message: error.description)
             }
-            let status: HTTPResponse.Status =
-                switch error.code {
-                case .concurrencyConflict, .lockTimeout: .conflict
-                case .invalidStreamID: .badRequest
-                case .commitOutcomeUnknown: .serviceUnavailable
-                default: .internalServerError
-                }
-            return HTTPError(status, message: "\(error)")
-        case let error as PGError where error.isUnavailable:
-            return HTTPError(.serviceUnavailable, message: "the database is unavailable; try again shortly")
-        default:
-            return HTTPError(.internalServerError, message: "the request failed; see the server's log")
+        case let error as MireError:
+            if let database = error.underlying as? PGError, database.isUnavailable { return unavailable }
+            switch error.code {
+            case .concurrencyConflict: return HTTPError(.conflict, message: "\(error)")
+            case .invalidStreamID: return HTTPError(.badRequest, message: error.message)
+            case .lockTimeout: return unavailable
+            case .commitOutcomeUnknown:
+                return HTTPError(
+                    .internalServerError,
+                    message:
+                        "the database did not confirm the change, which may have been applied; look at the account before retrying"
+                )
+            default: return internalError
+            }
+        case let error as PGError where error.isUnavailable: return unavailable
+        default: return internalError
         }
+    }
+
+    private static var unavailable: HTTPError {
+        HTTPError(
+            .serviceUnavailable, headers: [.retryAfter: "1"],
+            message: "the database is busy or unavailable; retry shortly")
+    }
+
+    private static var internalError: HTTPError {
+        HTTPError(.internalServerError, message: "the request failed; the server's log says why")
     }
 }
 

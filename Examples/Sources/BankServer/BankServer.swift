@@ -5,20 +5,31 @@ import MireBankDomain
 import MirePQ
 import MirePostgres
 import MireProjections
+import ServiceLifecycle
 
 /// The bank as a Hummingbird app: the HTTP server, the event store and the projection runner in
 /// one `ServiceGroup`.
 ///
 /// At SIGTERM the group shuts down in reverse order: the server stops taking requests and
-/// finishes those in flight, then the runner ends its batch and gives up its lease, then the
-/// store finishes queued wake-ups and snapshot writes and closes its connections.
+/// finishes those in flight, then the runner stops (its batch in progress is rolled back with its
+/// checkpoint, for the next lease holder to deliver again) and gives up its lease, then the store
+/// finishes queued wake-ups and snapshot writes and closes its connections.
 ///
 /// ```swift
 /// let configuration = try BankServerConfiguration(environment: ProcessInfo.processInfo.environment)
-/// let app = try await BankServer.application(configuration: configuration, logger: Logger(label: "bank"))
-/// try await app.runService()  // until SIGTERM or SIGINT
+/// try await BankServer.run(configuration: configuration, logger: Logger(label: "bank"))  // until SIGTERM
 /// ```
 public enum BankServer {
+    /// Builds the app and runs it until SIGTERM or SIGINT, then shuts it down gracefully; a
+    /// shutdown that outlasts `configuration.shutdownTimeout` is escalated to cancellation.
+    public static func run(configuration: BankServerConfiguration, logger: Logger) async throws {
+        let app = try await application(configuration: configuration, logger: logger)
+        var group = ServiceGroupConfiguration(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        try await ServiceGroup(configuration: group).run()
+    }
+
     /// Migrates the database, prepares the read model and builds the app; nothing runs until
     /// `run()` or `runService()`.
     public static func application(
@@ -36,12 +47,13 @@ public enum BankServer {
         }
         let runner = ReadModel.runner(bank: bank, workerID: configuration.workerID, logger: logger)
         let router = Router()
-        BankAPI(bank: bank, pool: pool).register(on: router)
+        router.addRoutes(BankAPI(bank: bank, pool: pool).routes())
         return Application(
             router: router,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "mire-bank-server"),
-            // Started in this order, shut down in reverse: the HTTP server first, the store last.
+            // Started together; shut down in reverse order, each after the one before has ended:
+            // the HTTP server first, the store (which closes the pool) last.
             services: [bank.store, runner],
             onServerRunning: { channel in
                 // The bound port, for MIRE_BANK_PORT=0; on standard output, which a supervisor reads.

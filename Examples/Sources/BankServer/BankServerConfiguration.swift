@@ -10,6 +10,7 @@ public import Logging
 /// | `MIRE_BANK_PORT` | the port (`0`: any free one, printed at start) | `8080` |
 /// | `MIRE_BANK_POOL_SIZE` | the most connections the store opens | `8` |
 /// | `MIRE_WORKER_ID` | this replica's name in the projection lease | `mire-bank-server-PID` |
+/// | `MIRE_BANK_SHUTDOWN_SECONDS` | how long a graceful shutdown may take before it is cancelled | `30` |
 /// | `LOG_LEVEL` | `trace` … `critical` | `info` |
 ///
 /// ```swift
@@ -21,6 +22,7 @@ public struct BankServerConfiguration: Sendable, Equatable {
     public var port: Int
     public var poolSize: Int
     public var workerID: String
+    public var shutdownTimeout: Duration
     public var logLevel: Logger.Level
 
     /// A refused setting: which variable, and what it must hold.
@@ -51,6 +53,7 @@ public struct BankServerConfiguration: Sendable, Equatable {
         port = try integer("MIRE_BANK_PORT", default: 8080, in: 0...65535)
         poolSize = try integer("MIRE_BANK_POOL_SIZE", default: 8, in: 1...1000)
         workerID = value("MIRE_WORKER_ID") ?? "mire-bank-server-\(processID)"
+        shutdownTimeout = .seconds(try integer("MIRE_BANK_SHUTDOWN_SECONDS", default: 30, in: 1...3600))
         if let level = value("LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level) else {
                 let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")

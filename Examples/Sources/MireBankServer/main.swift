@@ -22,9 +22,8 @@ LoggingSystem.bootstrap { label in
 let logger = Logger(label: "mire-bank-server")
 
 do {
-    let app = try await BankServer.application(configuration: configuration, logger: logger)
-    try await app.runService()
-    logger.info("stopped")
+    try await BankServer.run(configuration: configuration, logger: logger)
+    logger.info("mire-bank-server stopped")
 } catch {
     logger.critical("mire-bank-server failed", metadata: ["error": "\(error)"])
     exit(1)

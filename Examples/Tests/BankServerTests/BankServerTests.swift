@@ -6,6 +6,10 @@ import MireLocalServer
 import MirePQ
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `mire-bank-server` as a user runs it: a process configured by environment, against a real
 /// PostgreSQL, driven over HTTP, stopped with SIGTERM.
 @Suite("mire-bank-server over HTTP")
@@ -17,7 +21,7 @@ struct BankServerTests {
         let port = try #require(configuration.keywords["port"])
         let server = try ServerProcess(environment: [
             "MIRE_DATABASE_URL": "postgresql://\(LocalPostgresServer.superuser)@127.0.0.1:\(port)/postgres",
-            "MIRE_BANK_PORT": "0", "MIRE_WORKER_ID": "http-test", "LOG_LEVEL": "info",
+            "MIRE_BANK_PORT": "0", "MIRE_WORKER_ID": "http-test", "LOG_LEVEL": "debug",
         ])
         let http = HTTPClient(base: try await server.baseURL())
         #expect(try await http.get("health").status == 200)
@@ -58,7 +62,7 @@ struct BankServerTests {
         #expect(alice.balance == "65.00")  // 100 − 10 − 10 × 2.50
         #expect(bob.balance == "35.00")  // 10 × 1.00 + 10 × 2.50
         for account in [alice, bob] {
-            let converged = try await eventually {
+            let converged = try await eventually("the read model reaches \(account.id)'s version") {
                 let answer = try await http.get("accounts/\(account.id)/balance")
                 guard answer.status == 200 else { return nil as ReadModel.AccountRow? }
                 let row = try answer.decode(ReadModel.AccountRow.self)
@@ -74,34 +78,56 @@ struct BankServerTests {
         let list = try await http.get("accounts").decode(AccountList.self)
         #expect(list.accounts.map(\.account) == ["alice", "bob"])
 
-        // Graceful shutdown under load: requests in flight at SIGTERM finish (none sees the
-        // store closed under it), every acknowledged deposit is stored, and the process exits 0
-        // having given up its lease and closed its connections.
-        async let load = withThrowingTaskGroup(of: Int?.self) { group in
-            for _ in 0..<40 {
-                group.addTask { try? await http.post("accounts/bob/deposits", ["amount": "0.01"]).status }
+        // Graceful shutdown with requests certainly in flight: a table lock holds every append,
+        // so the deposits wait inside the server while SIGTERM arrives. They must all finish
+        // with 200 once the lock goes (the server drains before the store closes the pool), and
+        // the process must exit 0 having released its lease and closed its pool, in that order.
+        let pool = PGPool(configuration: configuration, maximumConnections: 2, logger: Logger(label: "check"))
+        let inFlight = 4
+        let answers = try await pool.withConnection { lock in
+            try await lock.query("BEGIN")
+            try await lock.query("LOCK TABLE mire_events IN SHARE MODE")
+            async let deposits = withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<inFlight {
+                    group.addTask { try await http.post("accounts/bob/deposits", ["amount": "0.01"]).status }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
-            return try await group.reduce(into: [Int?]()) { $0.append($1) }
+            _ = try await eventually("\(inFlight) deposits waiting on the lock") {
+                let waiting = try await count(
+                    """
+                    SELECT count(*) FROM pg_stat_activity
+                    WHERE application_name = 'mire-bank-server' AND wait_event_type = 'Lock'
+                    """, pool)
+                return waiting == inFlight ? true : nil
+            }
+            server.signalTermination()
+            // Shutdown has begun once the server refuses new connections (a bare TCP connect:
+            // an HTTP client might send the probe on a connection it keeps alive).
+            let port = try #require(http.base.port)
+            _ = try await eventually("the server refusing new connections") {
+                acceptsConnections(port: port) ? nil : true
+            }
+            #expect(server.isRunning, "the server exited with requests in flight")
+            try await lock.query("ROLLBACK")  // the appends go on
+            return try await deposits
         }
-        try await Task.sleep(for: .milliseconds(20))
-        let status = try await server.terminate()
-        let answered = try await load.compactMap { $0 }
+        #expect(answers == Array(repeating: 200, count: inFlight))
+        let status = try await server.waitForExit()
         #expect(status == 0, "\(server.standardError)")
-        #expect(answered.allSatisfy { $0 == 200 }, "\(answered)")
-        print("at SIGTERM: \(answered.count) of 40 deposits answered")
-        #expect(server.standardError.contains("stopped"))
 
-        let pool = PGPool(configuration: configuration, maximumConnections: 1, logger: Logger(label: "check"))
         let deposits = try await count(
             "SELECT count(*) FROM mire_events WHERE stream_id = 'account-bob' AND event_type = 'account.deposited'",
             pool)
-        #expect(deposits >= Int64(10 + answered.count))
-        let left = try await count(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mire-bank-server'", pool)
-        #expect(left == 0)
-        let holder = try await count(
-            "SELECT count(*) FROM mire_projection_leases WHERE leased_until > now()", pool)
-        #expect(holder == 0)
+        #expect(deposits == Int64(10 + inFlight))
+        let released = try await count(
+            "SELECT count(*) FROM mire_projection_leases WHERE name = 'account_balances' AND worker_id IS NULL", pool)
+        #expect(released == 1)
+        let log = server.standardError
+        let stages = ["lease released", "store stopping", "store stopped: pool closed", "mire-bank-server stopped"]
+        let positions = stages.map { log.range(of: $0)?.lowerBound }
+        #expect(positions.allSatisfy { $0 != nil }, "\(log)")
+        #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted(), "\(log)")
         await pool.shutdown()
     }
 
@@ -123,13 +149,29 @@ func count(_ sql: PGQuery, _ pool: PGPool) async throws -> Int64 {
     try await pool.withConnection { try await $0.query(sql).single(Int64.self) }
 }
 
-/// Polls `check` until it returns a value; fails after 30 s. (A positive condition awaited, not
-/// a sleep followed by an assertion.)
-func eventually<T>(_ check: () async throws -> T?) async throws -> T {
-    let deadline = ContinuousClock.now + .seconds(30)
+/// Polls `check` until it returns a value; fails after a minute. (A positive condition awaited,
+/// not a sleep followed by an assertion.)
+func eventually<T>(_ what: String, _ check: () async throws -> T?) async throws -> T {
+    let deadline = ContinuousClock.now + .seconds(60)
     while ContinuousClock.now < deadline {
         if let value = try await check() { return value }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: .milliseconds(50))
     }
-    throw ServerFailure(message: "the read model did not converge within 30 s")
+    throw ServerFailure(message: "waited a minute for: \(what)")
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port` now.
+func acceptsConnections(port: Int) -> Bool {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socket >= 0 else { return false }
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = UInt16(port).bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
+    }
 }

@@ -2,39 +2,32 @@ import Foundation
 import Synchronization
 import Testing
 
-/// `mire-bank-server` as a child process: started with an environment, read from its standard
-/// output for the port it bound, stopped with SIGTERM like a process manager does.
+/// `mire-bank-server` as a child process: started with an environment of its own, read from its
+/// standard output for the port it bound, stopped with SIGTERM like a process manager does.
 final class ServerProcess: Sendable {
     private let process: Process
-    private let output = TextBuffer()
-    private let errors = TextBuffer()
+    private let output = PipeReader()
+    private let errors = PipeReader()
     private let exit: AsyncStream<Int32>
-    private let exitContinuation: AsyncStream<Int32>.Continuation
 
-    /// The built executable, in the build directory that holds the test runner.
+    /// The built executable, in the build directory that holds the test runner (Linux).
     static var executable: URL {
         URL(filePath: CommandLine.arguments[0]).deletingLastPathComponent().appending(path: "mire-bank-server")
     }
 
+    /// Starts the server with `environment` and nothing of the test run's own beyond `PATH`.
     init(environment: [String: String]) throws {
         process = Process()
         process.executableURL = Self.executable
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        (exit, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        stdout.fileHandleForReading.readabilityHandler = { [output] handle in
-            let data = handle.availableData
-            output.append(data)
+        process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]) { a, _ in
+            a
         }
-        stderr.fileHandleForReading.readabilityHandler = { [errors] handle in
-            let data = handle.availableData
-            errors.append(data)
-        }
-        process.terminationHandler = { [exitContinuation] process in
-            // A signal's death is reported as 128 + signal, as a shell does.
+        let (exit, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
+        self.exit = exit
+        process.standardOutput = output.pipe
+        process.standardError = errors.pipe
+        process.terminationHandler = { process in
+            // A death by signal is reported as 128 + the signal, as a shell does.
             let status =
                 process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
             exitContinuation.yield(status)
@@ -43,30 +36,29 @@ final class ServerProcess: Sendable {
         try process.run()
     }
 
+    var isRunning: Bool { process.isRunning }
+
+    /// What the server wrote on standard error so far (all of it once it has exited).
     var standardError: String { errors.text }
 
     /// The URL the server printed once it listened; fails when it exits first or takes a minute.
     func baseURL() async throws -> URL {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            let text = output.text
-            if let line = text.split(separator: "\n").first(where: { $0.contains("listening on ") }),
-                let address = line.split(separator: " ").last, let url = URL(string: String(address))
-            {
-                return url
-            }
+        try await eventually("mire-bank-server listening") {
             guard process.isRunning else {
                 throw ServerFailure(message: "mire-bank-server exited before listening:\n\(standardError)")
             }
-            try await Task.sleep(for: .milliseconds(50))
+            let line = output.text.split(separator: "\n").first { $0.contains("listening on ") }
+            return line.flatMap { $0.split(separator: " ").last }.flatMap { URL(string: String($0)) }
         }
-        throw ServerFailure(message: "mire-bank-server did not listen within a minute:\n\(standardError)")
     }
 
-    /// Sends SIGTERM and returns the exit status; SIGKILLs after `grace` and reports it.
-    func terminate(grace: Duration = .seconds(30)) async throws -> Int32 {
-        process.terminate()
-        return try await withThrowingTaskGroup(of: Int32?.self) { group in
+    /// SIGTERM, as a process manager stops a service.
+    func signalTermination() { process.terminate() }
+
+    /// The exit status once the process has exited and both its pipes are drained; SIGKILLs it
+    /// and fails after `grace`.
+    func waitForExit(grace: Duration = .seconds(60)) async throws -> Int32 {
+        let status = try await withThrowingTaskGroup(of: Int32?.self) { group in
             group.addTask { [exit] in
                 for await status in exit { return status }
                 return nil
@@ -77,13 +69,15 @@ final class ServerProcess: Sendable {
             }
             let first = try await group.next() ?? nil
             group.cancelAll()
-            guard let status = first else {
-                kill(process.processIdentifier, SIGKILL)
-                throw ServerFailure(
-                    message: "mire-bank-server did not stop within \(grace) of SIGTERM:\n\(standardError)")
-            }
-            return status
+            return first
         }
+        guard let status else {
+            kill(process.processIdentifier, SIGKILL)
+            throw ServerFailure(message: "mire-bank-server did not stop within \(grace):\n\(standardError)")
+        }
+        await output.waitForEnd()
+        await errors.waitForEnd()
+        return status
     }
 
     deinit {
@@ -91,16 +85,32 @@ final class ServerProcess: Sendable {
     }
 }
 
+/// A child's output pipe, read as it arrives until end of file.
+final class PipeReader: Sendable {
+    let pipe = Pipe()
+    private let state = Mutex((text: "", ended: false))
+
+    init() {
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil  // end of file: stop being called
+                self?.state.withLock { $0.ended = true }
+            } else {
+                self?.state.withLock { $0.text += String(decoding: data, as: UTF8.self) }
+            }
+        }
+    }
+
+    var text: String { state.withLock { $0.text } }
+
+    /// Returns once the writer has closed its end and everything it wrote has been read.
+    func waitForEnd() async {
+        while !state.withLock({ $0.ended }) { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+}
+
 struct ServerFailure: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
-}
-
-/// What a child wrote so far, appended from a pipe's handler thread.
-final class TextBuffer: Sendable {
-    private let buffer = Mutex("")
-
-    func append(_ data: Data) { buffer.withLock { $0 += String(decoding: data, as: UTF8.self) } }
-
-    var text: String { buffer.withLock { $0 } }
 }

@@ -31,7 +31,9 @@ extension EventStore: Service {
         } onGracefulShutdown: {
             self.finishBackgroundWork()
         }
+        logger.debug("store stopping: background work finished, closing the pool")
         await pool.shutdown()
+        logger.debug("store stopped: pool closed")
     }
 
     /// Runs `body` with the store's background work going, then finishes that work before

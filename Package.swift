@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+import CompilerPluginSupport
 import PackageDescription
 
 /// One set of settings for every target: Swift 6 language mode (strict concurrency) and
@@ -15,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "MireCore", targets: ["MireCore"]),
+        .library(name: "MireMacros", targets: ["MireMacros"]),
         .library(name: "MirePQ", targets: ["MirePQ"]),
         .library(name: "MirePostgres", targets: ["MirePostgres"]),
         .library(name: "MireSnapshots", targets: ["MireSnapshots"]),
@@ -33,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.0"),
         // `swift package generate-documentation`: the DocC catalogs (Modules/*/*.docc).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.4.0"),
+        // `@MireEvent`: generated decoders for event enums (only apps that import MireMacros build it).
+        .package(url: "https://github.com/swiftlang/swift-syntax.git", "602.0.0"..<"604.0.0"),
     ],
     targets: [
         // C system libraries: never products, always `internal import`.
@@ -64,6 +68,23 @@ let package = Package(
 
         // Event-sourcing types: pure Swift, no I/O.
         .target(name: "MireCore", path: "Modules/MireCore", swiftSettings: swiftSettings),
+
+        // `@MireEvent`, the macro, and the compiler plugin that expands it.
+        .macro(
+            name: "MireMacrosPlugin",
+            dependencies: [
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+            ],
+            path: "Modules/MireMacrosPlugin",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MireMacros",
+            dependencies: ["MireCore", "MireMacrosPlugin"],
+            path: "Modules/MireMacros",
+            swiftSettings: swiftSettings
+        ),
 
         // The event store on PostgreSQL, migrations and the local-server helper.
         .target(
@@ -146,15 +167,23 @@ let package = Package(
         .target(
             name: "MireBankDomain",
             dependencies: [
-                "MireCore", "MirePQ", "MirePostgres", "MireSnapshots", "MireTransactions", "MireProjections",
+                "MireCore", "MireMacros", "MirePQ", "MirePostgres", "MireSnapshots", "MireTransactions",
+                "MireProjections",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Apps/MireBankDomain",
             swiftSettings: swiftSettings
         ),
-        // The sample bank's command line.
+        // The sample bank's command line: the commands (a library, for the tests), and the
+        // executable that runs them.
         .executableTarget(
             name: "MireBank",
+            dependencies: ["MireBankCLI"],
+            path: "Apps/MireBankMain",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MireBankCLI",
             dependencies: [
                 "MireBankDomain",
                 "MirePQ",
@@ -190,7 +219,8 @@ let package = Package(
         .testTarget(
             name: "DocSnippets",
             dependencies: [
-                "MireCore", "MirePQ", "MirePostgres", "MireSnapshots", "MireProjections", "MireTransactions",
+                "MireCore", "MireMacros", "MirePQ", "MirePostgres", "MireSnapshots", "MireProjections",
+                "MireTransactions",
                 "MireTesting", "MireLocalServer", "MireTestSupport", "MireBankDomain",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -222,6 +252,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MireMacrosTests",
+            dependencies: [
+                "MireMacros", "MireMacrosPlugin",
+                .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
+            ],
+            path: "Tests/MireMacrosTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MirePQTests",
             dependencies: ["MirePQ", "MireTestSupport"],
             path: "Tests/MirePQTests",
@@ -229,7 +269,9 @@ let package = Package(
         ),
         .testTarget(
             name: "MireBankTests",
-            dependencies: ["MirePQ", "MireBank", "MireBankDomain", "MirePostgres", "MireTestSupport", "MireTesting"],
+            dependencies: [
+                "MirePQ", "MireBankCLI", "MireBankDomain", "MirePostgres", "MireTestSupport", "MireTesting",
+            ],
             path: "Tests/MireBankTests",
             swiftSettings: swiftSettings
         ),

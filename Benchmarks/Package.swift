@@ -34,6 +34,7 @@ let package = Package(
             name: "DriverWorkloads",
             dependencies: [
                 "CLibPQRaw", .product(name: "MirePostgres", package: rootPackage),
+                .product(name: "MireMacros", package: rootPackage),
                 .product(name: "MirePQ", package: rootPackage), .product(name: "MireLocalServer", package: rootPackage),
             ],
             path: "Sources/DriverWorkloads",

@@ -4,7 +4,17 @@ import MireBankDomain
 import MirePostgres
 
 /// `mire-bank`: a sample bank on Mire that demonstrates each pattern as a subcommand.
-@main
+/// The `mire-bank` command line, run by the executable's `main.swift` (the commands live in this
+/// library so that tests can import them).
+///
+/// ```swift
+/// await MireBankCommandLine.run()
+/// ```
+public enum MireBankCommandLine {
+    /// Parses `CommandLine.arguments`, runs the command and exits with its status.
+    public static func run() async { await MireBank.main() }
+}
+
 struct MireBank: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mire-bank",

@@ -1,7 +1,10 @@
 public import Foundation
+public import MireMacros
 public import MireSnapshots
 
 /// Everything that can happen to a bank account. Amounts are integer cents: exact, never floating point.
+/// `@MireEvent` gives it a generated decoder: loads skip `Codable`'s keyed containers.
+@MireEvent
 public enum AccountEvent: Codable, Sendable, Equatable {
     case opened(owner: String)
     case deposited(amount: Int64)

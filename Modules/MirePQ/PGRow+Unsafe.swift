@@ -11,6 +11,15 @@ extension PGRow {
         try decode(Int64.self, at: column)
     }
 
+    /// Column `column` as a non-NULL `int4`, specialised like ``int64(at:)``.
+    ///
+    /// ```swift
+    /// let kind = try row.int32(at: 0)
+    /// ```
+    package func int32(at column: Int) throws(PGError) -> Int32 {
+        try decode(Int32.self, at: column)
+    }
+
     /// Calls `body` with the binary bytes of column `column` as the server sent them (nil when
     /// the value is NULL), without copying. The bytes are valid only inside `body`.
     ///

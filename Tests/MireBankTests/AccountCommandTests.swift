@@ -1,7 +1,7 @@
 import MireTesting
 import Testing
 
-@testable import MireBank
+@testable import MireBankCLI
 @testable import MireBankDomain
 
 /// The bank's commands, given / when / then, without a database.

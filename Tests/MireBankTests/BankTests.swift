@@ -2,7 +2,7 @@ import MireTestSupport
 import MireTransactions
 import Testing
 
-@testable import MireBank
+@testable import MireBankCLI
 @testable import MireBankDomain
 
 @Suite("The bank's patterns", .timeLimit(.minutes(3)))

@@ -4,7 +4,7 @@ import MirePostgres
 import MireTestSupport
 import Testing
 
-@testable import MireBank
+@testable import MireBankCLI
 @testable import MireBankDomain
 
 /// The command line's conventions: global options anywhere, exit codes by kind of failure,

@@ -4,7 +4,7 @@ import MireProjections
 import MireTestSupport
 import Testing
 
-@testable import MireBank
+@testable import MireBankCLI
 @testable import MireBankDomain
 
 /// The read model must equal the fold of the log, account by account.

@@ -378,6 +378,41 @@ struct EventStoreTests {
         }
     }
 
+    /// Pages of 500 events, each fetched while the page before it is decoded; a gap or a short
+    /// stream in a later page is still found.
+    @Test func aLongStreamLoadsInPrefetchedPagesAndTheirFaultsAreFound() async throws {
+        try await TestDatabase.withStore(configuration: EventStore.Configuration(loadPageSize: 500)) { store throws in
+            var account = try await store.loadOrDefault(Account.self, id: "paged")
+            for amount in 1...1_300 { account.deposit(Int64(amount)) }
+            try await store.save(&account)
+            let loaded = try #require(try await store.load(Account.self, id: "paged"))
+            #expect(loaded.version == 1_300)
+            #expect(loaded.state.eventCount == 1_300)
+            #expect(loaded.state.balance == 1_300 * 1_301 / 2)
+
+            try await store.pool.withConnection { connection throws in
+                try await connection.query(
+                    "UPDATE mire_streams SET version = 1302 WHERE stream_id = 'account-paged'")
+            }
+            let short = await #expect(throws: MireError.self) { try await store.load(Account.self, id: "paged") }
+            #expect(short?.code == .corruptStream)
+            #expect(short?.message.contains("version 1302") == true)
+
+            // Events are append-only: the gap is version 1,302 stored without 1,301.
+            try await store.pool.withConnection { connection throws in
+                try await connection.query(
+                    """
+                    INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload)
+                    VALUES ('account-paged', 1302, 'account', gen_random_uuid(), 'account.deposited', '{"amount":1}')
+                    """)
+            }
+            let gap = await #expect(throws: MireError.self) { try await store.load(Account.self, id: "paged") }
+            #expect(gap?.code == .corruptStream)
+            #expect(gap?.version == 1_302)
+            #expect(gap?.message.contains("gap") == true)
+        }
+    }
+
     @Test(arguments: ["", "line\nbreak", String(repeating: "x", count: 300)])
     func invalidStreamIdsAreRefused(_ id: String) async throws {
         try await TestDatabase.withStore { store throws in

@@ -9,7 +9,8 @@ import Foundation
 // Swift allows them:
 // - `import` lines at the top of the file;
 // - `extension …` and `@Test` functions at file scope;
-// - other declarations that start a line (`struct`, `enum`, `final class`, `actor`, `protocol`)
+// - other declarations that start a line (`struct`, `enum`, `final class`, `actor`, `protocol`,
+//   or an attribute alone on the line before one)
 //   into a caseless enum named after the document, so that two documents may each declare
 //   their own `Account`;
 // - everything else into the body of an `async throws` function of that enum whose parameters
@@ -27,7 +28,7 @@ import Foundation
 /// the packages a server app has.
 let contextImports = [
     "import Foundation", "import Logging", "import ServiceLifecycle", "import Testing", "import MireCore",
-    "import MirePQ", "import MirePostgres", "import MireSnapshots", "import MireProjections",
+    "import MireMacros", "import MirePQ", "import MirePostgres", "import MireSnapshots", "import MireProjections",
     "import MireTransactions", "import MireTesting", "import MireLocalServer", "import MireTestSupport",
     "import MireBankDomain",
 ]
@@ -144,7 +145,11 @@ func split(_ block: Block) -> Parts {
             continue
         }
         let isFileScope = line.hasPrefix("extension ") || line.hasPrefix("@Test")
-        let isMember = memberStarts.contains { line.hasPrefix($0) }
+        // An attribute alone on its line (`@MireEvent`) belongs to the declaration under it.
+        let attributeOfMember =
+            line.hasPrefix("@") && !line.hasPrefix("@Test") && index + 1 < block.lines.count
+            && memberStarts.contains { block.lines[index + 1].hasPrefix($0) }
+        let isMember = attributeOfMember || memberStarts.contains { line.hasPrefix($0) }
         if isFileScope || isMember {
             flushStatements()
             // The declaration runs until its braces balance (it may span one line).
@@ -156,7 +161,7 @@ func split(_ block: Block) -> Parts {
                 text.append(current)
                 index += 1
             } while index < block.lines.count
-                && (depth > 0 || text.count == 1 && text[0].hasPrefix("@Test") && depth == 0)
+                && (depth > 0 || text.count == 1 && text[0].hasPrefix("@") && depth == 0)
             if isFileScope {
                 parts.fileScope.append((lineNumber, text))
             } else {

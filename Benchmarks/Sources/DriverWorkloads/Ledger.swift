@@ -1,6 +1,9 @@
+public import MireMacros
 public import MirePostgres
 
-/// The events of the benchmarks' aggregate.
+/// The events of the benchmarks' aggregate, with a generated decoder (`@MireEvent`), as the
+/// bank's are.
+@MireEvent
 public enum LedgerEvent: Codable, Sendable {
     case deposited(amount: Int64)
 }

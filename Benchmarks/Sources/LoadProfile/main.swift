@@ -7,8 +7,10 @@ import MirePQ
 import MirePostgres
 
 // Where a 1,000-event load's time goes, layer by layer: the raw fetch over libpq, Mire's page
-// statement, + reading the columns, + decoding the events, and EventStore.load. ROUNDS (default
-// 200) loads per layer, interleaved; medians. Also a target for profilers (ONLY=n).
+// statement, + reading the columns, + decoding the events, and EventStore.load (with the
+// generated decoder of @MireEvent); then decoding alone (no database), the load with synthesized
+// Codable only, and the load in pages of 256. ROUNDS (default 200) loads per layer,
+// interleaved; medians. Also a target for profilers (ONLY=n runs layer n alone).
 
 let environment = ProcessInfo.processInfo.environment
 let rounds = Int(environment["ROUNDS"] ?? "") ?? 200
@@ -38,7 +40,10 @@ try await Task.detached {
     let codec = EventCodec<Ledger>()
     let names = [
         "raw libpq fetch", "Mire page statement", "+ read columns", "+ decode events", "EventStore.load",
+        "decode only, in memory", "EventStore.load, Codable", "EventStore.load, pages of 256",
     ]
+    let pagedStore = EventStore(pool: pool, configuration: EventStore.Configuration(loadPageSize: 256), logger: logger)
+    let payloads = (0..<1_000).map { Data("{\"amount\":\($0 + 1)}".utf8) }
     var times: [Int: [Double]] = [:]
     for round in 0..<(rounds + 10) {
         for index in names.indices where only == nil || only == index {
@@ -71,6 +76,23 @@ try await Task.detached {
                     }
                 }
                 precondition(total > 0)
+            case 5:
+                var total: Int64 = 0
+                for (offset, payload) in payloads.enumerated() {
+                    if case .deposited(let amount) = try codec.decode(
+                        type: "ledger.deposited", payload: payload, stream: "ledger-long", version: Int64(offset),
+                        position: Int64(offset))
+                    {
+                        total += amount
+                    }
+                }
+                precondition(total == 500_500)
+            case 7:
+                let total = try await pagedStore.load(Ledger.self, id: "long")?.state.total
+                precondition(total == 1_000)
+            case 6:
+                let total = try await store.load(PlainLedger.self, id: "long")?.state.total
+                precondition(total == 1_000)
             default:
                 let total = try await store.load(Ledger.self, id: "long")?.state.total
                 precondition(total == 1_000)
@@ -87,3 +109,16 @@ try await Task.detached {
     await connection.close()
     await pool.shutdown()
 }.value
+
+/// The benchmark's ledger without `@MireEvent`: the same stream decoded by synthesized Codable.
+enum PlainLedgerEvent: Codable, Sendable {
+    case deposited(amount: Int64)
+}
+
+struct PlainLedger: Aggregate {
+    static let category = "ledger"
+    var total: Int64 = 0
+    mutating func apply(_ event: PlainLedgerEvent) {
+        if case .deposited(let amount) = event { total += amount }
+    }
+}

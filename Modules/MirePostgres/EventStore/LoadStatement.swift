@@ -78,11 +78,11 @@ enum LoadStatement {
         var ordered = true
         for index in rows.indices {
             let row = rows[index]
-            if try row.decode(Int32.self, at: 0) == 0 {
+            if try row.int32(at: 0) == 0 {
                 head = row
                 continue
             }
-            let version = try row.decode(Int64.self, at: 6)
+            let version = try row.int64(at: 6)
             if version < previous { ordered = false }
             previous = version
             events.append(index)

@@ -1,0 +1,3 @@
+import MireBankCLI
+
+await MireBankCommandLine.run()

@@ -1,0 +1,149 @@
+import Foundation
+import MireMacros
+import Testing
+
+@_spi(Internals) @testable import MireCore
+
+// The same events twice: with a generated decoder, and with synthesized Codable alone.
+struct Detail: Codable, Sendable, Equatable {
+    var city: String
+    var tags: [String]
+}
+
+@MireEvent
+enum FastEvent: Codable, Sendable, Equatable {
+    case opened(owner: String)
+    case deposited(amount: Int64, note: String?)
+    case pair(Int, label: String?, [String: Int])
+    case moved(detail: Detail)
+    case rated(score: Double, flag: Bool)
+    case closed
+    case `default`(value: UInt8)
+}
+
+enum PlainEvent: Codable, Sendable, Equatable {
+    case opened(owner: String)
+    case deposited(amount: Int64, note: String?)
+    case pair(Int, label: String?, [String: Int])
+    case moved(detail: Detail)
+    case rated(score: Double, flag: Bool)
+    case closed
+    case `default`(value: UInt8)
+}
+
+struct FastAccount: Aggregate {
+    static let category = "account"
+
+    mutating func apply(_ event: FastEvent) {}
+}
+
+struct PlainAccount: Aggregate {
+    static let category = "account"
+
+    mutating func apply(_ event: PlainEvent) {}
+}
+
+@Suite("@MireEvent decoding")
+struct MireEventDecodingTests {
+    /// Stored payloads: well-formed, and each way one can fail (missing key, wrong type, out of
+    /// range, null for a non-optional, not an object, bad JSON, unknown case).
+    static let stored: [(type: String, payload: String)] = [
+        ("account.opened", #"{"owner":"ada"}"#),
+        ("account.opened", #"{"owner":"a\u00e9\"b","extra":[1,2]}"#),
+        ("account.opened", #"{"owner":"first","owner":"second"}"#),
+        ("account.opened", #"{"owner":1}"#),
+        ("account.opened", #"{}"#),
+        ("account.opened", #"{"owner":null}"#),
+        ("account.opened", #"[]"#),
+        ("account.opened", #"{"owner":"x""#),
+        ("account.deposited", #"{"amount":30}"#),
+        ("account.deposited", #"{"amount":30,"note":null}"#),
+        ("account.deposited", #"{"amount":30,"note":"rent"}"#),
+        ("account.deposited", #"{"amount":3.0e1}"#),
+        ("account.deposited", #"{"amount":30.5}"#),
+        ("account.deposited", #"{"amount":99999999999999999999}"#),
+        ("account.deposited", #"{"amount":"30"}"#),
+        ("account.deposited", #"{"amount":30,"note":7}"#),
+        ("account.pair", #"{"_0":1,"label":"l","_2":{"a":1}}"#),
+        ("account.pair", #"{"_0":1,"_2":{}}"#),
+        ("account.pair", #"{"_0":1,"_2":{"a":"b"}}"#),
+        ("account.pair", #"{"_1":1,"_2":{}}"#),
+        ("account.moved", #"{"detail":{"city":"Oslo","tags":["a","b"]}}"#),
+        ("account.moved", #"{"detail":{"city":"Oslo"}}"#),
+        ("account.moved", #"{"detail":{"city":"Oslo","tags":[1]}}"#),
+        ("account.rated", #"{"score":1e400,"flag":true}"#),
+        ("account.rated", #"{"score":-0.25,"flag":false}"#),
+        ("account.rated", #"{"score":1,"flag":"true"}"#),
+        ("account.closed", #"{}"#),
+        ("account.closed", #"{"ignored":1}"#),
+        ("account.closed", #"null"#),
+        ("account.default", #"{"value":255}"#),
+        ("account.default", #"{"value":256}"#),
+        ("account.default", #"{"value":-1}"#),
+        ("account.vanished", #"{}"#),
+        ("account.opened", "\u{FEFF}{\"owner\":\"bom\"}"),
+        ("account.opened", " \n{ \"owner\" : \"spaced\" } \t"),
+    ]
+
+    /// What a decode gave, with the enum's name taken out so both enums can be compared.
+    private static func outcome<A: Aggregate>(_ codec: EventCodec<A>, _ type: String, _ payload: String) -> String {
+        do {
+            return "value " + String(describing: try codec.decode(type: type, payload: Data(payload.utf8)))
+        } catch {
+            return "\(error.code) \(error.message)".replacingOccurrences(of: "\(A.Event.self)", with: "Event")
+        }
+    }
+
+    @Test(arguments: stored.indices)
+    func agreesWithCodableOnEveryPayload(_ index: Int) {
+        let (type, payload) = Self.stored[index]
+        let fast = Self.outcome(EventCodec<FastAccount>(), type, payload)
+        let plain = Self.outcome(EventCodec<PlainAccount>(), type, payload)
+        #expect(fast == plain, "payload \(payload) as \(type)")
+    }
+
+    @Test func theGeneratedDecoderReadsWellFormedPayloadsItself() throws {
+        let decoder = JSONBytesDecoder()
+        func generated(_ caseName: String, _ payload: String) -> FastEvent? {
+            Array(payload.utf8).withUnsafeBytes {
+                decoder.decodeGenerated(FastEvent.self, caseName: caseName, payload: $0)
+            }
+        }
+        #expect(generated("deposited", #"{"amount":30,"note":"rent"}"#) == .deposited(amount: 30, note: "rent"))
+        #expect(generated("deposited", #"{"amount":30}"#) == .deposited(amount: 30, note: nil))
+        #expect(generated("pair", #"{"_0":1,"_2":{"a":1}}"#) == .pair(1, label: nil, ["a": 1]))
+        #expect(
+            generated("moved", #"{"detail":{"city":"Oslo","tags":[]}}"#)
+                == .moved(detail: Detail(city: "Oslo", tags: [])))
+        #expect(generated("closed", "{}") == .closed)
+        #expect(generated("default", #"{"value":7}"#) == .default(value: 7))
+        // It gives up (Codable then decides) rather than guess.
+        #expect(generated("deposited", #"{"amount":"30"}"#) == nil)
+        #expect(generated("deposited", #"{"amount":30"#) == nil)
+        #expect(generated("vanished", "{}") == nil)
+        #expect(generated("closed", "null") == nil)
+    }
+
+    @Test func randomPayloadsDecodeAlikeThroughBothPaths() {
+        var generator = SystemRandomNumberGenerator()
+        let fastCodec = EventCodec<FastAccount>()
+        let plainCodec = EventCodec<PlainAccount>()
+        let fragments = [
+            #""amount":"#, #""note":"#, #""owner":"#, #""_0":"#, #""_2":"#, #""label":"#, "1", "-2", "1.5", "null",
+            "true", #""s""#, "{}", "[]", ",", ":", "{", "}", #""detail":{"city":"c","tags":[]}"#,
+        ]
+        let types = ["deposited", "opened", "pair", "moved", "closed", "rated", "default"]
+        for _ in 0..<2_000 {
+            var payload = "{"
+            for _ in 0..<Int.random(in: 0...4, using: &generator) {
+                payload += fragments.randomElement(using: &generator)!
+            }
+            if Bool.random(using: &generator) { payload += "}" }
+            let type = "account." + types.randomElement(using: &generator)!
+            let fast = Self.outcome(fastCodec, type, payload)
+            let plain = Self.outcome(plainCodec, type, payload)
+            #expect(fast == plain, "payload \(payload) as \(type)")
+            if fast != plain { return }
+        }
+    }
+}

@@ -72,20 +72,28 @@ extension JSONBytesDecoder {
         guard let first = payload.first, first != 0xEF, first != 0, payload.count < 2 || payload[1] != 0 else {
             return nil
         }
-        let count = payload.count
+        // Checked as Codable's path checks it, inside {"":…}: one level deeper, so the nesting
+        // limit falls where it falls for Codable.
+        let count = payload.count + 5
         let buffer = JSONBuffer.make(documentCount: count) { base in
+            base[0] = UInt8(ascii: "{")
+            base[1] = UInt8(ascii: "\"")
+            base[2] = UInt8(ascii: "\"")
+            base[3] = UInt8(ascii: ":")
             if let source = payload.baseAddress {
-                UnsafeMutableRawPointer(base).copyMemory(from: source, byteCount: count)
+                UnsafeMutableRawPointer(base + 4).copyMemory(from: source, byteCount: payload.count)
             }
+            base[count - 1] = UInt8(ascii: "}")
         }
-        guard let (top, containers) = JSONSyntaxCheck.check(buffer.base, from: 0, to: buffer.documentEnd) else {
+        guard let (_, containers) = JSONSyntaxCheck.check(buffer.base, from: 0, to: buffer.documentEnd) else {
             return nil
         }
         let decoder = JSONValueDecoder(
-            buffer: buffer, containers: containers, value: top, parentPath: nil, lastComponent: nil)
+            buffer: buffer, containers: containers, value: 0, parentPath: nil, lastComponent: nil)
+        let value = JSONScan.skipWhitespace(UnsafePointer(buffer.base), 4, buffer.documentEnd)
         guard
             let container = try? JSONKeyedContainer<JSONCodingKey>(
-                decoder: decoder, object: top, parent: nil, pending: nil)
+                decoder: decoder, object: value, parent: nil, pending: nil)
         else { return nil }
         return (try? T.decodeStoredCase(caseName, from: StoredEventPayload(container))) ?? nil
     }

@@ -7,8 +7,10 @@
 /// The enum keeps its synthesized `Codable` conformance: saves encode with it, and whenever the
 /// generated decoder cannot read a payload (a missing key, a wrong type, an unknown case), the
 /// event is decoded by `Codable` again, so values and errors are the same either way. An enum
-/// with its own `CodingKeys` or `init(from:)` is refused at compile time (its payloads are not
-/// the synthesized shape the generated code reads).
+/// with its own `CodingKeys`, `<Case>CodingKeys` or `init(from:)` in its body is refused at
+/// compile time (its payloads are not the synthesized shape the generated code reads); the macro
+/// cannot see an extension, so never declare those in one of a `@MireEvent` enum. Cases under
+/// `@available` are left to `Codable`.
 ///
 /// ```swift
 /// import MireMacros

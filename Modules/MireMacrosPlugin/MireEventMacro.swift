@@ -16,28 +16,34 @@ public struct MireEventMacro: ExtensionMacro {
             throw MireEventDiagnostic.notAnEnum.error(at: node)
         }
         var cases: [EventCase] = []
-        for member in enumDecl.memberBlock.members {
-            let decl = member.decl
-            if let name = nestedTypeName(decl), name.hasSuffix("CodingKeys") {
-                throw MireEventDiagnostic.customCodingKeys(name).error(at: decl)
-            }
-            if let initializer = decl.as(InitializerDeclSyntax.self),
-                initializer.signature.parameterClause.parameters.first?.firstName.text == "from"
-            {
+        var nestedTypes: [(name: String, decl: DeclSyntax)] = []
+        for decl in Self.members(of: enumDecl.memberBlock.members) {
+            if let name = nestedTypeName(decl) { nestedTypes.append((name, decl)) }
+            if let initializer = decl.as(InitializerDeclSyntax.self), Self.isDecodingInitializer(initializer) {
                 throw MireEventDiagnostic.customDecoding.error(at: decl)
             }
             guard let caseDecl = decl.as(EnumCaseDeclSyntax.self) else { continue }
+            // A case under `@available` (unavailable, deprecated, or newer than the target) is
+            // left to Codable: naming it in generated code would not compile or would warn.
+            let available = caseDecl.attributes.contains { attribute in
+                attribute.as(AttributeSyntax.self)?.attributeName.trimmedDescription == "available"
+            }
+            if available { continue }
             for element in caseDecl.elements {
                 cases.append(EventCase(element))
             }
         }
-        let access =
-            enumDecl.modifiers.contains { ["public", "open"].contains($0.name.text) }
-            ? "public " : enumDecl.modifiers.contains { $0.name.text == "package" } ? "package " : ""
+        // Synthesized Codable's keys are `CodingKeys` and `<Case>CodingKeys`: declaring either
+        // changes the payloads.
+        let keyNames = Set(
+            ["CodingKeys"] + cases.map { $0.name.prefix(1).uppercased() + $0.name.dropFirst() + "CodingKeys" })
+        if let custom = nestedTypes.first(where: { keyNames.contains($0.name) }) {
+            throw MireEventDiagnostic.customCodingKeys(custom.name).error(at: custom.decl)
+        }
         let switchCases = cases.map(\.switchCase).joined(separator: "\n")
         let decl: DeclSyntax = """
             extension \(type.trimmed): MireCore.GeneratedEventDecoding {
-                \(raw: access)static func decodeStoredCase(
+                public static func decodeStoredCase(
                     _ caseName: String, from payload: MireCore.StoredEventPayload
                 ) throws -> Self? {
                     switch caseName {
@@ -49,6 +55,26 @@ public struct MireEventMacro: ExtensionMacro {
             """
         guard let extensionDecl = decl.as(ExtensionDeclSyntax.self) else { return [] }
         return [extensionDecl]
+    }
+
+    /// The enum's member declarations, those inside `#if` clauses included.
+    private static func members(of list: MemberBlockItemListSyntax) -> [DeclSyntax] {
+        list.flatMap { item -> [DeclSyntax] in
+            guard let conditional = item.decl.as(IfConfigDeclSyntax.self) else { return [item.decl] }
+            return conditional.clauses.flatMap { clause -> [DeclSyntax] in
+                guard case .decls(let nested) = clause.elements else { return [] }
+                return members(of: nested)
+            }
+        }
+    }
+
+    /// `init(from: some Decoder)`: one parameter labelled `from` whose type names a decoder.
+    private static func isDecodingInitializer(_ initializer: InitializerDeclSyntax) -> Bool {
+        let parameters = initializer.signature.parameterClause.parameters
+        guard parameters.count == 1, let parameter = parameters.first, parameter.firstName.text == "from" else {
+            return false
+        }
+        return parameter.type.trimmedDescription.contains("Decoder")
     }
 
     private static func nestedTypeName(_ decl: DeclSyntax) -> String? {
@@ -91,7 +117,8 @@ private struct EventCase {
 
     var switchCase: String {
         let label = "case \(stringLiteral(name)):"
-        guard hasParentheses else { return "\(label) return .`\(name)`" }
+        // `Self.` so that a case named `none` is not read as `Optional.none`.
+        guard hasParentheses else { return "\(label) return Self.`\(name)`" }
         let arguments = values.map { value in
             let read =
                 if let wrapped = value.optionalWrapped {
@@ -101,7 +128,7 @@ private struct EventCase {
                 }
             return value.label.map { "\($0): \(read)" } ?? read
         }
-        return "\(label) return .`\(name)`(\(arguments.joined(separator: ", ")))"
+        return "\(label) return Self.`\(name)`(\(arguments.joined(separator: ", ")))"
     }
 
     /// Case names and labels are identifiers: nothing in them needs escaping.

@@ -12,6 +12,7 @@ struct Detail: Codable, Sendable, Equatable {
 
 @MireEvent
 enum FastEvent: Codable, Sendable, Equatable {
+    case none
     case opened(owner: String)
     case deposited(amount: Int64, note: String?)
     case pair(Int, label: String?, [String: Int])
@@ -22,6 +23,7 @@ enum FastEvent: Codable, Sendable, Equatable {
 }
 
 enum PlainEvent: Codable, Sendable, Equatable {
+    case none
     case opened(owner: String)
     case deposited(amount: Int64, note: String?)
     case pair(Int, label: String?, [String: Int])
@@ -81,6 +83,16 @@ struct MireEventDecodingTests {
         ("account.default", #"{"value":256}"#),
         ("account.default", #"{"value":-1}"#),
         ("account.vanished", #"{}"#),
+        ("account.none", #"{}"#),
+        // Codable reads {"case": payload}: 512 levels in all, so 511 inside the payload is too deep.
+        (
+            "account.deposited",
+            #"{"amount":1,"x":"# + String(repeating: "[", count: 510) + String(repeating: "]", count: 510) + "}"
+        ),
+        (
+            "account.deposited",
+            #"{"amount":1,"x":"# + String(repeating: "[", count: 511) + String(repeating: "]", count: 511) + "}"
+        ),
         ("account.opened", "\u{FEFF}{\"owner\":\"bom\"}"),
         ("account.opened", " \n{ \"owner\" : \"spaced\" } \t"),
     ]
@@ -116,6 +128,7 @@ struct MireEventDecodingTests {
             generated("moved", #"{"detail":{"city":"Oslo","tags":[]}}"#)
                 == .moved(detail: Detail(city: "Oslo", tags: [])))
         #expect(generated("closed", "{}") == .closed)
+        #expect(generated("none", "{}") == FastEvent.none)
         #expect(generated("default", #"{"value":7}"#) == .default(value: 7))
         // It gives up (Codable then decides) rather than guess.
         #expect(generated("deposited", #"{"amount":"30"}"#) == nil)

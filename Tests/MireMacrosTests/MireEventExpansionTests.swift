@@ -41,15 +41,15 @@ struct MireEventExpansionTests {
                     ) throws -> Self? {
                         switch caseName {
                         case "opened":
-                            return .`opened`(owner: try payload.decode((String).self, forKey: "owner"))
+                            return Self.`opened`(owner: try payload.decode((String).self, forKey: "owner"))
                         case "closed":
-                            return .`closed`
+                            return Self.`closed`
                         case "deposited":
-                            return .`deposited`(amount: try payload.decode((Int64).self, forKey: "amount"), note: try payload.decodeIfPresent((String).self, forKey: "note"))
+                            return Self.`deposited`(amount: try payload.decode((Int64).self, forKey: "amount"), note: try payload.decodeIfPresent((String).self, forKey: "note"))
                         case "pair":
-                            return .`pair`(try payload.decode((Int).self, forKey: "_0"), label: try payload.decodeIfPresent((String).self, forKey: "label"), try payload.decode(([String: Int]).self, forKey: "_2"))
+                            return Self.`pair`(try payload.decode((Int).self, forKey: "_0"), label: try payload.decodeIfPresent((String).self, forKey: "label"), try payload.decode(([String: Int]).self, forKey: "_2"))
                         case "default":
-                            return .`default`()
+                            return Self.`default`()
                         default:
                             return nil
                         }
@@ -127,6 +127,73 @@ struct MireEventExpansionTests {
                     message:
                         "@MireEvent reads the payloads synthesized Codable writes, and this init(from:) decodes its own: remove @MireEvent or the initializer",
                     line: 4, column: 5)
+            ])
+    }
+
+    @Test func availabilityGuardedCasesAndUnrelatedDeclarationsAreLeftAlone() {
+        expect(
+            """
+            @MireEvent
+            enum E: Codable {
+                case none
+                @available(*, unavailable)
+                case legacy(x: Int)
+                init(from old: Int) { self = .none }
+                enum ReportCodingKeys {}
+            }
+            """,
+            expands: """
+                enum E: Codable {
+                    case none
+                    @available(*, unavailable)
+                    case legacy(x: Int)
+                    init(from old: Int) { self = .none }
+                    enum ReportCodingKeys {}
+                }
+
+                extension E: MireCore.GeneratedEventDecoding {
+                    public static func decodeStoredCase(
+                        _ caseName: String, from payload: MireCore.StoredEventPayload
+                    ) throws -> Self? {
+                        switch caseName {
+                        case "none":
+                            return Self.`none`
+                        default:
+                            return nil
+                        }
+                    }
+                }
+                """)
+    }
+
+    @Test func keysDeclaredUnderIfConfigAreRefused() {
+        expect(
+            """
+            @MireEvent
+            enum E: Codable {
+                case a(x: Int)
+                #if DEBUG
+                enum CodingKeys: String, CodingKey {
+                    case a
+                }
+                #endif
+            }
+            """,
+            expands: """
+                enum E: Codable {
+                    case a(x: Int)
+                    #if DEBUG
+                    enum CodingKeys: String, CodingKey {
+                        case a
+                    }
+                    #endif
+                }
+                """,
+            diagnostics: [
+                DiagnosticSpec(
+                    message:
+                        "@MireEvent reads the payloads synthesized Codable writes, and 'CodingKeys' changes them: remove @MireEvent or the custom keys",
+                    line: 5, column: 5)
             ])
     }
 }

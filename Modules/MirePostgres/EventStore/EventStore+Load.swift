@@ -148,7 +148,10 @@ extension EventStore {
             let pageEnd = try page.events.last.map { try rows[$0].int64(at: 6) }
             let nextAfter = pageEnd ?? upTo
             let more = Int64(page.events.count) == limit && nextAfter < upTo
-            async let nextRows = more ? fetchPage(stream, after: nextAfter, upTo: upTo, limit, on: target) : nil
+            // Only on a pooled connection: a prefetch cancelled because decoding failed must not
+            // cancel a statement of the caller's transaction (which would abort it).
+            let prefetch = more && target.isAutocommit
+            async let prefetched = prefetch ? fetchPage(stream, after: nextAfter, upTo: upTo, limit, on: target) : nil
             let events = try await Self.decodePage(rows, page.events, codec: codec, stream: stream)
             for (version, position, event) in events {
                 // Versions come from the server: a version at Int64.max is corrupt, not a trap.
@@ -164,7 +167,11 @@ extension EventStore {
                 try root.replay(event, version: version, position: position)
             }
             if root.version == streamVersion || root.version == upTo { return root }
-            guard let next = try await nextRows else {
+            let nextRows = try await prefetched
+            let next =
+                more && !prefetch
+                ? try await fetchPage(stream, after: nextAfter, upTo: upTo, limit, on: target) : nextRows
+            guard let next else {
                 throw MireError(
                     code: .corruptStream,
                     message: "the stream row says version \(upTo) but its events end at version \(root.version)",

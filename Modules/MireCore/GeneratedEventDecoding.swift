@@ -48,7 +48,15 @@ public struct StoredEventPayload {
     /// let owner = try payload.decode(String.self, forKey: "owner")
     /// ```
     public func decode<T: Decodable>(_ type: T.Type, forKey key: String) throws -> T {
-        try container.decode(type, forKey: JSONCodingKey(stringValue: key))
+        let key = JSONCodingKey(stringValue: key)
+        // Generated code calls this from the app's module, unspecialized: the common leaf types
+        // are read straight from the bytes instead of through their own init(from:).
+        if T.self == Int64.self { return unsafeBitCast(try container.decode(Int64.self, forKey: key), to: T.self) }
+        if T.self == String.self { return unsafeBitCast(try container.decode(String.self, forKey: key), to: T.self) }
+        if T.self == Int.self { return unsafeBitCast(try container.decode(Int.self, forKey: key), to: T.self) }
+        if T.self == Bool.self { return unsafeBitCast(try container.decode(Bool.self, forKey: key), to: T.self) }
+        if T.self == Double.self { return unsafeBitCast(try container.decode(Double.self, forKey: key), to: T.self) }
+        return try container.decode(type, forKey: key)
     }
 
     /// The value for `key`, or `nil` when it is missing or `null`, as synthesized `Codable`
@@ -58,15 +66,33 @@ public struct StoredEventPayload {
     /// let note = try payload.decodeIfPresent(String.self, forKey: "note")
     /// ```
     public func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: String) throws -> T? {
-        try container.decodeIfPresent(type, forKey: JSONCodingKey(stringValue: key))
+        let key = JSONCodingKey(stringValue: key)
+        if T.self == Int64.self {
+            return unsafeBitCast(try container.decodeIfPresent(Int64.self, forKey: key), to: T?.self)
+        }
+        if T.self == String.self {
+            return unsafeBitCast(try container.decodeIfPresent(String.self, forKey: key), to: T?.self)
+        }
+        if T.self == Int.self {
+            return unsafeBitCast(try container.decodeIfPresent(Int.self, forKey: key), to: T?.self)
+        }
+        if T.self == Bool.self {
+            return unsafeBitCast(try container.decodeIfPresent(Bool.self, forKey: key), to: T?.self)
+        }
+        if T.self == Double.self {
+            return unsafeBitCast(try container.decodeIfPresent(Double.self, forKey: key), to: T?.self)
+        }
+        return try container.decodeIfPresent(type, forKey: key)
     }
 }
 
 extension JSONBytesDecoder {
     /// Reads the stored event `caseName` with `T`'s generated decoder; `nil` when the decoder
     /// gave up (the caller then decodes with `Codable`, for its result or its exact error).
+    ///
+    /// `spare` is a buffer kept between calls (a page of events is decoded into one buffer).
     func decodeGenerated<T: GeneratedEventDecoding>(
-        _ type: T.Type, caseName: String, payload: UnsafeRawBufferPointer
+        _ type: T.Type, caseName: String, payload: UnsafeRawBufferPointer, reusing spare: inout JSONBuffer?
     ) -> T? {
         // A byte order mark or another encoding: leave it to the general path.
         guard let first = payload.first, first != 0xEF, first != 0, payload.count < 2 || payload[1] != 0 else {
@@ -75,7 +101,7 @@ extension JSONBytesDecoder {
         // Checked as Codable's path checks it, inside {"":…}: one level deeper, so the nesting
         // limit falls where it falls for Codable.
         let count = payload.count + 5
-        let buffer = JSONBuffer.make(documentCount: count) { base in
+        let buffer = JSONBuffer.make(documentCount: count, reusing: &spare) { base in
             base[0] = UInt8(ascii: "{")
             base[1] = UInt8(ascii: "\"")
             base[2] = UInt8(ascii: "\"")

@@ -74,8 +74,11 @@ extension PGConnection {
             }
             guard sent == 1 else { throw sendFailure(statement.sql, anySent: !expected.isEmpty && mayCommit) }
             expected.append(.statement(index: index))
-            try flush(mayCommit: mayCommit)
         }
+        // One flush after the sync: the whole pipeline leaves in as few packets as it fits, so
+        // the server wakes once, not once per statement. (libpq sends by itself whenever 8 KB
+        // are buffered; in non-blocking mode it never waits, so a large batch cannot deadlock,
+        // and `flush` reads replies while it waits for room.)
         guard PQpipelineSync(connection) == 1 else { throw sendFailure(nil, anySent: mayCommit) }
         try flush(mayCommit: mayCommit)
         PQsetnonblocking(connection, 0)

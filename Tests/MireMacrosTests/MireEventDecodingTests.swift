@@ -33,6 +33,42 @@ enum PlainEvent: Codable, Sendable, Equatable {
     case `default`(value: UInt8)
 }
 
+/// A value that keeps its decoder and reads from it later, as a lazy `Decodable` may: the bytes
+/// under that decoder must stay its own. Confinement: read only by the test that decoded it.
+final class KeptDecoder: Codable, @unchecked Sendable {
+    private let decoder: any Decoder
+
+    init(from decoder: any Decoder) throws { self.decoder = decoder }
+
+    func encode(to encoder: any Encoder) throws {}
+
+    /// The note in the document the kept decoder reads, read now. (Like JSONDecoder's, a decoder
+    /// kept past `init(from:)` reads the whole document: for a generated decode, `{"": payload}`.)
+    func value() throws -> String? {
+        try decoder.singleValueContainer().decode([String: [String: String]].self).values.first?["note"]
+    }
+}
+
+@MireEvent
+enum KeepingEvent: Codable, Sendable {
+    case kept(note: KeptDecoder)
+    case noted(note: String)
+}
+
+extension KeepingEvent {
+    /// The note of a `noted` event.
+    var plainNote: String? {
+        if case .noted(let note) = self { return note }
+        return nil
+    }
+}
+
+struct KeepingAccount: Aggregate {
+    static let category = "keeping"
+
+    mutating func apply(_ event: KeepingEvent) {}
+}
+
 struct FastAccount: Aggregate {
     static let category = "account"
 
@@ -116,9 +152,10 @@ struct MireEventDecodingTests {
 
     @Test func theGeneratedDecoderReadsWellFormedPayloadsItself() throws {
         let decoder = JSONBytesDecoder()
+        var spare: JSONBuffer? = nil
         func generated(_ caseName: String, _ payload: String) -> FastEvent? {
             Array(payload.utf8).withUnsafeBytes {
-                decoder.decodeGenerated(FastEvent.self, caseName: caseName, payload: $0)
+                decoder.decodeGenerated(FastEvent.self, caseName: caseName, payload: $0, reusing: &spare)
             }
         }
         #expect(generated("deposited", #"{"amount":30,"note":"rent"}"#) == .deposited(amount: 30, note: "rent"))
@@ -135,6 +172,45 @@ struct MireEventDecodingTests {
         #expect(generated("deposited", #"{"amount":30"#) == nil)
         #expect(generated("vanished", "{}") == nil)
         #expect(generated("closed", "null") == nil)
+    }
+
+    /// Decodes `payload` as a stored `keeping.<caseName>` the way a load does, sharing `names`.
+    private static func decodeAsLoaded(
+        _ caseName: String, _ payload: String, names: inout EventTypeNameCache
+    ) throws -> KeepingEvent {
+        let codec = EventCodec<KeepingAccount>()
+        return try Array("keeping.\(caseName)".utf8).withUnsafeBytes { type in
+            try Array(payload.utf8).withUnsafeBytes { payload in
+                try codec.decode(
+                    typeBytes: type, payloadBytes: payload, names: &names, stream: "keeping-1", version: 1,
+                    position: 1)
+            }
+        }
+    }
+
+    @Test func consecutivePayloadsOfALoadShareOneBuffer() throws {
+        var names = EventTypeNameCache()
+        #expect(try Self.decodeAsLoaded("noted", #"{"note":"one"}"#, names: &names).plainNote == "one")
+        let first = try #require(names.spareBuffer.map(ObjectIdentifier.init))
+        #expect(try Self.decodeAsLoaded("noted", #"{"note":"two, longer"}"#, names: &names).plainNote == "two, longer")
+        #expect(names.spareBuffer.map(ObjectIdentifier.init) == first)
+    }
+
+    @Test func aDecoderAnEventKeptIsNeverOverwrittenByTheNextPayload() throws {
+        var names = EventTypeNameCache()
+        let payloads = [#"{"note":"first payload"}"#, #"{"note":"second, and longer"}"#, #"{"note":"3rd"}"#]
+        var kept: [KeptDecoder] = []
+        for payload in payloads {
+            guard case .kept(let note) = try Self.decodeAsLoaded("kept", payload, names: &names) else {
+                Issue.record("not decoded as kept: \(payload)")
+                return
+            }
+            kept.append(note)
+            // A plain payload in between may take the spare buffer only if nobody else holds it.
+            #expect(
+                try Self.decodeAsLoaded("noted", #"{"note":"overwrite?"}"#, names: &names).plainNote == "overwrite?")
+        }
+        #expect(try kept.map { try $0.value() } == ["first payload", "second, and longer", "3rd"])
     }
 
     @Test func randomPayloadsDecodeAlikeThroughBothPaths() {

@@ -23,6 +23,24 @@ struct PipelineAndNotificationTests {
         }
     }
 
+    @Test func aBatchLargerThanTheSocketBuffersBothWaysNeitherDeadlocksNorMixesResults() async throws {
+        // 200 statements of 64 KB each way: the batch is sent as one flush after the sync, so
+        // the server's replies fill the socket while the client is still sending.
+        try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
+            try await pool.withConnection { connection throws in
+                let texts = (0..<200).map {
+                    String(repeating: Character(UnicodeScalar(UInt8(65 + $0 % 26))), count: 65_536) + "\($0)"
+                }
+                let results = try await connection.pipeline(texts.map { "SELECT \($0)::text" })
+                #expect(results.count == 200)
+                for (index, rows) in results.enumerated() {
+                    #expect(try rows.single(String.self) == texts[index], "statement \(index)")
+                }
+                #expect(try await connection.query("SELECT 1::int8").single(Int64.self) == 1)
+            }
+        }
+    }
+
     @Test func aFailingStatementAbortsThePipelineBatch() async throws {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             try await pool.withConnection { connection throws in

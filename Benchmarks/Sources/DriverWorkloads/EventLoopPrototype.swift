@@ -16,8 +16,9 @@ public final class EventLoopPrototype: @unchecked Sendable {
     let lock = NSLock()
     var waiting: CheckedContinuation<Void, any Error>?
 
-    public init(conninfo: String, sql: String) throws {
+    public init(conninfo: String, sql: String, payload: String = #"{"amount":1}"#) throws {
         raw = try RawLibPQ(conninfo: conninfo)
+        raw.appendPayload = payload
         try raw.prepareAppend(sql)
         guard PQsetnonblocking(raw.connection, 1) == 0 else { throw RawLibPQ.RawFailure(message: "nonblocking") }
         socket = PQsocket(raw.connection)
@@ -90,8 +91,9 @@ public final class QueueHandoffPrototype: @unchecked Sendable {
     let raw: RawLibPQ
     let queue = DispatchQueue(label: "handoff")
 
-    public init(conninfo: String, sql: String) throws {
+    public init(conninfo: String, sql: String, payload: String = #"{"amount":1}"#) throws {
         raw = try RawLibPQ(conninfo: conninfo)
+        raw.appendPayload = payload
         try raw.prepareAppend(sql)
     }
 

@@ -6,6 +6,8 @@ import Foundation
 public final class RawLibPQ: @unchecked Sendable {
     let connection: OpaquePointer
     var prepared = false
+    /// The JSON payload of the appends this client sends (`appendPrepared` and the prototypes).
+    public var appendPayload = #"{"amount":1}"#
 
     public init(conninfo: String) throws {
         guard let connection = PQconnectdb(conninfo), PQstatus(connection) == CONNECTION_OK else {
@@ -164,7 +166,7 @@ extension RawLibPQ {
     ) throws -> T {
         var id = UUID().uuid
         var expected = version.bigEndian
-        let payload: [UInt8] = [1] + Array(#"{"amount":1}"#.utf8)
+        let payload: [UInt8] = [1] + Array(appendPayload.utf8)
         let metadata: [UInt8] = [1] + Array("{}".utf8)
         let texts = [Array(stream.utf8), Array("p".utf8), Array("p.deposited".utf8)]
         return try withUnsafeBytes(of: &id) { idBytes in

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MirePQ
 @_spi(Internals) import MirePostgres
+import Synchronization
 
 // The event store at the database's limit, measured in one run on one durable server:
 //
@@ -131,6 +132,116 @@ func librarySaves(writers: Int, newStreams: Bool) async throws -> Double {
     return Double(measured) / elapsed.seconds
 }
 
+// MARK: The floor of the design
+
+/// How a floor client waits for libpq: on a thread of its own (as pgbench does; not allowed in
+/// Mire, whose callers are on the cooperative pool), by handing the blocking call to a queue and
+/// back (Mire's driver reduced to its two hand-offs), or by sending from the caller and reading
+/// replies on an event-loop thread (one hand-off).
+enum FloorDesign: String, CaseIterable, Codable {
+    case blockingThreads, queueHandoff, eventLoop
+}
+
+/// Saves per writer thread, handed over when the last one finishes.
+final class Tally: Sendable {
+    private let state: Mutex<(counts: [Int], finished: Int)>
+    init(writers: Int) { state = Mutex((Array(repeating: 0, count: writers), 0)) }
+    /// Every count once all writers have finished, else nil.
+    func finish(_ writer: Int, saves: Int) -> [Int]? {
+        state.withLock { state in
+            state.counts[writer] = saves
+            state.finished += 1
+            return state.finished == state.counts.count ? state.counts : nil
+        }
+    }
+}
+
+/// Mire's existing-stream statement (the same payload as pgbench's) with `writers` concurrent
+/// clients and no Mire code: what any library that follows the design's rule can reach at best.
+func floorSaves(writers: Int, design: FloorDesign) async throws -> Double {
+    let run = UUID().uuidString.prefix(8).lowercased()
+    let setup = try RawLibPQ(conninfo: conninfo)
+    for writer in 0..<writers {
+        try setup.run(
+            "INSERT INTO mire_streams (stream_id, category, version) VALUES ($1, 'p', 0)", ["floor-\(run)-\(writer)"])
+    }
+    let sql = AppendStatement.existingStreamSQL
+    var measured = 0
+    var elapsed = Duration.zero
+    var versions = [Int64](repeating: 0, count: writers)
+    switch design {
+    case .blockingThreads:
+        let clients = try (0..<writers).map { _ in
+            let client = try RawLibPQ(conninfo: conninfo)
+            client.appendPayload = payloadLiteral
+            return client
+        }
+        for phase in 0..<2 {
+            let started = ContinuousClock.now
+            let deadline = started + (phase == 0 ? .seconds(1) : .seconds(seconds))
+            let counts = await withCheckedContinuation { (done: CheckedContinuation<[Int], Never>) in
+                let tally = Tally(writers: writers)
+                for writer in 0..<writers {
+                    let version = versions[writer]
+                    Thread.detachNewThread {
+                        var saves = 0
+                        while ContinuousClock.now < deadline {
+                            try! clients[writer].appendPrepared(
+                                sql, stream: "floor-\(run)-\(writer)", version: version + Int64(saves))
+                            saves += 1
+                        }
+                        if let all = tally.finish(writer, saves: saves) { done.resume(returning: all) }
+                    }
+                }
+            }
+            for writer in 0..<writers { versions[writer] += Int64(counts[writer]) }
+            if phase == 1 {
+                measured = counts.reduce(0, +)
+                elapsed = ContinuousClock.now - started
+            }
+        }
+    case .queueHandoff, .eventLoop:
+        let queues = try (0..<writers).map { _ in
+            try QueueHandoffPrototype(conninfo: conninfo, sql: sql, payload: payloadLiteral)
+        }
+        let loops =
+            design == .eventLoop
+            ? try (0..<writers).map { _ in try EventLoopPrototype(conninfo: conninfo, sql: sql, payload: payloadLiteral)
+            }
+            : []
+        for phase in 0..<2 {
+            let started = ContinuousClock.now
+            let deadline = started + (phase == 0 ? .seconds(1) : .seconds(seconds))
+            let start = versions
+            let counts = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                for writer in 0..<writers {
+                    group.addTask {
+                        var saves = 0
+                        let stream = "floor-\(run)-\(writer)"
+                        while ContinuousClock.now < deadline {
+                            let version = start[writer] + Int64(saves)
+                            if loops.isEmpty {
+                                try await queues[writer].append(sql: sql, stream: stream, version: version)
+                            } else {
+                                try await loops[writer].append(stream: stream, version: version)
+                            }
+                            saves += 1
+                        }
+                        return (writer, saves)
+                    }
+                }
+                return try await group.reduce(into: [Int](repeating: 0, count: writers)) { $0[$1.0] = $1.1 }
+            }
+            for writer in 0..<writers { versions[writer] += Int64(counts[writer]) }
+            if phase == 1 {
+                measured = counts.reduce(0, +)
+                elapsed = ContinuousClock.now - started
+            }
+        }
+    }
+    return Double(measured) / elapsed.seconds
+}
+
 /// Streams `pge-<run>-<client>` at version 1, for pgbench's existing-stream script.
 func prepareExistingStreams(clients: Int) async throws -> String {
     let run = UUID().uuidString.prefix(8).lowercased()
@@ -151,11 +262,14 @@ struct WriteRow: Codable {
     var statementExistingPerSecond: Double
     var libraryNewPerSecond: Double
     var libraryExistingPerSecond: Double
+    /// The existing-stream statement with no Mire code, by design (see `FloorDesign`).
+    var floorPerSecond: [String: Double]?
 }
 
 print("Writes: one event per save, durable server, \(seconds) s each (events/s; ratios in parentheses)")
 print(
     "writers  plain SQL  Mire stmt new  (/plain)  library new  (/stmt)  Mire stmt existing  library existing  (/stmt)")
+var floorLines: [String] = []
 var writeRows: [WriteRow] = []
 for writers in writerCounts {
     let statementNew = try pgbench.transactionsPerSecond(script: newStreamScript, clients: writers, seconds: seconds)
@@ -165,11 +279,21 @@ for writers in writerCounts {
         script: existingStreamScript, clients: writers, seconds: seconds,
         variables: ["run": run, "stream_version": "1"])
     let libraryExisting = try await librarySaves(writers: writers, newStreams: false)
+    var floor: [String: Double] = [:]
+    for design in FloorDesign.allCases {
+        floor[design.rawValue] = try await floorSaves(writers: writers, design: design)
+    }
     let plain = try pgbench.transactionsPerSecond(script: plainScript, clients: writers, seconds: seconds)
     let row = WriteRow(
         writers: writers, plainPerSecond: plain, statementNewPerSecond: statementNew,
         statementExistingPerSecond: statementExisting, libraryNewPerSecond: libraryNew,
-        libraryExistingPerSecond: libraryExisting)
+        libraryExistingPerSecond: libraryExisting, floorPerSecond: floor)
+    floorLines.append(
+        String(
+            format: "%7d  %18.0f  %15.0f (%.2f×)  %15.0f (%.2f×)  %13.0f (%.2f×)  %16.0f (%.2f×)", writers,
+            statementExisting, floor["blockingThreads"]!, floor["blockingThreads"]! / statementExisting,
+            floor["queueHandoff"]!, floor["queueHandoff"]! / statementExisting, floor["eventLoop"]!,
+            floor["eventLoop"]! / statementExisting, libraryExisting, libraryExisting / statementExisting))
     writeRows.append(row)
     print(
         String(
@@ -177,6 +301,10 @@ for writers in writerCounts {
             statementNew, statementNew / plain, libraryNew, libraryNew / statementNew, statementExisting,
             libraryExisting, libraryExisting / statementExisting))
 }
+
+print("\nThe design's floor: the existing-stream statement, no Mire code (saves/s; / pgbench running it)")
+print("writers  statement (pgbench)  blocking threads       queue hand-off        event loop       library (Mire)")
+for line in floorLines { print(line) }
 
 // MARK: A 100-event save and a 1,000-event load, against raw libpq
 

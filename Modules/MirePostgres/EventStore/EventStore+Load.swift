@@ -149,28 +149,19 @@ extension EventStore {
             let nextAfter = pageEnd ?? upTo
             let more = Int64(page.events.count) == limit && nextAfter < upTo
             // Only on a pooled connection: a prefetch cancelled because decoding failed must not
-            // cancel a statement of the caller's transaction (which would abort it).
-            let prefetch = more && target.isAutocommit
-            async let prefetched = prefetch ? fetchPage(stream, after: nextAfter, upTo: upTo, limit, on: target) : nil
-            let events = try await Self.decodePage(rows, page.events, codec: codec, stream: stream)
-            for (version, position, event) in events {
-                // Versions come from the server: a version at Int64.max is corrupt, not a trap.
-                guard root.version < .max, version == root.version + 1 else {
-                    throw MireError(
-                        code: .corruptStream,
-                        message: "expected the version after \(root.version) but found \(version) "
-                            + (version <= root.version ? "(a duplicate)" : "(a gap)"),
-                        stream: stream.rawValue, version: version, position: position,
-                        recovery: "the log was changed outside Mire; restore it from a backup"
-                    )
-                }
-                try root.replay(event, version: version, position: position)
+            // cancel a statement of the caller's transaction (which would abort it). Without a
+            // prefetch no child task is made (it would wake a second thread for nothing).
+            let next: PGRows?
+            if more && target.isAutocommit {
+                async let prefetched = fetchPage(stream, after: nextAfter, upTo: upTo, limit, on: target)
+                try await Self.fold(rows, page.events, into: &root, codec: codec)
+                if root.version == streamVersion || root.version == upTo { return root }
+                next = try await prefetched
+            } else {
+                try await Self.fold(rows, page.events, into: &root, codec: codec)
+                if root.version == streamVersion || root.version == upTo { return root }
+                next = more ? try await fetchPage(stream, after: nextAfter, upTo: upTo, limit, on: target) : nil
             }
-            if root.version == streamVersion || root.version == upTo { return root }
-            let nextRows = try await prefetched
-            let next =
-                more && !prefetch
-                ? try await fetchPage(stream, after: nextAfter, upTo: upTo, limit, on: target) : nextRows
             guard let next else {
                 throw MireError(
                     code: .corruptStream,
@@ -180,6 +171,27 @@ extension EventStore {
                 )
             }
             rows = next
+        }
+    }
+
+    /// Decodes the events of a page and applies them to `root`, each at the version after the
+    /// root's: a gap or a repeat is `corruptStream`, never a partially loaded aggregate.
+    private static func fold<A: Aggregate>(
+        _ rows: PGRows, _ indices: [Int], into root: inout AggregateRoot<A>, codec: EventCodec<A>
+    ) async throws {
+        let stream = root.id
+        for (version, position, event) in try await decodePage(rows, indices, codec: codec, stream: stream) {
+            // Versions come from the server: a version at Int64.max is corrupt, not a trap.
+            guard root.version < .max, version == root.version + 1 else {
+                throw MireError(
+                    code: .corruptStream,
+                    message: "expected the version after \(root.version) but found \(version) "
+                        + (version <= root.version ? "(a duplicate)" : "(a gap)"),
+                    stream: stream.rawValue, version: version, position: position,
+                    recovery: "the log was changed outside Mire; restore it from a backup"
+                )
+            }
+            try root.replay(event, version: version, position: position)
         }
     }
 

@@ -14,11 +14,13 @@ import Synchronization
 // 2. A 100-event save vs the same work as one hand-written array insert over raw libpq.
 // 3. Loading a 1,000-event aggregate vs a raw fetch of its rows.
 //
-// MIRE_BENCH_SECONDS (default 8) per write measurement, MIRE_BENCH_WRITERS (default 1,8,16).
+// MIRE_BENCH_SECONDS (default 4) per write measurement, MIRE_BENCH_ROUNDS (default 3) rounds of
+// every write measurement (medians), MIRE_BENCH_WRITERS (default 1,8,16).
 // Results also go to results/store-ratios.json (for the charts).
 
 let environment = ProcessInfo.processInfo.environment
-let seconds = Int(environment["MIRE_BENCH_SECONDS"] ?? "") ?? 8
+let seconds = Int(environment["MIRE_BENCH_SECONDS"] ?? "") ?? 4
+let rounds = max(1, Int(environment["MIRE_BENCH_ROUNDS"] ?? "") ?? 3)
 let writerCounts = (environment["MIRE_BENCH_WRITERS"] ?? "1,8,16").split(separator: ",").compactMap { Int($0) }
 let logger = Logger(label: "bench")
 
@@ -266,40 +268,65 @@ struct WriteRow: Codable {
     var floorPerSecond: [String: Double]?
 }
 
-print("Writes: one event per save, durable server, \(seconds) s each (events/s; ratios in parentheses)")
+print(
+    "Writes: one event per save, durable server, \(rounds) rounds of \(seconds) s each "
+        + "(events/s, medians; ratios in parentheses, medians of each round's ratio)")
 print(
     "writers  plain SQL  Mire stmt new  (/plain)  library new  (/stmt)  Mire stmt existing  library existing  (/stmt)")
 var floorLines: [String] = []
 var writeRows: [WriteRow] = []
+/// The median of `values` (the upper one of an even count).
+func medianOf(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
 for writers in writerCounts {
-    let statementNew = try pgbench.transactionsPerSecond(script: newStreamScript, clients: writers, seconds: seconds)
-    let libraryNew = try await librarySaves(writers: writers, newStreams: true)
-    let run = try await prepareExistingStreams(clients: writers)
-    let statementExisting = try pgbench.transactionsPerSecond(
-        script: existingStreamScript, clients: writers, seconds: seconds,
-        variables: ["run": run, "stream_version": "1"])
-    let libraryExisting = try await librarySaves(writers: writers, newStreams: false)
-    var floor: [String: Double] = [:]
-    for design in FloorDesign.allCases {
-        floor[design.rawValue] = try await floorSaves(writers: writers, design: design)
+    // Each round measures everything once, in the same order; a figure is the median over the
+    // rounds, and a ratio the median of the rounds' own ratios (this machine drifts by ±15%
+    // within minutes, so each ratio compares measurements taken seconds apart).
+    var samples: [String: [Double]] = [:]
+    for _ in 0..<rounds {
+        samples["statementNew", default: []].append(
+            try pgbench.transactionsPerSecond(script: newStreamScript, clients: writers, seconds: seconds))
+        samples["libraryNew", default: []].append(try await librarySaves(writers: writers, newStreams: true))
+        let run = try await prepareExistingStreams(clients: writers)
+        samples["statementExisting", default: []].append(
+            try pgbench.transactionsPerSecond(
+                script: existingStreamScript, clients: writers, seconds: seconds,
+                variables: ["run": run, "stream_version": "1"]))
+        samples["libraryExisting", default: []].append(try await librarySaves(writers: writers, newStreams: false))
+        for design in FloorDesign.allCases {
+            samples[design.rawValue, default: []].append(try await floorSaves(writers: writers, design: design))
+        }
+        samples["plain", default: []].append(
+            try pgbench.transactionsPerSecond(script: plainScript, clients: writers, seconds: seconds))
     }
-    let plain = try pgbench.transactionsPerSecond(script: plainScript, clients: writers, seconds: seconds)
+    func figure(_ key: String) -> Double { medianOf(samples[key]!) }
+    func ratio(_ key: String, to base: String) -> Double {
+        medianOf(zip(samples[key]!, samples[base]!).map { $0 / $1 })
+    }
+    let floor = Dictionary(uniqueKeysWithValues: FloorDesign.allCases.map { ($0.rawValue, figure($0.rawValue)) })
     let row = WriteRow(
-        writers: writers, plainPerSecond: plain, statementNewPerSecond: statementNew,
-        statementExistingPerSecond: statementExisting, libraryNewPerSecond: libraryNew,
-        libraryExistingPerSecond: libraryExisting, floorPerSecond: floor)
+        writers: writers, plainPerSecond: figure("plain"), statementNewPerSecond: figure("statementNew"),
+        statementExistingPerSecond: figure("statementExisting"), libraryNewPerSecond: figure("libraryNew"),
+        libraryExistingPerSecond: figure("libraryExisting"), floorPerSecond: floor)
     floorLines.append(
         String(
             format: "%7d  %18.0f  %15.0f (%.2f×)  %15.0f (%.2f×)  %13.0f (%.2f×)  %16.0f (%.2f×)", writers,
-            statementExisting, floor["blockingThreads"]!, floor["blockingThreads"]! / statementExisting,
-            floor["queueHandoff"]!, floor["queueHandoff"]! / statementExisting, floor["eventLoop"]!,
-            floor["eventLoop"]! / statementExisting, libraryExisting, libraryExisting / statementExisting))
+            figure("statementExisting"), figure("blockingThreads"), ratio("blockingThreads", to: "statementExisting"),
+            figure("queueHandoff"), ratio("queueHandoff", to: "statementExisting"), figure("eventLoop"),
+            ratio("eventLoop", to: "statementExisting"), figure("libraryExisting"),
+            ratio("libraryExisting", to: "statementExisting")))
     writeRows.append(row)
     print(
         String(
-            format: "%7d  %9.0f  %13.0f  (%.2f×)  %11.0f  (%.2f×)  %18.0f  %16.0f  (%.2f×)", writers, plain,
-            statementNew, statementNew / plain, libraryNew, libraryNew / statementNew, statementExisting,
-            libraryExisting, libraryExisting / statementExisting))
+            format: "%7d  %9.0f  %13.0f  (%.2f×)  %11.0f  (%.2f×)  %18.0f  %16.0f  (%.2f×)", writers, figure("plain"),
+            figure("statementNew"), ratio("statementNew", to: "plain"), figure("libraryNew"),
+            ratio("libraryNew", to: "statementNew"), figure("statementExisting"), figure("libraryExisting"),
+            ratio("libraryExisting", to: "statementExisting")))
+    print(
+        "         rounds: "
+            + samples.keys.sorted().map { key in
+                "\(key) " + samples[key]!.map { String(format: "%.0f", $0) }.joined(separator: "/")
+            }.joined(separator: ", "))
 }
 
 print("\nThe design's floor: the existing-stream statement, no Mire code (saves/s; / pgbench running it)")
@@ -410,7 +437,9 @@ await setupPool.shutdown()
 
 struct Results: Codable {
     var seconds: Int
+    var rounds: Int
     var writes: [WriteRow]
     var timed: [TimedRow]
 }
-try BenchmarkResults.write(Results(seconds: seconds, writes: writeRows, timed: timedRows), as: "store-ratios")
+try BenchmarkResults.write(
+    Results(seconds: seconds, rounds: rounds, writes: writeRows, timed: timedRows), as: "store-ratios")

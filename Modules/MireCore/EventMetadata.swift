@@ -19,7 +19,7 @@ public struct EventMetadata: Sendable, Hashable, Codable {
 
     /// Metadata with a fresh event id.
     public init(
-        eventID: UUID = UUID(),
+        eventID: UUID = .randomEventID(),
         correlationID: UUID? = nil,
         causationID: UUID? = nil,
         custom: [String: String] = [:]

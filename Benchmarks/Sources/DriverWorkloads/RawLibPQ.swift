@@ -164,7 +164,10 @@ extension RawLibPQ {
         stream: String, version: Int64,
         _ body: (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<Int32>, UnsafePointer<Int32>) throws -> T
     ) throws -> T {
-        var id = UUID().uuid
+        // A random id from the standard library's generator (Foundation's UUID() opens
+        // /dev/urandom for each one on Linux, which would weigh on every raw save).
+        var generator = SystemRandomNumberGenerator()
+        var id = (generator.next() as UInt64, generator.next() as UInt64)
         var expected = version.bigEndian
         let payload: [UInt8] = [1] + Array(appendPayload.utf8)
         let metadata: [UInt8] = [1] + Array("{}".utf8)

@@ -278,6 +278,15 @@ var writeRows: [WriteRow] = []
 /// The median of `values` (the upper one of an even count).
 func medianOf(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
+// MIRE_BENCH_PROFILE=existing|new: only the library's saves, for a profiler (no comparison).
+if let profiled = environment["MIRE_BENCH_PROFILE"] {
+    for writers in writerCounts {
+        let rate = try await librarySaves(writers: writers, newStreams: profiled == "new")
+        print(String(format: "library, %@ streams, %d writers: %.0f saves/s", profiled, writers, rate))
+    }
+    exit(0)
+}
+
 for writers in writerCounts {
     // Each round measures everything once, in the same order; a figure is the median over the
     // rounds, and a ratio the median of the rounds' own ratios (this machine drifts by ±15%

@@ -365,11 +365,15 @@ public final class ProjectionRunner: Service {
         guard let target = steps.last?.checkpoint else { return }
         let tracer = store.tracer
         try await EventStore.traced(tracer, "mire.projection.batch", kind: .consumer) { span in
-            span.attributes["mire.projection"] = projection.name
-            span.attributes["mire.event_count"] = events.count
+            span.recordAttributes {
+                $0["mire.projection"] = projection.name
+                $0["mire.event_count"] = events.count
+            }
             if let first = events.first?.position, let last = events.last?.position {
-                span.attributes["mire.first_position"] = first
-                span.attributes["mire.last_position"] = last
+                span.recordAttributes {
+                    $0["mire.first_position"] = first
+                    $0["mire.last_position"] = last
+                }
             }
             // Each event links to the span of the save that wrote it (its trace context travels
             // in the event's metadata), so a request can be followed into its read models. The

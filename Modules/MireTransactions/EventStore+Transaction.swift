@@ -93,7 +93,7 @@ extension EventStore {
                         ?? failure
                 }
                 attempt += 1
-                span.attributes["mire.attempts"] = attempt
+                span.recordAttributes { $0["mire.attempts"] = attempt }
                 EventStore.countRetry("transaction")
                 options.onRetry?(failure, attempt)
                 logger.debug(

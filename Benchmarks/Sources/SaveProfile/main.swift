@@ -37,7 +37,7 @@ try await Task.detached {
         var bindings = PGBindings()
         bindings.append(stream)
         bindings.append("p")
-        bindings.append(UUID())
+        bindings.append(EventMetadata().eventID)  // a fresh id as Mire makes one (Foundation's UUID() opens a file)
         bindings.append("p.deposited")
         bindings.append(PGJSONB(text: #"{"amount":1}"#))
         bindings.append(PGJSONB(text: "{}"))

@@ -57,9 +57,11 @@ extension EventStore {
     ) async throws -> [AggregateRoot<A>?] {
         try await measured(.load, category: A.category) {
             try await traced("mire.load", stream: starts.count == 1 ? starts.first?.id : nil) { span in
-                span.attributes["mire.stream_count"] = starts.count
+                span.recordAttributes { $0["mire.stream_count"] = starts.count }
                 let roots = try await replayUntraced(starts, on: target, lockingStreams: lockingStreams)
-                span.attributes["mire.events_replayed"] = roots.reduce(0) { $0 + ($1?.loadDetails.eventsReplayed ?? 0) }
+                span.recordAttributes { attributes in
+                    attributes["mire.events_replayed"] = roots.reduce(0) { $0 + ($1?.loadDetails.eventsReplayed ?? 0) }
+                }
                 return roots
             }
         }

@@ -29,11 +29,13 @@ extension EventStore {
         let saving = root
         let result = try await measured(.save, category: A.category) {
             try await traced("mire.save", stream: saving.id) { span in
-                span.attributes["mire.expected_version"] = "\(saving.expectedVersion)"
-                span.attributes["mire.event_count"] = saving.uncommittedEvents.count
+                span.recordAttributes {
+                    $0["mire.expected_version"] = "\(saving.expectedVersion)"
+                    $0["mire.event_count"] = saving.uncommittedEvents.count
+                }
                 let result = try await append(
                     carryingTraceContext(try Self.encode(saving)), to: saving.id, expecting: saving.expectedVersion)
-                span.attributes["mire.version"] = result.version
+                span.recordAttributes { $0["mire.version"] = result.version }
                 return result
             }
         }
@@ -62,7 +64,7 @@ extension EventStore {
         }
         let results = try await measured(.save, category: A.category) {
             try await traced("mire.save") { span in
-                span.attributes["mire.stream_count"] = appends.count
+                span.recordAttributes { $0["mire.stream_count"] = appends.count }
                 return try await append(appends)
             }
         }
@@ -103,11 +105,15 @@ extension EventStore {
         -> AppendResult
     {
         let result = try await traced("mire.append", stream: stream) { span in
-            span.attributes["mire.expected_version"] = "\(expected)"
-            span.attributes["mire.event_count"] = events.count
+            span.recordAttributes {
+                $0["mire.expected_version"] = "\(expected)"
+                $0["mire.event_count"] = events.count
+            }
             let result = try await append(events, to: stream, expecting: expected, on: .pool(pool)).result
-            span.attributes["mire.version"] = result.version
-            span.attributes["mire.already_stored"] = result.wasAlreadyStored
+            span.recordAttributes {
+                $0["mire.version"] = result.version
+                $0["mire.already_stored"] = result.wasAlreadyStored
+            }
             return result
         }
         if !result.positions.isEmpty { didCommitEvents() }
@@ -221,7 +227,7 @@ extension EventStore {
     @discardableResult
     public func append(_ batch: [StreamAppend]) async throws -> [AppendResult] {
         try await traced("mire.append") { span in
-            span.attributes["mire.stream_count"] = batch.count
+            span.recordAttributes { $0["mire.stream_count"] = batch.count }
             return try await appendBatch(batch)
         }
     }

@@ -13,7 +13,7 @@ extension EventStore {
     ///
     /// ```swift
     /// try await traced("mire.save", stream: root.id) { span in
-    ///     span.attributes["mire.event_count"] = events.count
+    ///     span.recordAttributes { $0["mire.event_count"] = events.count }
     ///     return try await append(events, to: root.id, expecting: expected)
     /// }
     /// ```
@@ -31,9 +31,11 @@ extension EventStore {
         isolation: isolated (any Actor)? = #isolation, _ body: (any Span) async throws -> T
     ) async throws -> T {
         try await tracer.withSpan(name, ofKind: kind, isolation: isolation) { span in
-            span.attributes["db.system.name"] = "postgresql"
-            span.attributes["db.operation.name"] = name
-            if let stream { span.attributes["mire.stream"] = stream.rawValue }
+            span.recordAttributes {
+                $0["db.system.name"] = "postgresql"
+                $0["db.operation.name"] = name
+                if let stream { $0["mire.stream"] = stream.rawValue }
+            }
             return try await body(span)
         }
     }
@@ -79,5 +81,19 @@ struct MetadataInjector: Injector {
 struct MetadataExtractor: Extractor {
     func extract(key: String, from carrier: [String: String]) -> String? {
         carrier[key]
+    }
+}
+
+extension Span {
+    /// Sets attributes in one update, and only on a span that records them: setting them one by
+    /// one on the no-op span (the default, no tracer bootstrapped) built a dictionary per
+    /// attribute, for nothing, on every save and load.
+    ///
+    /// ```swift
+    /// span.recordAttributes { $0["mire.event_count"] = events.count }
+    /// ```
+    package func recordAttributes(_ update: (inout SpanAttributes) -> Void) {
+        guard isRecording else { return }
+        updateAttributes(update)
     }
 }

@@ -23,7 +23,12 @@ public enum TestDatabase {
         }
         do {
             // pg_stat_statements lets tests count the statements a call really sent.
-            let server = try LocalPostgresServer.throwaway(settings: ["shared_preload_libraries": "pg_stat_statements"])
+            let server = try LocalPostgresServer.throwaway(settings: [
+                "shared_preload_libraries": "pg_stat_statements",
+                // The suites run in parallel, each with its pools, listeners and child processes:
+                // their peak is above the default 300.
+                "max_connections": "600",
+            ])
             let configuration = try await server.start()
             let connection = try await PGConnection.connect(configuration: configuration, logger: logger)
             try await connection.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public")

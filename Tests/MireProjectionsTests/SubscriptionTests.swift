@@ -1,0 +1,175 @@
+import Foundation
+import MirePQ
+import MireTestSupport
+import MireTransactions
+import Testing
+
+@testable import MirePostgres
+@testable import MireProjections
+
+@Suite("Subscriptions", .timeLimit(.minutes(3)))
+struct SubscriptionTests {
+    /// Waits until `condition` holds, checking every 10 ms; fails after `timeout`.
+    private func eventually(
+        _ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool
+    ) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting for \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    private func add(_ amount: Int64) throws -> NewEvent { try NewEvent(Tally.self, .added(amount)) }
+
+    @Test func catchesUpThenDeliversLiveCommitsInStreamOrder() async throws {
+        try await TestDatabase.withStore(maximumConnections: 3) { store throws in
+            let streams = try ["a", "b"].map { try StreamID(category: "tally", id: $0) }
+            for stream in streams {
+                try await store.append([try add(1), try add(2)], to: stream, expecting: .noStream)
+            }
+            let seen = Seen()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for try await delivery in store.subscribe() {
+                        seen.append(delivery.event)
+                        if seen.all.count == 8 { return }
+                    }
+                }
+                try await eventually("the four stored events") { seen.all.count == 4 }
+                // Live: committed after the subscription caught up.
+                for stream in streams {
+                    try await store.append([try add(3), try add(4)], to: stream, expecting: .exact(2))
+                }
+                try await group.waitForAll()
+            }
+            let log = try await store.readAll()
+            #expect(checkDelivery(seen.all, against: log).isEmpty, "\(checkDelivery(seen.all, against: log))")
+        }
+    }
+
+    @Test func deliversOnlyTheCategoryAndTypesAskedFor() async throws {
+        try await TestDatabase.withStore(maximumConnections: 3) { store throws in
+            let tally = try StreamID(category: "tally", id: "t")
+            let other = try StreamID(category: "other", id: "o")
+            let noted = NewEvent(type: "tally.noted", payload: Data(#"{"text":"x"}"#.utf8))
+            try await store.append([try add(1), noted], to: tally, expecting: .noStream)
+            try await store.append(
+                [NewEvent(type: "tally.added", payload: Data("{}".utf8))], to: other, expecting: .noStream)
+            try await store.append([try add(2)], to: tally, expecting: .exact(2))
+            let configuration = EventSubscription.Configuration(category: "tally", eventTypes: ["tally.added"])
+            var delivered: [RawRecordedEvent] = []
+            for try await delivery in store.subscribe(configuration) {
+                delivered.append(delivery.event)
+                if delivery.event.version == 3 { break }  // the last one written
+            }
+            #expect(delivered.map(\.version) == [1, 3])
+            #expect(delivered.allSatisfy { $0.stream == tally && $0.type == "tally.added" })
+        }
+    }
+
+    /// Writers commit out of order, roll back at random and hold transactions open while a
+    /// subscription reads: every committed event arrives once, each stream in version order.
+    @Test func gapTortureDeliversEveryCommittedEventOnceInStreamOrder() async throws {
+        try await TestDatabase.withStore(maximumConnections: 10) { store throws in
+            let seen = Seen()
+            let sentinel = try StreamID(category: "tally", id: "sentinel")
+            struct Rollback: Error {}
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    var configuration = EventSubscription.Configuration(batchSize: 7)
+                    configuration.pollInterval = .milliseconds(50)
+                    for try await delivery in store.subscribe(configuration) {
+                        seen.append(delivery.event)
+                        if delivery.event.stream == sentinel { return }
+                    }
+                }
+                try await withThrowingTaskGroup(of: Void.self) { writers in
+                    for writer in 0..<8 {
+                        writers.addTask {
+                            for round in 0..<12 {
+                                let options = TransactionOptions(retry: RetryPolicy(maximumAttempts: 50))
+                                do {
+                                    try await store.transaction(options) { tx in
+                                        var tally = try await tx.loadOrDefault(
+                                            Tally.self, id: "s\((writer + round) % 4)")
+                                        tally.record(.added(1))
+                                        if round % 3 == 0 { tally.record(.added(2)) }
+                                        try await tx.save(&tally)
+                                        try await Task.sleep(for: .milliseconds(Int.random(in: 0...25)))
+                                        if Int.random(in: 0..<5) == 0 { throw Rollback() }
+                                    }
+                                } catch is Rollback {}
+                            }
+                        }
+                    }
+                    try await writers.waitForAll()
+                }
+                // Written after every writer finished: it comes last.
+                try await store.append([try add(0)], to: sentinel, expecting: .noStream)
+                try await group.waitForAll()
+            }
+            let log = try await store.readAll(limit: 10_000)
+            #expect(seen.all.last?.stream == sentinel)
+            let problems = checkDelivery(seen.all, against: log)
+            #expect(problems.isEmpty, "\(problems)")
+        }
+    }
+
+    @Test func aSubscriptionHoldsAtMostOneBatch() async throws {
+        try await TestDatabase.withStore(maximumConnections: 3) { store throws in
+            let stream = try StreamID(category: "tally", id: "many")
+            try await store.append(try (0..<50).map { _ in try add(1) }, to: stream, expecting: .noStream)
+            var iterator = store.subscribe(EventSubscription.Configuration(batchSize: 3)).makeAsyncIterator()
+            var versions: [Int64] = []
+            for _ in 0..<50 {
+                guard let delivery = try await iterator.next() else { break }
+                versions.append(delivery.event.version)
+                #expect(iterator.pending.count <= 3)
+            }
+            #expect(versions == Array(1...50))
+        }
+    }
+
+    @Test func theListeningConnectionClosesWhenTheIterationEnds() async throws {
+        let channel = "mire_subscription_\(UInt32.random(in: 0...UInt32.max))"
+        let storeConfiguration = EventStore.Configuration(wakeUpChannel: channel)
+        try await TestDatabase.withStore(maximumConnections: 4, configuration: storeConfiguration) { store throws in
+            let stream = try StreamID(category: "tally", id: "one")
+            try await store.append([try add(1)], to: stream, expecting: .noStream)
+            let listening: PGQuery =
+                "SELECT count(*)::int8 FROM pg_stat_activity WHERE query = \("LISTEN \"\(channel)\"")"
+            func listeners() async throws -> Int64 {
+                try await store.pool.withConnection { try await $0.query(listening).single(Int64.self) }
+            }
+            do {
+                for try await delivery in store.subscribe() {
+                    #expect(delivery.event.stream == stream)
+                    #expect(try await listeners() == 1)
+                    break
+                }
+            }
+            try await eventually("the listening backend to end") { try await listeners() == 0 }
+        }
+    }
+
+    @Test func cancellingTheConsumerEndsTheSequence() async throws {
+        try await TestDatabase.withStore(maximumConnections: 3) { store throws in
+            let started = Locked(false)
+            let consumer = Task {
+                var count = 0
+                var iterator = store.subscribe(EventSubscription.Configuration(pollInterval: .milliseconds(50)))
+                    .makeAsyncIterator()
+                started.withLock { $0 = true }
+                while try await iterator.next() != nil { count += 1 }
+                return count
+            }
+            try await eventually("the consumer to start") { started.value }
+            consumer.cancel()
+            #expect(try await consumer.value == 0)
+        }
+    }
+}

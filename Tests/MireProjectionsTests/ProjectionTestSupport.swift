@@ -1,6 +1,7 @@
 import Foundation
 import MireProjections
 import MireTestSupport
+import MireTransactions
 
 enum TallyEvent: Codable, Sendable, Equatable { case added(Int64) }
 
@@ -66,4 +67,30 @@ func checkDelivery(_ seen: [RawRecordedEvent], against log: [RawRecordedEvent]) 
         last[event.stream] = event.version
     }
     return problems
+}
+
+/// Eight writers, twelve transactions each, over four streams: each transaction sleeps up to
+/// 25 ms before committing (so commits come out of position order) and one in five rolls back.
+func writeWithOutOfOrderCommitsAndRollbacks(to store: EventStore) async throws {
+    struct Rollback: Error {}
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for writer in 0..<8 {
+            group.addTask {
+                for round in 0..<12 {
+                    let options = TransactionOptions(retry: RetryPolicy(maximumAttempts: 50))
+                    do {
+                        try await store.transaction(options) { tx in
+                            var tally = try await tx.loadOrDefault(Tally.self, id: "s\((writer + round) % 4)")
+                            tally.record(.added(1))
+                            if round % 3 == 0 { tally.record(.added(2)) }
+                            try await tx.save(&tally)
+                            try await Task.sleep(for: .milliseconds(Int.random(in: 0...25)))
+                            if Int.random(in: 0..<5) == 0 { throw Rollback() }
+                        }
+                    } catch is Rollback {}
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
 }

@@ -56,29 +56,8 @@ struct RunnerTests {
             configuration.batchSize = 7
             let runner = ProjectionRunner(
                 store: store, projections: [projection], configuration: configuration, logger: TestDatabase.logger)
-            struct Rollback: Error {}
             try await whileRunning(runner) {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for writer in 0..<8 {
-                        group.addTask {
-                            for round in 0..<12 {
-                                let options = TransactionOptions(retry: RetryPolicy(maximumAttempts: 50))
-                                do {
-                                    try await store.transaction(options) { tx in
-                                        var tally = try await tx.loadOrDefault(
-                                            Tally.self, id: "s\((writer + round) % 4)")
-                                        tally.record(.added(1))
-                                        if round % 3 == 0 { tally.record(.added(2)) }
-                                        try await tx.save(&tally)
-                                        try await Task.sleep(for: .milliseconds(Int.random(in: 0...25)))
-                                        if Int.random(in: 0..<5) == 0 { throw Rollback() }
-                                    }
-                                } catch is Rollback {}
-                            }
-                        }
-                    }
-                    try await group.waitForAll()
-                }
+                try await writeWithOutOfOrderCommitsAndRollbacks(to: store)
                 let log = try await store.readAll(limit: 10_000)
                 try await runner.waitUntilCaughtUp("torture", to: log.map(\.position).max()!, timeout: .seconds(60))
                 let problems = checkDelivery(seen.all, against: log)

@@ -77,7 +77,6 @@ struct SubscriptionTests {
         try await TestDatabase.withStore(maximumConnections: 10) { store throws in
             let seen = Seen()
             let sentinel = try StreamID(category: "tally", id: "sentinel")
-            struct Rollback: Error {}
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     var configuration = EventSubscription.Configuration(batchSize: 7)
@@ -87,27 +86,7 @@ struct SubscriptionTests {
                         if delivery.event.stream == sentinel { return }
                     }
                 }
-                try await withThrowingTaskGroup(of: Void.self) { writers in
-                    for writer in 0..<8 {
-                        writers.addTask {
-                            for round in 0..<12 {
-                                let options = TransactionOptions(retry: RetryPolicy(maximumAttempts: 50))
-                                do {
-                                    try await store.transaction(options) { tx in
-                                        var tally = try await tx.loadOrDefault(
-                                            Tally.self, id: "s\((writer + round) % 4)")
-                                        tally.record(.added(1))
-                                        if round % 3 == 0 { tally.record(.added(2)) }
-                                        try await tx.save(&tally)
-                                        try await Task.sleep(for: .milliseconds(Int.random(in: 0...25)))
-                                        if Int.random(in: 0..<5) == 0 { throw Rollback() }
-                                    }
-                                } catch is Rollback {}
-                            }
-                        }
-                    }
-                    try await writers.waitForAll()
-                }
+                try await writeWithOutOfOrderCommitsAndRollbacks(to: store)
                 // Written after every writer finished: it comes last.
                 try await store.append([try add(0)], to: sentinel, expecting: .noStream)
                 try await group.waitForAll()

@@ -152,3 +152,84 @@ struct SubscriptionTests {
         }
     }
 }
+
+@Suite("Durable subscriptions", .timeLimit(.minutes(3)))
+struct DurableSubscriptionTests {
+    private func add(_ amount: Int64) throws -> NewEvent { try NewEvent(Tally.self, .added(amount)) }
+
+    /// Five events in one stream, versions 1…5.
+    private func fiveEvents(in store: EventStore) async throws {
+        let stream = try StreamID(category: "tally", id: "five")
+        try await store.append(try (1...5).map { try add($0) }, to: stream, expecting: .noStream)
+    }
+
+    private func quick(ttl: Duration = .seconds(30)) -> DurableSubscription.Configuration {
+        DurableSubscription.Configuration(
+            events: EventSubscription.Configuration(pollInterval: .milliseconds(50)), leaseTTL: ttl,
+            leaseRecheckInterval: .milliseconds(50))
+    }
+
+    @Test func aNewIterationResumesAfterTheLastAcknowledgedEvent() async throws {
+        try await TestDatabase.withStore(maximumConnections: 3) { store throws in
+            try await fiveEvents(in: store)
+            var first: [Int64] = []
+            for try await delivery in store.durableSubscription("resume", workerID: "w", quick()) {
+                first.append(delivery.event.version)
+                if delivery.event.version == 2 { try await delivery.acknowledge() }
+                if delivery.event.version == 4 { break }  // 3 and 4 delivered, never acknowledged
+            }
+            var second: [Int64] = []
+            for try await delivery in store.durableSubscription("resume", workerID: "w", quick()) {
+                second.append(delivery.event.version)
+                try await delivery.acknowledge()
+                if delivery.event.version == 5 { break }
+            }
+            #expect(first == [1, 2, 3, 4])
+            #expect(second == [3, 4, 5])  // at least once: the unacknowledged ones again
+            let status = try await ProjectionLeases(pool: store.pool).status("resume")
+            #expect(status.eventsHandled == 5)
+        }
+    }
+
+    @Test func anEarlierAcknowledgementAfterALaterOneChangesNothing() async throws {
+        try await TestDatabase.withStore(maximumConnections: 3) { store throws in
+            try await fiveEvents(in: store)
+            var deliveries: [DurableSubscription.Delivery] = []
+            for try await delivery in store.durableSubscription("order", workerID: "w", quick()) {
+                deliveries.append(delivery)
+                if deliveries.count == 3 { break }
+            }
+            try await deliveries[2].acknowledge()
+            try await deliveries[0].acknowledge()
+            var next: Int64?
+            for try await delivery in store.durableSubscription("order", workerID: "w", quick()) {
+                next = delivery.event.version
+                break
+            }
+            #expect(next == 4)
+        }
+    }
+
+    @Test func oneReplicaConsumesAndAStaleOneIsFencedWhenItAcknowledges() async throws {
+        try await TestDatabase.withStore(maximumConnections: 4) { store throws in
+            try await fiveEvents(in: store)
+            let ttl = Duration.seconds(2)
+            let leases = ProjectionLeases(pool: store.pool)
+            var stale = store.durableSubscription("fenced", workerID: "a", quick(ttl: ttl)).makeAsyncIterator()
+            let held = try #require(try await stale.next())
+            #expect(held.event.version == 1)
+            // While "a" holds the lease, no other replica can take it.
+            #expect(try await leases.acquire("fenced", workerID: "c", ttl: ttl) == nil)
+            #expect(try await leases.status("fenced").holder == "a")
+            // "b" waits in next() until "a", which stopped renewing, lets the lease run out.
+            var takeover = store.durableSubscription("fenced", workerID: "b", quick(ttl: ttl)).makeAsyncIterator()
+            let first = try #require(try await takeover.next())
+            #expect(try await leases.status("fenced").holder == "b")
+            #expect(first.event.version == 1)  // "a" never acknowledged: delivered again
+            let error = await #expect(throws: MireError.self) { try await held.acknowledge() }
+            #expect(error?.code == .fenced)
+            try await first.acknowledge()
+            #expect(try await takeover.next()?.event.version == 2)
+        }
+    }
+}

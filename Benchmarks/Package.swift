@@ -46,6 +46,7 @@ let package = Package(
         ratios("transfer-ratios", in: "TransferRatios", using: "MireTransactions"),
         ratios("snapshot-ratios", in: "SnapshotRatios", using: "MireSnapshots"),
         ratios("projection-ratios", in: "ProjectionRatios", using: "MireProjections"),
+        ratios("subscription-ratios", in: "SubscriptionRatios", using: "MireProjections"),
         // A profiling target: repeated loads of one 1,000-event stream.
         ratios("load-profile", in: "LoadProfile"),
         // A profiling target: one-event saves in a loop.

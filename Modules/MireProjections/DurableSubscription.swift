@@ -95,7 +95,7 @@ public struct DurableSubscription: AsyncSequence, Sendable {
     }
 
     /// Takes the lease, then reads like an ``EventSubscription`` after the stored checkpoint.
-    public struct Iterator: AsyncIteratorProtocol {
+    public struct Iterator: AsyncIteratorProtocol, Sendable {
         let subscription: DurableSubscription
         let acknowledgements: Acknowledgements
         var events: EventSubscription.Iterator?
@@ -103,6 +103,12 @@ public struct DurableSubscription: AsyncSequence, Sendable {
 
         /// The next event; nil once the task is cancelled.
         public mutating func next() async throws -> Delivery? {
+            try await next(isolation: nil)
+        }
+
+        /// The next event, on the caller's executor (see ``EventSubscription/Iterator``); nil once
+        /// the task is cancelled.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Delivery? {
             if events == nil {
                 guard
                     let start = try await acknowledgements.acquire(
@@ -112,7 +118,7 @@ public struct DurableSubscription: AsyncSequence, Sendable {
                     store: subscription.store, checkpoint: start, configuration: subscription.configuration.events)
             }
             try await acknowledgements.renewIfDue()
-            guard let next = try await events?.next() else { return nil }
+            guard let next = try await events?.next(isolation: actor) else { return nil }
             try await acknowledgements.renewIfDue()
             delivered += 1
             return Delivery(

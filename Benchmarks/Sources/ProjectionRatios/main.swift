@@ -171,7 +171,10 @@ func latencies(wakeUps: Bool, poll: Duration, samples: Int) async throws -> [Dou
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
-let notified = try await latencies(wakeUps: true, poll: .seconds(1), samples: 200)
+// Wake-ups are sent by the store's background work (in an app: its ServiceGroup).
+let notified = try await store.withBackgroundWork {
+    try await latencies(wakeUps: true, poll: .seconds(1), samples: 200)
+}
 let polled = try await latencies(wakeUps: false, poll: .milliseconds(250), samples: 60)
 print(
     String(

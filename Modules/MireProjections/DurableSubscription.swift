@@ -15,10 +15,12 @@ import Synchronization
 /// stops, crashes or loses the lease resumes, in whichever replica takes over, after the last
 /// acknowledged event: events delivered but not acknowledged come again.
 ///
-/// The lease is renewed on each `next()` and acknowledgement; a consumer that spends longer than
-/// ``Configuration/leaseTTL`` on one event may lose it, and its acknowledgement then throws
-/// ``MireError/Code/fenced``. A lease left behind when the iteration ends runs out after
-/// `leaseTTL`, or is taken at once by the same worker id.
+/// The lease is renewed on each `next()` and before each read of the log, waiting for new events
+/// included (at least every ``EventSubscription/Configuration/pollInterval``: keep it well under
+/// a third of ``Configuration/leaseTTL``). A consumer that spends longer than `leaseTTL` on one
+/// event may lose the lease, and its acknowledgement then throws ``MireError/Code/fenced``.
+/// A lease left behind when the iteration ends runs out after `leaseTTL`, or is taken at once by
+/// the same worker id.
 ///
 /// ```swift
 /// let subscription = store.durableSubscription("overdraft-emails", workerID: "web-1")
@@ -60,9 +62,9 @@ public struct DurableSubscription: AsyncSequence, Sendable {
     /// One delivered event; acknowledge it once handled.
     public struct Delivery: Sendable {
         /// The event.
-        public var event: RawRecordedEvent
+        public let event: RawRecordedEvent
         /// The checkpoint an acknowledgement stores.
-        public var checkpoint: Checkpoint
+        public let checkpoint: Checkpoint
         let sequence: Int
         let acknowledgements: Acknowledgements
 
@@ -109,21 +111,29 @@ public struct DurableSubscription: AsyncSequence, Sendable {
         /// The next event, on the caller's executor (see ``EventSubscription/Iterator``); nil once
         /// the task is cancelled.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Delivery? {
-            if events == nil {
-                guard
-                    let start = try await acknowledgements.acquire(
-                        recheckingEvery: subscription.configuration.leaseRecheckInterval)
-                else { return nil }
-                events = EventSubscription.Iterator(
-                    store: subscription.store, checkpoint: start, configuration: subscription.configuration.events)
+            do {
+                if events == nil {
+                    guard
+                        let start = try await acknowledgements.acquire(
+                            recheckingEvery: subscription.configuration.leaseRecheckInterval)
+                    else { return nil }
+                    // The lease is renewed before every read, waiting included (every poll
+                    // interval at most), and never after one: a renewal that fails must not cost
+                    // an event already read.
+                    events = EventSubscription.Iterator(
+                        store: subscription.store, checkpoint: start, configuration: subscription.configuration.events,
+                        beforeRead: { [acknowledgements] in try await acknowledgements.renewIfDue() })
+                }
+                // Also before each delivery from the batch in hand (a throw here costs nothing).
+                try await acknowledgements.renewIfDue()
+                guard let next = try await events?.next(isolation: actor) else { return nil }
+                delivered += 1
+                return Delivery(
+                    event: next.event, checkpoint: next.checkpoint, sequence: delivered,
+                    acknowledgements: acknowledgements)
+            } catch  where Task.isCancelled {
+                return nil
             }
-            try await acknowledgements.renewIfDue()
-            guard let next = try await events?.next(isolation: actor) else { return nil }
-            try await acknowledgements.renewIfDue()
-            delivered += 1
-            return Delivery(
-                event: next.event, checkpoint: next.checkpoint, sequence: delivered,
-                acknowledgements: acknowledgements)
         }
     }
 }
@@ -135,12 +145,15 @@ final class Acknowledgements: Sendable {
         var stored = Checkpoint()
         /// The highest delivery acknowledged (0: none).
         var acknowledged = 0
+        /// When the lease was last taken or renewed (acknowledgements do not renew it).
         var renewed = ContinuousClock.now
+        /// Acknowledgements whose reply was lost: they may have been stored.
+        var unknown: [(sequence: Int, checkpoint: Checkpoint)] = []
+        /// Whether an acknowledgement is being written.
+        var writing = false
     }
 
     private let state = Mutex(State())
-    /// Whether an acknowledgement is being written.
-    private let writing = Mutex(false)
     let store: EventStore
     let name: String
     let workerID: String
@@ -179,16 +192,16 @@ final class Acknowledgements: Sendable {
     /// Stores `checkpoint` as delivery `sequence`'s, unless a later one is stored already.
     func acknowledge(_ sequence: Int, _ checkpoint: Checkpoint) async throws {
         // One at a time: each compares and sets from the checkpoint the one before stored.
-        let busy = writing.withLock { busy in
-            defer { busy = true }
-            return busy
+        let busy = state.withLock { state in
+            defer { state.writing = true }
+            return state.writing
         }
         guard !busy else {
             throw MireError(
                 code: .invalidOperation, message: "subscription \(name): two acknowledgements at once",
                 recovery: "acknowledge deliveries one after another (a later one covers the earlier ones)")
         }
-        defer { writing.withLock { $0 = false } }
+        defer { state.withLock { $0.writing = false } }
         let (grant, stored, acknowledged) = state.withLock { ($0.grant, $0.stored, $0.acknowledged) }
         guard let grant else {
             throw MireError(
@@ -197,34 +210,54 @@ final class Acknowledgements: Sendable {
                 recovery: "acknowledge deliveries of the iteration that produced them")
         }
         guard sequence > acknowledged else { return }
-        var previous = stored
-        while true {
-            let outcome = try await store.pool.withConnection { connection in
-                try await leases.checkpoint(
-                    grant, from: previous, to: checkpoint, handled: sequence - acknowledged, on: connection)
+        var previous = (sequence: acknowledged, checkpoint: stored)
+        // Two rounds at most: the second after adopting an acknowledgement whose reply was lost.
+        for _ in 0..<2 {
+            let outcome: ProjectionLeases.CheckpointOutcome
+            do {
+                outcome = try await store.pool.withConnection { connection in
+                    try await leases.checkpoint(
+                        grant, from: previous.checkpoint, to: checkpoint, handled: sequence - previous.sequence,
+                        on: connection)
+                }
+            } catch {
+                state.withLock { $0.unknown.append((sequence, checkpoint)) }
+                throw error
             }
             switch outcome {
             case .written:
-                state.withLock { state in
-                    state.stored = checkpoint
-                    state.acknowledged = sequence
-                    state.renewed = .now  // the checkpoint share-locked a live lease
-                }
+                adopt(sequence, checkpoint)
                 return
             case .fenced:
                 throw fenced()
             case .moved:
-                // An earlier acknowledgement committed although its reply was lost: start from
-                // what is stored (it may be this very checkpoint).
-                previous = try await leases.checkpoint(of: name)
-                if previous == checkpoint {
-                    state.withLock { state in
-                        state.stored = checkpoint
-                        state.acknowledged = sequence
-                    }
-                    return
+                // What is stored is not what this iteration last knew: an acknowledgement whose
+                // reply was lost was stored after all. Adopt it; stop if it covers this one.
+                let current = try await leases.checkpoint(of: name)
+                let lost = state.withLock { state in state.unknown.last { $0.checkpoint == current } }
+                guard let lost else {
+                    throw MireError(
+                        code: .fenced,
+                        message: "subscription \(name): its stored checkpoint changed under a lease this replica holds",
+                        recovery:
+                            "stop consuming here; check that no other process writes this subscription's checkpoint")
                 }
+                adopt(lost.sequence, lost.checkpoint)
+                if lost.sequence >= sequence { return }
+                previous = lost
             }
+        }
+        throw MireError(
+            code: .invalidOperation, message: "subscription \(name): the acknowledgement could not be stored",
+            recovery: "acknowledge again")
+    }
+
+    /// Records delivery `sequence` as the stored one.
+    private func adopt(_ sequence: Int, _ checkpoint: Checkpoint) {
+        state.withLock { state in
+            state.stored = checkpoint
+            state.acknowledged = sequence
+            state.unknown.removeAll { $0.sequence <= sequence }
         }
     }
 

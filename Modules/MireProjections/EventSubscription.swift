@@ -8,7 +8,8 @@ public import MirePostgres
 /// appears, and each stream's events come in version order.
 ///
 /// The sequence is pulled: it reads the next batch only when the consumer has taken the last
-/// one, so a slow consumer never makes it hold more than ``Configuration/batchSize`` events.
+/// one, so a slow consumer never makes it hold more than one batch: ``Configuration/batchSize``
+/// events, plus the earlier versions of a stream delivered ahead with one of them.
 /// When it has caught up, it waits for the store's wake-up notifications on a connection of its
 /// own (at most ``Configuration/pollInterval`` at a time, then it looks anyway), and that
 /// connection closes when the iteration ends.
@@ -44,11 +45,13 @@ public struct EventSubscription: AsyncSequence, Sendable {
         public var category: String?
         /// Only events of these stored type names (`account.deposited`); nil for all.
         public var eventTypes: Set<String>?
-        /// Events read per batch, at least 1: the most the subscription holds at once.
+        /// Events read per batch, at least 1 (plus a stream's earlier versions delivered ahead
+        /// with one of them): about the most the subscription holds at once.
         public var batchSize: Int
         /// The longest wait for a wake-up before looking at the log anyway (notifications are
         /// not guaranteed: the store may have none configured, or one may be lost with a
-        /// connection). Also how long a cancelled consumer may wait for the sequence to end.
+        /// connection), at least 1 ms. Also how long a cancelled consumer may wait for the
+        /// sequence to end.
         public var pollInterval: Duration
 
         /// A configuration.
@@ -87,12 +90,26 @@ public struct EventSubscription: AsyncSequence, Sendable {
         var nextPending = 0
         /// The connection listening for wake-ups; closed when the iterator goes.
         var listener: PGConnection?
+        /// No new attempt to listen before this, after one failed.
+        var nextListenAttempt = ContinuousClock.now
+        /// The wait before reading again while events are held back (doubles up to the poll
+        /// interval: a transaction left open somewhere can hold the horizon back for long).
+        var heldBackDelay = Duration.milliseconds(5)
+        /// Run before each read (a durable subscription renews its lease there); a throw ends
+        /// the call before anything is read.
+        let beforeRead: (@Sendable () async throws -> Void)?
 
-        init(store: EventStore, checkpoint: Checkpoint, configuration: Configuration) {
+        init(
+            store: EventStore, checkpoint: Checkpoint, configuration: Configuration,
+            beforeRead: (@Sendable () async throws -> Void)? = nil
+        ) {
             self.store = store
             self.checkpoint = checkpoint
             self.configuration = configuration
+            self.beforeRead = beforeRead
         }
+
+        private var pollInterval: Duration { Swift.max(configuration.pollInterval, .milliseconds(1)) }
 
         /// The next event; nil once the task is cancelled.
         public mutating func next() async throws -> Delivery? {
@@ -112,6 +129,7 @@ public struct EventSubscription: AsyncSequence, Sendable {
                 await listen()
                 let batch: GapSafeReader.Batch
                 do {
+                    try await beforeRead?()
                     batch = try await GapSafeReader(pool: store.pool).next(
                         after: checkpoint, category: configuration.category,
                         limit: Swift.max(1, configuration.batchSize))
@@ -126,10 +144,14 @@ public struct EventSubscription: AsyncSequence, Sendable {
                     return Delivery(event: event, checkpoint: step.checkpoint)
                 }
                 nextPending = 0
-                if !batch.steps.isEmpty { continue }
+                if !batch.steps.isEmpty {
+                    heldBackDelay = .milliseconds(5)
+                    continue
+                }
                 if batch.isHeldBack {
                     // Committed events wait for an older transaction to end: look again soon.
-                    try? await Task.sleep(for: .milliseconds(5))
+                    try? await Task.sleep(for: heldBackDelay)
+                    heldBackDelay = Swift.min(heldBackDelay * 2, pollInterval)
                 } else {
                     await waitForWakeUp()
                 }
@@ -140,13 +162,17 @@ public struct EventSubscription: AsyncSequence, Sendable {
         /// Opens the listening connection if the store sends wake-ups and none is open; on
         /// failure the subscription polls until a later attempt succeeds.
         private mutating func listen() async {
-            guard listener == nil, let channel = store.configuration.wakeUpChannel else { return }
+            guard listener == nil, let channel = store.configuration.wakeUpChannel,
+                ContinuousClock.now >= nextListenAttempt
+            else { return }
             do {
                 let connection = try await PGConnection.connect(
                     configuration: store.pool.configuration, logger: store.logger)
                 try await connection.query("LISTEN \(identifier: channel)")
                 listener = connection
             } catch {
+                // Poll meanwhile; try again in a second, not before every batch.
+                nextListenAttempt = .now + .seconds(1)
                 store.logger.debug(
                     "subscription polls: could not listen for wake-ups", metadata: ["error": "\(error)"])
             }
@@ -155,11 +181,11 @@ public struct EventSubscription: AsyncSequence, Sendable {
         /// Waits for a wake-up, at most the poll interval.
         private mutating func waitForWakeUp() async {
             guard let listener else {
-                try? await Task.sleep(for: configuration.pollInterval)
+                try? await Task.sleep(for: pollInterval)
                 return
             }
             do {
-                _ = try await listener.waitForNotifications(timeout: configuration.pollInterval)
+                _ = try await listener.waitForNotifications(timeout: pollInterval)
             } catch {
                 // Lost: listen again next time (the read before the wait finds what it missed).
                 await listener.close()

@@ -92,7 +92,6 @@ struct SubscriptionTests {
                 try await group.waitForAll()
             }
             let log = try await store.readAll(limit: 10_000)
-            #expect(seen.all.last?.stream == sentinel)
             let problems = checkDelivery(seen.all, against: log)
             #expect(problems.isEmpty, "\(problems)")
         }
@@ -135,20 +134,20 @@ struct SubscriptionTests {
         }
     }
 
-    @Test func cancellingTheConsumerEndsTheSequence() async throws {
+    @Test func cancellingTheConsumerWhileItWaitsEndsTheSequence() async throws {
         try await TestDatabase.withStore(maximumConnections: 3) { store throws in
-            let started = Locked(false)
+            let stream = try StreamID(category: "tally", id: "wait")
+            try await store.append([try add(1), try add(2)], to: stream, expecting: .noStream)
+            let received = Locked(0)
             let consumer = Task {
-                var count = 0
-                var iterator = store.subscribe(EventSubscription.Configuration(pollInterval: .milliseconds(50)))
-                    .makeAsyncIterator()
-                started.withLock { $0 = true }
-                while try await iterator.next() != nil { count += 1 }
-                return count
+                let subscription = store.subscribe(EventSubscription.Configuration(pollInterval: .milliseconds(50)))
+                for try await _ in subscription { received.withLock { $0 += 1 } }
+                return received.value
             }
-            try await eventually("the consumer to start") { started.value }
+            // Both events taken: the consumer is now inside next(), waiting for more.
+            try await eventually("both events") { received.value == 2 }
             consumer.cancel()
-            #expect(try await consumer.value == 0)
+            #expect(try await consumer.value == 2)  // ended, without an error
         }
     }
 }
@@ -213,7 +212,7 @@ struct DurableSubscriptionTests {
     @Test func oneReplicaConsumesAndAStaleOneIsFencedWhenItAcknowledges() async throws {
         try await TestDatabase.withStore(maximumConnections: 4) { store throws in
             try await fiveEvents(in: store)
-            let ttl = Duration.seconds(2)
+            let ttl = Duration.seconds(4)
             let leases = ProjectionLeases(pool: store.pool)
             var stale = store.durableSubscription("fenced", workerID: "a", quick(ttl: ttl)).makeAsyncIterator()
             let held = try #require(try await stale.next())
@@ -230,6 +229,34 @@ struct DurableSubscriptionTests {
             #expect(error?.code == .fenced)
             try await first.acknowledge()
             #expect(try await takeover.next()?.event.version == 2)
+        }
+    }
+
+    @Test func theLeaseIsKeptWhileConsumingAndWhileWaiting() async throws {
+        try await TestDatabase.withStore(maximumConnections: 4) { store throws in
+            let stream = try StreamID(category: "tally", id: "kept")
+            let leases = ProjectionLeases(pool: store.pool)
+            let ttl = Duration.milliseconds(900)
+            let acknowledged = Locked<[Int64]>([])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for try await delivery in store.durableSubscription("kept", workerID: "a", quick(ttl: ttl)) {
+                        try await delivery.acknowledge()  // never fenced: the lease stays "a"'s
+                        acknowledged.withLock { $0.append(delivery.event.version) }
+                        if delivery.event.version == 4 { return }
+                    }
+                }
+                // Four events, each after a pause longer than the lease: "a" waits between them.
+                for version in Int64(1)...4 {
+                    try await Task.sleep(for: .milliseconds(1_200))
+                    try await store.append([try add(version)], to: stream, expecting: .exact(version - 1))
+                    // Meanwhile nobody else can take the lease.
+                    #expect(try await leases.acquire("kept", workerID: "c", ttl: ttl) == nil)
+                }
+                try await group.waitForAll()
+            }
+            #expect(acknowledged.value == [1, 2, 3, 4])
+            #expect(try await leases.status("kept").holder == "a")
         }
     }
 }

@@ -120,8 +120,12 @@ public struct DurableSubscription: AsyncSequence, Sendable {
                     // The lease is renewed before every read, waiting included (every poll
                     // interval at most), and never after one: a renewal that fails must not cost
                     // an event already read.
+                    // Waits stay well under the lease, whatever the poll interval asked for.
+                    var configuration = subscription.configuration.events
+                    configuration.pollInterval = Swift.min(
+                        configuration.pollInterval, subscription.configuration.leaseTTL / 6)
                     events = EventSubscription.Iterator(
-                        store: subscription.store, checkpoint: start, configuration: subscription.configuration.events,
+                        store: subscription.store, checkpoint: start, configuration: configuration,
                         beforeRead: { [acknowledgements] in try await acknowledgements.renewIfDue() })
                 }
                 // Also before each delivery from the batch in hand (a throw here costs nothing).
@@ -171,9 +175,10 @@ final class Acknowledgements: Sendable {
     /// Waits for the lease; returns the stored checkpoint, or nil when cancelled first.
     func acquire(recheckingEvery interval: Duration) async throws -> Checkpoint? {
         while !Task.isCancelled {
+            let asked = ContinuousClock.now
             if let grant = try await leases.acquire(name, workerID: workerID, ttl: ttl) {
                 let stored = try await leases.checkpoint(of: name)
-                state.withLock { $0 = State(grant: grant, stored: stored, renewed: .now) }
+                state.withLock { $0 = State(grant: grant, stored: stored, renewed: asked) }
                 return stored
             }
             try? await Task.sleep(for: interval)
@@ -185,8 +190,9 @@ final class Acknowledgements: Sendable {
     func renewIfDue() async throws {
         let (grant, renewed) = state.withLock { ($0.grant, $0.renewed) }
         guard let grant, ContinuousClock.now - renewed >= ttl / 3 else { return }
+        let sent = ContinuousClock.now  // the lease runs from when the renewal was asked for
         guard try await leases.heartbeat(grant, ttl: ttl) else { throw fenced() }
-        state.withLock { $0.renewed = .now }
+        state.withLock { $0.renewed = sent }
     }
 
     /// Stores `checkpoint` as delivery `sequence`'s, unless a later one is stored already.
@@ -221,7 +227,10 @@ final class Acknowledgements: Sendable {
                         on: connection)
                 }
             } catch {
-                state.withLock { $0.unknown.append((sequence, checkpoint)) }
+                state.withLock { state in
+                    state.unknown.removeAll { $0.sequence == sequence }  // one entry per delivery
+                    state.unknown.append((sequence, checkpoint))
+                }
                 throw error
             }
             switch outcome {

@@ -125,11 +125,11 @@ public struct EventSubscription: AsyncSequence, Sendable {
                     defer { nextPending += 1 }
                     return pending[nextPending]
                 }
-                // Listening starts before the read: a commit after the read wakes the wait below.
-                await listen()
                 let batch: GapSafeReader.Batch
                 do {
                     try await beforeRead?()
+                    // Listening starts before the read: a commit after the read wakes the wait.
+                    await listen()
                     batch = try await GapSafeReader(pool: store.pool).next(
                         after: checkpoint, category: configuration.category,
                         limit: Swift.max(1, configuration.batchSize))
@@ -153,6 +153,7 @@ public struct EventSubscription: AsyncSequence, Sendable {
                     try? await Task.sleep(for: heldBackDelay)
                     heldBackDelay = Swift.min(heldBackDelay * 2, pollInterval)
                 } else {
+                    heldBackDelay = .milliseconds(5)
                     await waitForWakeUp()
                 }
             }

@@ -232,31 +232,47 @@ struct DurableSubscriptionTests {
         }
     }
 
-    @Test func theLeaseIsKeptWhileConsumingAndWhileWaiting() async throws {
+    @Test func theLeaseIsKeptWhileWaitingForEvents() async throws {
         try await TestDatabase.withStore(maximumConnections: 4) { store throws in
-            let stream = try StreamID(category: "tally", id: "kept")
+            let stream = try StreamID(category: "tally", id: "waiting")
             let leases = ProjectionLeases(pool: store.pool)
-            let ttl = Duration.milliseconds(900)
+            let ttl = Duration.seconds(2)
             let acknowledged = Locked<[Int64]>([])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for try await delivery in store.durableSubscription("kept", workerID: "a", quick(ttl: ttl)) {
+                    for try await delivery in store.durableSubscription("waiting", workerID: "a", quick(ttl: ttl)) {
                         try await delivery.acknowledge()  // never fenced: the lease stays "a"'s
                         acknowledged.withLock { $0.append(delivery.event.version) }
-                        if delivery.event.version == 4 { return }
+                        if delivery.event.version == 3 { return }
                     }
                 }
-                // Four events, each after a pause longer than the lease: "a" waits between them.
-                for version in Int64(1)...4 {
-                    try await Task.sleep(for: .milliseconds(1_200))
+                // Three events, each after a pause longer than the lease: "a" waits between them.
+                for version in Int64(1)...3 {
+                    try await Task.sleep(for: .milliseconds(2_500))
+                    #expect(try await leases.acquire("waiting", workerID: "c", ttl: ttl) == nil)
                     try await store.append([try add(version)], to: stream, expecting: .exact(version - 1))
-                    // Meanwhile nobody else can take the lease.
-                    #expect(try await leases.acquire("kept", workerID: "c", ttl: ttl) == nil)
                 }
                 try await group.waitForAll()
             }
-            #expect(acknowledged.value == [1, 2, 3, 4])
-            #expect(try await leases.status("kept").holder == "a")
+            #expect(acknowledged.value == [1, 2, 3])
+            #expect(try await leases.status("waiting").holder == "a")
+        }
+    }
+
+    @Test func theLeaseIsKeptWhileABatchIsConsumedSlowly() async throws {
+        try await TestDatabase.withStore(maximumConnections: 4) { store throws in
+            try await fiveEvents(in: store)
+            let leases = ProjectionLeases(pool: store.pool)
+            let ttl = Duration.seconds(2)
+            // One batch of five, handled at a third of the lease each: more than twice the lease
+            // in all, with no read in between.
+            for try await delivery in store.durableSubscription("slow", workerID: "a", quick(ttl: ttl)) {
+                try await Task.sleep(for: ttl / 3)
+                try await delivery.acknowledge()  // never fenced
+                #expect(try await leases.acquire("slow", workerID: "c", ttl: ttl) == nil)
+                if delivery.event.version == 5 { break }
+            }
+            #expect(try await leases.status("slow").eventsHandled == 5)
         }
     }
 }

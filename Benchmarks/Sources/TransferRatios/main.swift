@@ -6,7 +6,10 @@ import MireTransactions
 
 // Transfers per second through MireTransactions vs the same two-account transaction written by
 // hand over raw libpq (lock both stream rows, insert two events, advance two stream rows), at 1 and
-// 8 concurrent clients, on the same durable server.
+// 8 concurrent clients, on the same durable server. MIRE_BENCH_ROUNDS (default 5) rounds of 1,000
+// (one client) or 4,000 (eight) transfers per side.
+
+let rounds = max(1, Int(ProcessInfo.processInfo.environment["MIRE_BENCH_ROUNDS"] ?? "") ?? 5)
 
 enum LedgerEvent: Codable, Sendable {
     case credited(Int64)
@@ -148,13 +151,24 @@ final class Locked: @unchecked Sendable {
 print(
     "Transfers per second: MireTransactions vs hand-written SQL over raw libpq (durable server, \(accountCount) accounts)"
 )
-print("clients   Mire/s    raw/s   Mire/raw")
+print("clients   Mire/s    raw/s   Mire/raw   (medians of \(rounds) rounds; the ratio is the median of each round's)")
 for clients in [1, 8] {
-    let transfers = clients == 1 ? 400 : 1_600
+    let transfers = clients == 1 ? 1_000 : 4_000
     _ = try await mireRate(clients: clients, transfers: 50)  // warm-up
     _ = try await rawRate(clients: clients, transfers: 50)
-    let mire = try await mireRate(clients: clients, transfers: transfers)
-    let raw = try await rawRate(clients: clients, transfers: transfers)
-    print(String(format: "%7d %8.0f %8.0f %9.2f", clients, mire, raw, mire / raw))
+    var mire: [Double] = []
+    var raw: [Double] = []
+    // Rounds alternate the two sides, so each ratio compares measurements taken seconds apart
+    // (this machine drifts by ±15% within minutes).
+    for _ in 0..<rounds {
+        mire.append(try await mireRate(clients: clients, transfers: transfers))
+        raw.append(try await rawRate(clients: clients, transfers: transfers))
+    }
+    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+    let ratio = median(zip(mire, raw).map { $0 / $1 })
+    print(String(format: "%7d %8.0f %8.0f %9.2f", clients, median(mire), median(raw), ratio))
+    print(
+        "         rounds: Mire " + mire.map { String(format: "%.0f", $0) }.joined(separator: "/") + ", raw "
+            + raw.map { String(format: "%.0f", $0) }.joined(separator: "/"))
 }
 await pool.shutdown()

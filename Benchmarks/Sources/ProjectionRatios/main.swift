@@ -17,24 +17,15 @@ let pool = PGPool(configuration: configuration, maximumConnections: 4, logger: l
 let store = EventStore(pool: pool, configuration: .init(wakeUpChannel: "bench_events"), logger: logger)
 try await store.migrate()
 
-print("writing \(eventCount) events across 1,000 streams…")
-try await pool.withConnection { connection in
-    try await connection.executeScript(
-        """
-        INSERT INTO mire_streams (stream_id, category, version)
-        SELECT 'ledger-' || s, 'ledger', \(eventCount) / 1000 FROM generate_series(0, 999) s;
-        INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload)
-        SELECT 'ledger-' || (g % 1000), g / 1000 + 1, 'ledger', gen_random_uuid(), 'ledger.deposited', '{"amount": 1}'
-        FROM generate_series(0, \(eventCount - 1)) g;
+try await writeLedgerLog(
+    events: eventCount, on: pool,
+    then: """
         CREATE TABLE mire_totals (id text PRIMARY KEY, total bigint NOT NULL);
         CREATE TABLE raw_totals (id text PRIMARY KEY, total bigint NOT NULL);
         CREATE TABLE batch_totals (id text PRIMARY KEY, total bigint NOT NULL);
         CREATE TABLE raw_checkpoint (xid xid8 NOT NULL, position bigint NOT NULL);
         INSERT INTO raw_checkpoint VALUES ('0', 0);
-        ANALYZE mire_events;
-        """
-    )
-}
+        """)
 
 // Mire: a transactional projection, one upsert per event, checkpoint per batch.
 let projection = Projection.transactional("totals", of: Ledger.self) { recorded, connection in
@@ -85,9 +76,6 @@ let rawTime = try clock.measure {
         try raw.run("COMMIT", [])
     }
 }
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
 let totals = try await pool.withConnection { connection in
     try await connection.query(
         "SELECT (SELECT sum(total) FROM mire_totals)::int8, (SELECT sum(total) FROM raw_totals)::int8"
@@ -104,8 +92,8 @@ print(
     String(
         format:
             "catch-up over %d events, batches of %d: Mire %.0f events/s (%.1f s), raw SQL %.0f events/s (%.1f s), Mire/raw %.2f×",
-        eventCount, batchSize, Double(eventCount) / seconds(mireTime), seconds(mireTime),
-        Double(eventCount) / seconds(rawTime), seconds(rawTime), seconds(rawTime) / seconds(mireTime)))
+        eventCount, batchSize, Double(eventCount) / mireTime.seconds, mireTime.seconds,
+        Double(eventCount) / rawTime.seconds, rawTime.seconds, rawTime.seconds / mireTime.seconds))
 
 // The same catch-up with a batched handler: one set-based upsert per batch of 500.
 let batched = Projection.transactionalBatch("batch-totals", of: Ledger.self) { events, connection in
@@ -132,12 +120,9 @@ print(
     String(
         format:
             "the same catch-up with a batched handler (one set-based upsert per batch): %.0f events/s (%.1f s), %.2f× the raw per-event SQL",
-        Double(eventCount) / seconds(batchTime), seconds(batchTime), seconds(rawTime) / seconds(batchTime)))
+        Double(eventCount) / batchTime.seconds, batchTime.seconds, rawTime.seconds / batchTime.seconds))
 
 // Latency from saving an event to its handler running.
-final class Arrivals: Sendable {
-    let times = Mutex<[Int64: ContinuousClock.Instant]>([:])
-}
 func latencies(wakeUps: Bool, poll: Duration, samples: Int) async throws -> [Double] {
     let arrivals = Arrivals()
     let name = wakeUps ? "latency-notify" : "latency-poll"
@@ -161,15 +146,12 @@ func latencies(wakeUps: Bool, poll: Duration, samples: Int) async throws -> [Dou
             try await Task.sleep(for: .microseconds(200))
         }
         let arrived = arrivals.times.withLock { $0[saved.positions[0]]! }
-        results.append(seconds(arrived - started) * 1000)
+        results.append((arrived - started).seconds * 1000)
         try await Task.sleep(for: .milliseconds(Int.random(in: 5...40)))
     }
     task.cancel()
     _ = try? await task.value
     return results.sorted()
-}
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
 // Wake-ups are sent by the store's background work (in an app: its ServiceGroup).
 let notified = try await store.withBackgroundWork {

@@ -18,23 +18,8 @@ let pool = PGPool(configuration: configuration, maximumConnections: 4, logger: l
 let store = EventStore(pool: pool, configuration: .init(wakeUpChannel: "bench_events"), logger: logger)
 try await store.migrate()
 
-print("writing \(eventCount) events across 1,000 streams…")
-try await pool.withConnection { connection in
-    try await connection.executeScript(
-        """
-        INSERT INTO mire_streams (stream_id, category, version)
-        SELECT 'ledger-' || s, 'ledger', \(eventCount) / 1000 FROM generate_series(0, 999) s;
-        INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload)
-        SELECT 'ledger-' || (g % 1000), g / 1000 + 1, 'ledger', gen_random_uuid(), 'ledger.deposited', '{"amount": 1}'
-        FROM generate_series(0, \(eventCount - 1)) g;
-        ANALYZE mire_events;
-        """
-    )
-}
+try await writeLedgerLog(events: eventCount, on: pool)
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
 let clock = ContinuousClock()
 
 // Mire: one subscription reads the whole log.
@@ -95,14 +80,11 @@ print(
     String(
         format: "catch-up over %d events, batches of %d: subscription %.0f events/s (%.2f s), "
             + "its reader alone %.0f events/s (%.2f s), raw keyset scan %.0f events/s (%.2f s), Mire/raw %.2f×",
-        eventCount, batchSize, Double(eventCount) / seconds(mireTime), seconds(mireTime),
-        Double(eventCount) / seconds(readerTime), seconds(readerTime), Double(eventCount) / seconds(rawTime),
-        seconds(rawTime), seconds(rawTime) / seconds(mireTime)))
+        eventCount, batchSize, Double(eventCount) / mireTime.seconds, mireTime.seconds,
+        Double(eventCount) / readerTime.seconds, readerTime.seconds, Double(eventCount) / rawTime.seconds,
+        rawTime.seconds, rawTime.seconds / mireTime.seconds))
 
 // Latency: the consumer notes when each probe arrives; the writer appends one probe at a time.
-final class Arrivals: Sendable {
-    let times = Mutex<[Int64: ContinuousClock.Instant]>([:])
-}
 let arrivals = Arrivals()
 let samples = 300
 let checkpoint = lastCheckpoint
@@ -131,15 +113,12 @@ func measureLatencies() async throws -> [Double] {
                 try await Task.sleep(for: .microseconds(200))
             }
             let arrived = arrivals.times.withLock { $0[saved.positions[0]]! }
-            latencies.append(max(0, seconds(arrived - committed)) * 1000)
+            latencies.append(max(0, (arrived - committed).seconds) * 1000)
             try await Task.sleep(for: .milliseconds(Int.random(in: 5...40)))
         }
         try await group.waitForAll()
     }
     return latencies.sorted()
-}
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
 print(
     String(

@@ -128,7 +128,9 @@ import MirePQ
         var alreadyStored = false
         var transactionID: UInt64?
         for row in rows {
-            let (position, version, xid) = try row.decode((Int64, Int64, PGTransactionID).self)
+            let position = try row.decode(Int64.self, at: 0)
+            let version = try row.decode(Int64.self, at: 1)
+            let xid = try row.decode(PGTransactionID.self, at: 2)
             if row.columnCount > 3 { alreadyStored = try row.decode(Bool.self, at: 3) }
             stored.append((version, position))
             if !alreadyStored { transactionID = xid.rawValue }

@@ -33,7 +33,7 @@ extension EventStore {
                     $0["mire.expected_version"] = "\(saving.expectedVersion)"
                     $0["mire.event_count"] = saving.uncommittedEvents.count
                 }
-                let result = try await append(
+                let result = try await appendCommitted(
                     carryingTraceContext(try Self.encode(saving)), to: saving.id, expecting: saving.expectedVersion)
                 span.recordAttributes { $0["mire.version"] = result.version }
                 return result
@@ -104,18 +104,26 @@ extension EventStore {
     public func append(_ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion) async throws
         -> AppendResult
     {
-        let result = try await traced("mire.append", stream: stream) { span in
+        try await traced("mire.append", stream: stream) { span in
             span.recordAttributes {
                 $0["mire.expected_version"] = "\(expected)"
                 $0["mire.event_count"] = events.count
             }
-            let result = try await append(events, to: stream, expecting: expected, on: .pool(pool)).result
+            let result = try await appendCommitted(events, to: stream, expecting: expected)
             span.recordAttributes {
                 $0["mire.version"] = result.version
                 $0["mire.already_stored"] = result.wasAlreadyStored
             }
             return result
         }
+    }
+
+    /// Appends on a pooled connection (its own transaction) and wakes projections once the events
+    /// are committed: the work of ``append(_:to:expecting:)`` and of a save, inside their spans.
+    private func appendCommitted(_ events: [NewEvent], to stream: StreamID, expecting expected: ExpectedVersion)
+        async throws -> AppendResult
+    {
+        let result = try await append(events, to: stream, expecting: expected, on: .pool(pool)).result
         if !result.positions.isEmpty { didCommitEvents() }
         return result
     }
@@ -252,7 +260,7 @@ extension EventStore {
         }
         if work.isEmpty { return results }
         if work.count == 1, let only = work.first {
-            results[only.offset] = try await append(
+            results[only.offset] = try await appendCommitted(
                 only.element.events, to: only.element.stream, expecting: only.element.expected)
             return results
         }

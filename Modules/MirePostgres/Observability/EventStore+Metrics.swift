@@ -23,12 +23,14 @@ extension EventStore {
         let start = ContinuousClock.now
         do {
             let value = try await body()
-            Self.recordDuration(operation, category: category, outcome: "ok", since: start)
+            metrics.duration(operation, category: category, outcome: "ok").record(duration: ContinuousClock.now - start)
             return value
         } catch {
             let conflict = (error as? MireError)?.code == .concurrencyConflict
-            Self.recordDuration(operation, category: category, outcome: conflict ? "conflict" : "error", since: start)
-            if conflict { Counter(label: "mire_save_conflicts", dimensions: [("category", category)]).increment() }
+            let outcome = conflict ? "conflict" : "error"
+            metrics.duration(operation, category: category, outcome: outcome).record(
+                duration: ContinuousClock.now - start)
+            if conflict { metrics.conflicts(category: category).increment() }
             throw error
         }
     }
@@ -37,14 +39,5 @@ extension EventStore {
     /// retry policy, as `mire_retries`.
     package static func countRetry(_ operation: String) {
         Counter(label: "mire_retries", dimensions: [("operation", operation)]).increment()
-    }
-
-    private static func recordDuration(
-        _ operation: MeasuredOperation, category: String, outcome: String, since start: ContinuousClock.Instant
-    ) {
-        let elapsed = ContinuousClock.now - start
-        Timer(
-            label: "mire_\(operation.rawValue)_duration", dimensions: [("category", category), ("outcome", outcome)]
-        ).record(duration: elapsed)
     }
 }

@@ -3,10 +3,6 @@ import MirePQ
 public import Tracing
 
 extension EventStore {
-    /// Where spans go: the configured tracer, or the process's `InstrumentationSystem.tracer`
-    /// (a no-op until the application bootstraps one).
-    package var tracer: any Tracer { configuration.tracer ?? InstrumentationSystem.tracer }
-
     /// Runs `body` in a client span named `name` (`mire.load`, `mire.save`, …) carrying the
     /// database attributes of OpenTelemetry's conventions and Mire's own (`mire.*`). An error
     /// thrown by `body` is recorded on the span and rethrown.
@@ -30,7 +26,12 @@ extension EventStore {
         _ tracer: Traced, _ name: String, kind: SpanKind = .client, stream: StreamID? = nil,
         isolation: isolated (any Actor)? = #isolation, _ body: (any Span) async throws -> T
     ) async throws -> T {
-        try await tracer.withSpan(name, ofKind: kind, isolation: isolation) { span in
+        if Traced.self == NoOpTracer.self {
+            // Nothing would be recorded: no span is started and no context pushed (the context
+            // stays the caller's), which is most of a no-op span's cost on every save and load.
+            return try await body(NoOpTracer.NoOpSpan(context: ServiceContext.current ?? .topLevel))
+        }
+        return try await tracer.withSpan(name, ofKind: kind, isolation: isolation) { span in
             span.recordAttributes {
                 $0["db.system.name"] = "postgresql"
                 $0["db.operation.name"] = name

@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "MireSnapshots", targets: ["MireSnapshots"]),
         .library(name: "MireProjections", targets: ["MireProjections"]),
         .library(name: "MireTransactions", targets: ["MireTransactions"]),
+        .library(name: "MireSagas", targets: ["MireSagas"]),
         .library(name: "MireTesting", targets: ["MireTesting"]),
         .library(name: "MireLocalServer", targets: ["MireLocalServer"]),
         .library(name: "MireBankDomain", targets: ["MireBankDomain"]),
@@ -129,6 +130,16 @@ let package = Package(
             path: "Modules/MireTransactions",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "MireSagas",
+            dependencies: [
+                "MirePQ", "MirePostgres", "MireProjections", "MireTransactions",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Modules/MireSagas",
+            swiftSettings: swiftSettings
+        ),
 
         // A PostgreSQL server of the project's own, for tools, tests and demos (process
         // spawning, runuser, socket calls): kept out of MirePostgres, so apps do not carry it.
@@ -220,7 +231,7 @@ let package = Package(
             name: "DocSnippets",
             dependencies: [
                 "MireCore", "MireMacros", "MirePQ", "MirePostgres", "MireSnapshots", "MireProjections",
-                "MireTransactions",
+                "MireTransactions", "MireSagas",
                 "MireTesting", "MireLocalServer", "MireTestSupport", "MireBankDomain",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -285,6 +296,12 @@ let package = Package(
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             path: "Tests/MireProjectionsTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MireSagasTests",
+            dependencies: ["MirePQ", "MireSagas", "MireTestSupport"],
+            path: "Tests/MireSagasTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -115,6 +115,12 @@ public struct AggregateRoot<State: Aggregate>: Sendable {
         loadDetails.eventsReplayed += 1
     }
 
+    /// Rewrites the metadata of the events recorded and not yet saved, by their index among
+    /// them: a process manager's reaction derives their ids from the event that triggered it.
+    package mutating func updateUncommittedMetadata(_ update: (_ index: Int, inout EventMetadata) -> Void) {
+        for index in uncommittedEvents.indices { update(index, &uncommittedEvents[index].metadata) }
+    }
+
     /// Marks the recorded events as stored at `newVersion`.
     package mutating func markSaved(version newVersion: Int64) {
         version = newVersion

@@ -21,6 +21,8 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
         public static let corruptStream = Code(name: "corruptStream")
         /// An event's payload could not be decoded.
         public static let undecodableEvent = Code(name: "undecodableEvent")
+        /// A stored state (a process manager's) could not be decoded as its type.
+        public static let undecodableState = Code(name: "undecodableState")
         /// An event's type name is not known to the event type.
         public static let unknownEventType = Code(name: "unknownEventType")
         /// A stored event was refused by the aggregate's `checkApplicable(_:)` (it cannot represent it,

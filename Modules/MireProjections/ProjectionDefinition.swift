@@ -37,6 +37,9 @@ public struct Projection: Sendable {
     public let handleBatch: @Sendable ([RawRecordedEvent], PGConnection) async throws -> Void
     /// Clears the read model for a rebuild (run in the transaction that resets the checkpoint).
     public let reset: (@Sendable (PGConnection) async throws -> Void)?
+    /// Whether handling appends events (a process manager's commands): the runner then wakes
+    /// other readers after each delivery commits, as a save does.
+    package var appendsEvents = false
 
     /// A projection over raw events.
     public init(

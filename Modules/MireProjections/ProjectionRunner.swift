@@ -284,6 +284,7 @@ public final class ProjectionRunner: Service {
             let previous = checkpoint
             do {
                 try await deliver(steps, of: projection, grant: grant, from: previous)
+                if projection.appendsEvents { store.didCommitEvents() }
                 checkpoint = target
                 handled.increment(by: steps.filter { $0.event != nil }.count)
                 position.record(checkpoint.cursor.position)

@@ -30,6 +30,19 @@ public final class EventTransaction: Sendable {
         self.store = store
     }
 
+    /// Lends `body` a handle on a transaction that someone else opened on `connection` and
+    /// commits (a process manager's delivery, which commits with its checkpoint). The handle
+    /// closes when `body` returns.
+    package static func borrowing<T>(
+        _ connection: PGConnection, of store: EventStore, isolation: isolated (any Actor)? = #isolation,
+        _ body: (EventTransaction) async throws -> T
+    ) async throws -> T {
+        let transaction = EventTransaction(store: store)
+        transaction.attach(connection)
+        defer { transaction.close() }
+        return try await body(transaction)
+    }
+
     /// Binds the handle to the scope's connection.
     func attach(_ connection: PGConnection) { state.withLock { $0.connection = connection } }
 

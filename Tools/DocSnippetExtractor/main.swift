@@ -29,7 +29,8 @@ import Foundation
 let contextImports = [
     "import Foundation", "import Logging", "import ServiceLifecycle", "import Testing", "import MireCore",
     "import MireMacros", "import MirePQ", "import MirePostgres", "import MireSnapshots", "import MireProjections",
-    "import MireTransactions", "import MireTesting", "import MireLocalServer", "import MireTestSupport",
+    "import MireTransactions", "import MireSagas", "import MireTesting", "import MireLocalServer",
+    "import MireTestSupport",
     "import MireBankDomain",
 ]
 

@@ -1,0 +1,4 @@
+// MireSagas builds process managers on projections and transactions; importing it brings the
+// store and the projection runner along.
+@_exported public import MireProjections
+@_exported public import MireTransactions

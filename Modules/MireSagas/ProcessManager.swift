@@ -1,0 +1,76 @@
+public import Foundation
+public import MirePostgres
+
+/// A process manager (a saga): reacts to events by sending commands to aggregates, with a state
+/// of its own folded from the events it handled, like an aggregate's.
+///
+/// Each process (one transfer, one order) has an id; ``processID(for:)`` says which process an
+/// event belongs to. For each event, ``handle(_:)`` decides the reactions from the state before
+/// the event, then ``apply(_:)`` folds the event in. A ``ProcessManagerRunner`` runs every
+/// reaction exactly once: the process's state, the process manager's checkpoint and the events
+/// the commands produce commit in one transaction; the ids of produced events derive from the
+/// triggering event, so a reaction run again after a crash produces the same ids; correlation
+/// and causation ids are set from the triggering event.
+///
+/// ```swift
+/// struct Welcome: ProcessManager {
+///     static let name = "welcome"
+///     var greeted = false
+///     static func processID(for event: RawRecordedEvent) throws -> String? {
+///         event.stream.category == Account.category ? event.stream.entityID : nil
+///     }
+///     func handle(_ event: RawRecordedEvent) throws -> [ProcessReaction] {
+///         greeted ? [] : [.command(Mailbox.self, id: event.stream.entityID) { try $0.post("welcome") }]
+///     }
+///     mutating func apply(_ event: RawRecordedEvent) throws { greeted = true }
+/// }
+/// ```
+public protocol ProcessManager: Codable, Sendable {
+    /// The stable name: the process manager's checkpoint, lease and states are kept under it, and
+    /// its deadlines are delivered in streams of this category. No `-`. Renaming it starts over.
+    static var name: String { get }
+
+    /// A process before its first event.
+    init()
+
+    /// The process `event` belongs to, or nil when this process manager ignores it. Deadlines
+    /// need no routing: each comes back to the process that scheduled it.
+    static func processID(for event: RawRecordedEvent) throws -> String?
+
+    /// The reactions to `event`, decided from the state before it: commands to aggregates,
+    /// deadlines to schedule or cancel. It must depend on the state and the event only (no
+    /// clock, no randomness), so that running it again decides the same.
+    func handle(_ event: RawRecordedEvent) throws -> [ProcessReaction]
+
+    /// Folds `event` into the state, after its reactions were decided.
+    mutating func apply(_ event: RawRecordedEvent) throws
+}
+
+/// A deadline that came due: what a process manager receives, as an event in a stream of its own
+/// category named after the process (type ``eventType``), once, after it is due.
+///
+/// ```swift
+/// if let deadline = event.deadline, deadline.name == "expire" { return [.command(…)] }
+/// ```
+public struct ProcessDeadline: Sendable, Hashable, Codable {
+    /// The event type that delivers a deadline.
+    public static let eventType = "mire.deadline"
+
+    /// The name given when it was scheduled.
+    public var name: String
+
+    /// A deadline named `name`.
+    public init(name: String) { self.name = name }
+}
+
+extension RawRecordedEvent {
+    /// The deadline this event delivers, or nil when it delivers none.
+    ///
+    /// ```swift
+    /// if event.deadline?.name == "expire" { … }
+    /// ```
+    public var deadline: ProcessDeadline? {
+        guard type == ProcessDeadline.eventType else { return nil }
+        return try? JSONDecoder().decode(ProcessDeadline.self, from: payload)
+    }
+}

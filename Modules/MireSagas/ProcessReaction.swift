@@ -1,0 +1,74 @@
+public import MireCore
+public import MireTransactions
+
+/// What a process manager does about an event: a command to an aggregate, or a deadline to
+/// schedule or cancel. Reactions run in the order given, in the transaction that also stores the
+/// process's state and the checkpoint.
+///
+/// ```swift
+/// return [
+///     .command(Account.self, id: from) { account in try account.reserve(amount, for: transfer) },
+///     .schedule("expire", after: .seconds(30)),
+/// ]
+/// ```
+public struct ProcessReaction: Sendable {
+    enum Kind: Sendable {
+        /// Loads the aggregate, locking its stream (a new one when it has no events), runs the
+        /// command on it and saves what it recorded.
+        case command(
+            stream: String,
+            run:
+                @Sendable (EventTransaction, _ stamp: @Sendable (Int, inout EventMetadata) -> Void) async throws -> Void
+        )
+        case schedule(name: String, delay: Duration)
+        case cancel(name: String)
+    }
+
+    let kind: Kind
+
+    /// Runs `command` on the aggregate `type` with id `id`, loaded with its stream locked (or new,
+    /// when the stream has no events), and saves the events it records. The events' ids derive
+    /// from the triggering event and the reaction's place; their correlation id is the
+    /// trigger's (or the trigger's own id), their causation id the trigger's id; custom metadata
+    /// set by the command is kept.
+    ///
+    /// A command that throws fails the whole delivery, which is retried (and, under a poison
+    /// policy that skips, eventually skipped): for an outcome of the business (insufficient
+    /// funds), record an event that says so instead of throwing.
+    ///
+    /// ```swift
+    /// .command(Account.self, id: "acc-1") { account in account.record(.deposited(amount: 5)) }
+    /// ```
+    public static func command<A: Aggregate>(
+        _ type: A.Type, id: String, _ command: @escaping @Sendable (inout AggregateRoot<A>) throws -> Void
+    ) -> ProcessReaction {
+        ProcessReaction(
+            kind: .command(stream: "\(A.category)-\(id)") { transaction, stamp in
+                var root = try await transaction.loadForUpdate(A.self, id: id) ?? AggregateRoot<A>(id: id)
+                try command(&root)
+                guard root.hasUncommittedEvents else { return }
+                root.updateUncommittedMetadata(stamp)
+                try await transaction.save(&root)
+            })
+    }
+
+    /// Schedules the deadline `name` of this process, due `delay` after the reaction commits
+    /// (by the database's clock). When due, it is delivered once to the process as an event
+    /// (see ``ProcessDeadline``). Scheduling a name again adds another deadline of that name.
+    ///
+    /// ```swift
+    /// .schedule("expire", after: .seconds(30))
+    /// ```
+    public static func schedule(_ name: String, after delay: Duration) -> ProcessReaction {
+        ProcessReaction(kind: .schedule(name: name, delay: delay))
+    }
+
+    /// Cancels this process's deadlines named `name` that have not fired.
+    ///
+    /// ```swift
+    /// .cancelDeadline("expire")
+    /// ```
+    public static func cancelDeadline(_ name: String) -> ProcessReaction {
+        ProcessReaction(kind: .cancel(name: name))
+    }
+}

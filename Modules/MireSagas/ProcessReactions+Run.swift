@@ -1,0 +1,91 @@
+import Foundation
+@_spi(Internals) import MireCore
+import MirePQ
+import MirePostgres
+import MireTransactions
+
+/// How a delivery of events to a process manager runs, inside the delivery's transaction: route
+/// each event to its process, decide the reactions from the process's state, run them, fold the
+/// event in, and store the states touched (the runner then moves the checkpoint in the same
+/// transaction).
+struct ProcessDelivery<Manager: ProcessManager>: Sendable {
+    let store: EventStore
+
+    /// The process `event` belongs to: a deadline's own, or the one the process manager names.
+    static func processID(for event: RawRecordedEvent) throws -> String? {
+        if event.stream.category == Manager.name {
+            return event.type == ProcessDeadline.eventType ? event.stream.entityID : nil
+        }
+        return try Manager.processID(for: event)
+    }
+
+    func handle(_ events: [RawRecordedEvent], on connection: PGConnection) async throws {
+        try await EventTransaction.borrowing(connection, of: store) { transaction in
+            var processes: [String: ProcessRecord<Manager>] = [:]
+            var touched: [String] = []
+            for event in events {
+                guard let processID = try Self.processID(for: event) else { continue }
+                var process: ProcessRecord<Manager>
+                if let known = processes[processID] {
+                    process = known
+                } else {
+                    process = try await ProcessStates.load(Manager.self, processID: processID, on: connection)
+                    touched.append(processID)
+                }
+                let reactions = try process.state.handle(event)
+                for (index, reaction) in reactions.enumerated() {
+                    try await run(
+                        reaction, index: index, trigger: event, processID: processID, transaction: transaction,
+                        connection: connection)
+                }
+                try process.state.apply(event)
+                process.eventsHandled += 1
+                process.lastEventID = event.metadata.eventID
+                processes[processID] = process
+            }
+            try await ProcessStates.store(touched.compactMap { id in processes[id].map { (id, $0) } }, on: connection)
+        }
+    }
+
+    /// Runs reaction `index` of the reactions to `trigger`.
+    private func run(
+        _ reaction: ProcessReaction, index: Int, trigger: RawRecordedEvent, processID: String,
+        transaction: EventTransaction, connection: PGConnection
+    ) async throws {
+        let cause = trigger.metadata
+        let correlation = cause.correlationID ?? cause.eventID
+        switch reaction.kind {
+        case .command(_, let run):
+            try await run(transaction) { eventIndex, metadata in
+                metadata.eventID = Self.derivedID(reaction: index, part: "\(eventIndex)", of: cause.eventID)
+                metadata.correlationID = correlation
+                metadata.causationID = cause.eventID
+            }
+        case .schedule(let name, let delay):
+            let deadlineID = Self.derivedID(reaction: index, part: "deadline", of: cause.eventID)
+            try await connection.query(
+                """
+                INSERT INTO mire_process_deadlines
+                    (deadline_id, process_manager, process_id, name, due_at, correlation_id, causation_id)
+                VALUES (\(deadlineID), \(Manager.name), \(processID), \(name),
+                        now() + \(delay.wholeMilliseconds) * interval '1 millisecond', \(correlation), \(cause.eventID))
+                ON CONFLICT (deadline_id) DO NOTHING
+                """,
+                prepared: true)
+        case .cancel(let name):
+            try await connection.query(
+                """
+                DELETE FROM mire_process_deadlines
+                WHERE process_manager = \(Manager.name) AND process_id = \(processID) AND name = \(name)
+                  AND fired_at IS NULL
+                """,
+                prepared: true)
+        }
+    }
+
+    /// The id of what reaction `index` to the event `trigger` produces (`part`: an event's index,
+    /// or `deadline`): the same on every run, distinct across process managers and reactions.
+    static func derivedID(reaction index: Int, part: String, of trigger: UUID) -> UUID {
+        UUID(name: "\(Manager.name)/\(index)/\(part)", in: trigger)
+    }
+}

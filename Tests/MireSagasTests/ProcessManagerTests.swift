@@ -1,0 +1,197 @@
+import Foundation
+import MirePQ
+import MireSagas
+import MireTestSupport
+import Testing
+
+@Suite("Process managers")
+struct ProcessManagerTests {
+    struct Order {
+        var id: String
+        var from: String
+        var to: String
+        var amount: Int64
+    }
+
+    /// Four wallets of 100 and `count` orders between neighbours, some for more than the source
+    /// can have: written with `store`.
+    static func openWalletsAndOrder(_ count: Int, in store: EventStore) async throws -> [Order] {
+        for index in 0..<4 {
+            var wallet = try await store.loadOrDefault(Wallet.self, id: "w\(index)")
+            wallet.record(.deposited(amount: 100))
+            try await store.save(&wallet)
+        }
+        var orders: [Order] = []
+        for index in 0..<count {
+            let order = Order(
+                id: "t\(index)", from: "w\(index % 4)", to: "w\((index + 1) % 4)", amount: Int64(10 + index * 37 % 90))
+            var root = try await store.loadOrDefault(TransferOrder.self, id: order.id)
+            root.record(.requested(from: order.from, to: order.to, amount: order.amount))
+            try await store.save(&root)
+            orders.append(order)
+        }
+        return orders
+    }
+
+    /// Runs the saga until every order's process is done or refused.
+    static func runToCompletion(_ runner: ProcessManagerRunner<TransferSaga>, orders: [Order]) async throws {
+        for _ in 0..<30 {
+            try await runner.runUntilCaughtUp()
+            var finished = true
+            for order in orders {
+                let step = try await runner.state(of: order.id)?.step
+                if step != .done && step != .refused { finished = false }
+            }
+            if finished { return }
+        }
+        Issue.record("the sagas did not finish")
+    }
+
+    /// Checks the outcome of `orders` in the log: money conserved, each step once, in order, with
+    /// ids derived from its trigger and the trigger's correlation.
+    static func checkExactlyOnce(_ orders: [Order], runner: ProcessManagerRunner<TransferSaga>, store: EventStore)
+        async throws
+    {
+        var total: Int64 = 0
+        for index in 0..<4 {
+            let wallet = try #require(try await store.load(Wallet.self, id: "w\(index)"))
+            total += wallet.state.total
+            #expect(wallet.state.reserved.isEmpty, "w\(index) keeps a reservation open")
+        }
+        #expect(total == 400, "money is conserved")
+
+        var walletEvents: [RawRecordedEvent] = []
+        for index in 0..<4 { walletEvents += try await store.readStream(StreamID(category: "wallet", id: "w\(index)")) }
+        for order in orders {
+            let state = try #require(try await runner.state(of: order.id))
+            let request = try #require(
+                try await store.readStream(StreamID(category: TransferOrder.category, id: order.id)).first)
+            let steps = try walletEvents.filter { try TransferSaga.processID(for: $0) == order.id }
+                .sorted { $0.position < $1.position }
+            let notes = try await store.readStream(StreamID(category: Note.category, id: order.id))
+            switch state.step {
+            case .done:
+                #expect(state.handled == ["order.requested", "wallet.reserved", "wallet.credited", "wallet.confirmed"])
+                #expect(steps.map(\.type) == ["wallet.reserved", "wallet.credited", "wallet.confirmed"])
+                #expect(notes.count == 1, "\(order.id): the note of the credit step was written once")
+            case .refused:
+                #expect(state.handled == ["order.requested", "wallet.refused"])
+                #expect(steps.map(\.type) == ["wallet.refused"])
+                #expect(notes.isEmpty)
+            default:
+                Issue.record("\(order.id) ended at \(state.step)")
+            }
+            // Each step's id derives from the event that caused it; all share the request's
+            // correlation, and each names its cause.
+            var cause = request.metadata.eventID
+            for step in steps {
+                #expect(step.metadata.causationID == cause)
+                #expect(step.metadata.correlationID == request.metadata.eventID)
+                let reaction = step.type == "wallet.credited" ? 1 : 0  // the note comes first
+                #expect(step.metadata.eventID == UUID(name: "transfer_saga/\(reaction)/0", in: cause))
+                cause = step.metadata.eventID
+            }
+        }
+    }
+
+    @Test func aTransferSagaRunsEachReactionOnceAndConservesMoney() async throws {
+        try await TestDatabase.withStore { store in
+            let orders = try await Self.openWalletsAndOrder(24, in: store)
+            let runner = ProcessManagerRunner(
+                TransferSaga.self, store: store, configuration: sagaConfiguration("s1", for: TransferSaga.self),
+                logger: TestDatabase.logger)
+            try await Self.runToCompletion(runner, orders: orders)
+            try await Self.checkExactlyOnce(orders, runner: runner, store: store)
+            let refused = try await orders.asyncFilter { try await runner.state(of: $0.id)?.step == .refused }
+            #expect(!refused.isEmpty && refused.count < orders.count, "both outcomes are exercised")
+        }
+    }
+
+    @Test func aReactionThatFailsHalfWayRollsBackAndRunsAgainWithTheSameIDs() async throws {
+        try await TestDatabase.withStore { store in
+            let orders = try await Self.openWalletsAndOrder(6, in: store)
+            // The credit of t1 fails twice: its delivery rolls back after the note was written.
+            TransferSaga.creditFailures.withLock { $0["t1"] = 2 }
+            let runner = ProcessManagerRunner(
+                TransferSaga.self, store: store, configuration: sagaConfiguration("s1", for: TransferSaga.self),
+                logger: TestDatabase.logger)
+            try await Self.runToCompletion(runner, orders: orders)
+            #expect(TransferSaga.creditFailures.value["t1"] == 0, "the injected failures happened")
+            try await Self.checkExactlyOnce(orders, runner: runner, store: store)
+        }
+    }
+
+    @Test func aLostCommitReplyOfADeliveryRunsNoReactionTwice() async throws {
+        try await TestDatabase.withProxiedStore { store, proxy, direct in
+            let orders = try await Self.openWalletsAndOrder(8, in: direct)
+            let runner = ProcessManagerRunner(
+                TransferSaga.self, store: store, configuration: sagaConfiguration("s1", for: TransferSaga.self),
+                logger: TestDatabase.logger)
+            // The first deliveries commit, and their replies are lost.
+            proxy.arm(.dropReply, whenStatementIs: "COMMIT", alone: true, times: 3)
+            try await Self.runToCompletion(runner, orders: orders)
+            #expect(proxy.faultsFired == 3)
+            let audit = ProcessManagerRunner(
+                TransferSaga.self, store: direct, configuration: sagaConfiguration("a", for: TransferSaga.self),
+                logger: TestDatabase.logger)
+            try await Self.checkExactlyOnce(orders, runner: audit, store: direct)
+        }
+    }
+
+    @Test func aDeadlineFiresOnceWhenDueAndACancelledOneNever() async throws {
+        try await TestDatabase.withStore { store in
+            var order = try await store.loadOrDefault(TransferOrder.self, id: "d1")
+            order.record(.requested(from: "w0", to: "w1", amount: 1))
+            try await store.save(&order)
+            let request = try #require(try await store.readStream(order.id).first)
+            let configuration = sagaConfiguration("r1", for: Reminder.self)
+            let runner = ProcessManagerRunner(
+                Reminder.self, store: store, configuration: configuration, logger: TestDatabase.logger)
+            try await runner.runUntilCaughtUp()
+
+            // One deadline is pending (the other was cancelled by the same reaction); not due for
+            // an hour, so nothing fires.
+            let pending = try await store.pool.withConnection { connection in
+                try await connection.query(
+                    "SELECT name, fired_at IS NULL FROM mire_process_deadlines WHERE process_manager = 'reminder'"
+                ).map { try $0.decode((String, Bool).self) }
+            }
+            #expect(pending.map(\.0) == ["remind"] && pending.map(\.1) == [true])
+            #expect(try await runner.fireDueDeadlines() == 0)
+
+            // Make it due; two workers fire at once: it fires once.
+            try await store.pool.withConnection { connection in
+                try await connection.query("UPDATE mire_process_deadlines SET due_at = now() - interval '1 second'")
+            }
+            let other = ProcessManagerRunner(
+                Reminder.self, store: store, configuration: sagaConfiguration("r2", for: Reminder.self),
+                logger: TestDatabase.logger)
+            async let firstFired = runner.fireDueDeadlines()
+            async let secondFired = other.fireDueDeadlines()
+            #expect(try await firstFired + secondFired == 1)
+            #expect(try await runner.fireDueDeadlines() == 0)
+
+            // Delivered to the process as an event whose id is the deadline's, once.
+            try await runner.runUntilCaughtUp()
+            try await runner.runUntilCaughtUp()
+            #expect(try await runner.state(of: "d1")?.reminded == 1)
+            let delivered = try await store.readStream(StreamID(category: Reminder.name, id: "d1"))
+            #expect(delivered.map(\.type) == [ProcessDeadline.eventType])
+            #expect(delivered.first?.deadline == ProcessDeadline(name: "remind"))
+            #expect(delivered.first?.metadata.causationID == request.metadata.eventID)
+            #expect(delivered.first?.metadata.correlationID == request.metadata.eventID)
+            let notes = try await store.readStream(StreamID(category: Note.category, id: "d1"))
+            #expect(notes.count == 1)
+            #expect(try notes.first?.decode(as: Note.self).event == .written("remind for d1"))
+            #expect(notes.first?.metadata.causationID == delivered.first?.metadata.eventID)
+        }
+    }
+}
+
+extension Array {
+    fileprivate func asyncFilter(_ include: (Element) async throws -> Bool) async rethrows -> [Element] {
+        var kept: [Element] = []
+        for element in self where try await include(element) { kept.append(element) }
+        return kept
+    }
+}

@@ -1,4 +1,5 @@
-public import MireCore
+public import Foundation
+@_spi(Internals) public import MireCore
 public import MireTransactions
 
 /// What a process manager does about an event: a command to an aggregate, or a deadline to
@@ -20,6 +21,7 @@ public struct ProcessReaction: Sendable {
             run:
                 @Sendable (EventTransaction, _ stamp: @Sendable (Int, inout EventMetadata) -> Void) async throws -> Void
         )
+        case send(topic: String, key: String?, payload: Data)
         case schedule(name: String, delay: Duration)
         case cancel(name: String)
     }
@@ -50,6 +52,17 @@ public struct ProcessReaction: Sendable {
                 root.updateUncommittedMetadata(stamp)
                 try await transaction.save(&root)
             })
+    }
+
+    /// Writes a message to the outbox (for a system outside PostgreSQL), delivered at least once
+    /// by an ``OutboxWorker``. Its key, by which receivers deduplicate, is `key`, or else derived
+    /// from the triggering event and the reaction's place (the same on every run).
+    ///
+    /// ```swift
+    /// .send("large-withdrawal", json: Alert(account: id, cents: cents))
+    /// ```
+    public static func send(_ topic: String, key: String? = nil, json: some Encodable) throws -> ProcessReaction {
+        ProcessReaction(kind: .send(topic: topic, key: key, payload: try encodeJSON(json)))
     }
 
     /// Schedules the deadline `name` of this process, due `delay` after the reaction commits

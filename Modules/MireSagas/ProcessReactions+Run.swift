@@ -61,6 +61,10 @@ struct ProcessDelivery<Manager: ProcessManager>: Sendable {
                 metadata.correlationID = correlation
                 metadata.causationID = cause.eventID
             }
+        case .send(let topic, let key, let payload):
+            let derived = Self.derivedID(reaction: index, part: "message", of: cause.eventID).uuidString.lowercased()
+            try await Outbox.enqueue(
+                OutboxMessage(topic: topic, key: key ?? "\(Manager.name)-\(derived)", payload: payload), on: connection)
         case .schedule(let name, let delay):
             let deadlineID = Self.derivedID(reaction: index, part: "deadline", of: cause.eventID)
             try await connection.query(

@@ -39,8 +39,10 @@ struct MigrationTests {
             }
             #expect(
                 tables == [
-                    "mire_events", "mire_projection_leases", "mire_projection_skipped", "mire_schema_migrations",
-                    "mire_snapshots", "mire_streams", "mire_subscriptions",
+                    "mire_events", "mire_outbox", "mire_process_deadlines", "mire_process_states",
+                    "mire_projection_leases",
+                    "mire_projection_skipped", "mire_schema_migrations", "mire_snapshots", "mire_streams",
+                    "mire_subscriptions",
                 ])
         }
     }

@@ -25,8 +25,12 @@ CREATE TABLE mire_process_deadlines (
     correlation_id  uuid        NOT NULL,
     causation_id    uuid        NOT NULL,
     -- Set in the transaction that appends the delivering event: a deadline fires once.
-    fired_at        timestamptz
+    fired_at        timestamptz,
+    -- Set by the delivery that hands the event to the process (once), or by a cancelling
+    -- reaction before that (the event, if it fired, is then dropped on arrival).
+    delivered_at    timestamptz,
+    cancelled_at    timestamptz
 );
 
 CREATE INDEX mire_process_deadlines_due ON mire_process_deadlines (process_manager, due_at)
-    WHERE fired_at IS NULL;
+    WHERE fired_at IS NULL AND cancelled_at IS NULL;

@@ -26,8 +26,9 @@ public import MirePostgres
 /// }
 /// ```
 public protocol ProcessManager: Codable, Sendable {
-    /// The stable name: the process manager's checkpoint, lease and states are kept under it, and
-    /// its deadlines are delivered in streams of this category. No `-`. Renaming it starts over.
+    /// The stable name, under which its checkpoint, lease, states and deadlines are kept. No `-`.
+    /// Never rename one that has run: under a new name it starts from the beginning of the log
+    /// and reacts again to every past event, with new ids.
     static var name: String { get }
 
     /// A process before its first event.
@@ -46,8 +47,19 @@ public protocol ProcessManager: Codable, Sendable {
     mutating func apply(_ event: RawRecordedEvent) throws
 }
 
-/// A deadline that came due: what a process manager receives, as an event in a stream of its own
-/// category named after the process (type ``eventType``), once, after it is due.
+extension ProcessManager {
+    /// Where this process manager's checkpoint and lease are kept (beside projections', under a
+    /// prefix no projection of an application uses).
+    static var projectionName: String { "mire.process.\(name)" }
+    /// The lease of its deadline poller.
+    static var deadlineLease: String { projectionName + ".deadlines" }
+    /// The category of the streams its deadlines are delivered in, one per process.
+    static var deadlineCategory: String { projectionName }
+}
+
+/// A deadline that came due: what a process manager receives, once, after it is due and unless it
+/// was cancelled first, as an event of type ``eventType`` in the stream
+/// `mire.process.<name>-<process id>`. Other process managers never see it.
 ///
 /// ```swift
 /// if let deadline = event.deadline, deadline.name == "expire" { return [.command(…)] }

@@ -31,16 +31,21 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
     /// ```
     public struct Configuration: Sendable {
         /// How events are delivered: the worker id, lease, batch size, polling and retries of
-        /// the projection that feeds the process manager.
+        /// the projection that feeds the process manager. Its batch size is 1 by default: the
+        /// aggregates a delivery's commands lock stay locked until it commits, so a larger batch
+        /// trades their availability (and lock order) for throughput. Its poison policy is not
+        /// used: a process manager never skips an event (a skipped step would strand its
+        /// process), it retries.
         public var delivery: ProjectionRunner.Configuration
         /// How often due deadlines are looked for.
         public var deadlinePollInterval: Duration
-        /// Deadlines fired per transaction.
+        /// Deadlines fired per transaction (at least 1).
         public var deadlineBatchSize: Int
 
         /// Defaults, for worker `workerID`.
         public init(workerID: String) {
             delivery = ProjectionRunner.Configuration(workerID: workerID)
+            delivery.batchSize = 1
             deadlinePollInterval = .seconds(1)
             deadlineBatchSize = 100
         }
@@ -61,10 +66,15 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
         precondition(
             !Manager.name.isEmpty && !Manager.name.contains("-"),
             "a process manager's name is a stream category: non-empty, without '-'")
+        var configuration = configuration
+        configuration.deadlineBatchSize = max(1, configuration.deadlineBatchSize)
+        configuration.delivery.poisonPolicy = .retryForever
         self.store = store
         self.configuration = configuration
         let delivery = ProcessDelivery<Manager>(store: store)
-        var projection = Projection.batched(name: Manager.name, category: nil, delivery: .transactional) {
+        var projection = Projection.batched(
+            name: Manager.projectionName, category: nil, delivery: .transactional
+        ) {
             events, connection in
             try await delivery.handle(events, on: connection)
         }
@@ -117,7 +127,7 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
             try await connection.query(
                 """
                 SELECT EXISTS (SELECT FROM mire_process_deadlines
-                               WHERE process_manager = \(Manager.name) AND fired_at IS NULL AND due_at <= now())
+                               WHERE process_manager = \(Manager.name) AND fired_at IS NULL AND cancelled_at IS NULL AND due_at <= now())
                 """,
                 prepared: true
             ).single(Bool.self)
@@ -139,7 +149,7 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
             let due = try await connection.query(
                 """
                 SELECT deadline_id, process_id, name, correlation_id, causation_id FROM mire_process_deadlines
-                WHERE process_manager = \(Manager.name) AND fired_at IS NULL AND due_at <= now()
+                WHERE process_manager = \(Manager.name) AND fired_at IS NULL AND cancelled_at IS NULL AND due_at <= now()
                 ORDER BY due_at, deadline_id LIMIT \(Int64(max(1, configuration.deadlineBatchSize)))
                 FOR UPDATE SKIP LOCKED
                 """,
@@ -154,7 +164,7 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
                     type: ProcessDeadline.eventType, payload: try encodeJSON(ProcessDeadline(name: name)),
                     metadata: metadata)
                 try await transaction.append(
-                    [event], to: try StreamID(category: Manager.name, id: processID), expecting: .any)
+                    [event], to: try StreamID(category: Manager.deadlineCategory, id: processID), expecting: .any)
                 fired.append(deadlineID)
             }
             claimed(fired.count)
@@ -178,9 +188,6 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
         }
     }
 
-    /// The lease name of the deadline poller.
-    var deadlineLease: String { Manager.name + ".deadlines" }
-
     /// Polls for due deadlines while holding their lease; waits for it otherwise.
     private func fireDeadlinesUnderLease() async throws {
         let delivery = configuration.delivery
@@ -189,7 +196,7 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
             let grant: LeaseGrant?
             do {
                 grant = try await leases.acquire(
-                    deadlineLease, workerID: delivery.workerID, ttl: delivery.leaseTTL,
+                    Manager.deadlineLease, workerID: delivery.workerID, ttl: delivery.leaseTTL,
                     lockTimeout: delivery.leaseLockTimeout)
             } catch let error as CancellationError {
                 throw error

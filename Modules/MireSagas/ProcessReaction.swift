@@ -17,7 +17,6 @@ public struct ProcessReaction: Sendable {
         /// Loads the aggregate, locking its stream (a new one when it has no events), runs the
         /// command on it and saves what it recorded.
         case command(
-            stream: String,
             run:
                 @Sendable (EventTransaction, _ stamp: @Sendable (Int, inout EventMetadata) -> Void) async throws -> Void
         )
@@ -45,7 +44,7 @@ public struct ProcessReaction: Sendable {
         _ type: A.Type, id: String, _ command: @escaping @Sendable (inout AggregateRoot<A>) throws -> Void
     ) -> ProcessReaction {
         ProcessReaction(
-            kind: .command(stream: "\(A.category)-\(id)") { transaction, stamp in
+            kind: .command { transaction, stamp in
                 var root = try await transaction.loadForUpdate(A.self, id: id) ?? AggregateRoot<A>(id: id)
                 try command(&root)
                 guard root.hasUncommittedEvents else { return }
@@ -76,7 +75,8 @@ public struct ProcessReaction: Sendable {
         ProcessReaction(kind: .schedule(name: name, delay: delay))
     }
 
-    /// Cancels this process's deadlines named `name` that have not fired.
+    /// Cancels this process's deadlines named `name` that it has not received yet: one not fired
+    /// never fires, and one that fired meanwhile is dropped when it arrives.
     ///
     /// ```swift
     /// .cancelDeadline("expire")

@@ -11,12 +11,25 @@ import MireTransactions
 struct ProcessDelivery<Manager: ProcessManager>: Sendable {
     let store: EventStore
 
-    /// The process `event` belongs to: a deadline's own, or the one the process manager names.
+    /// The process `event` belongs to: a deadline's own (deadlines go to the process manager that
+    /// scheduled them, and to no other), or the one the process manager names.
     static func processID(for event: RawRecordedEvent) throws -> String? {
-        if event.stream.category == Manager.name {
-            return event.type == ProcessDeadline.eventType ? event.stream.entityID : nil
+        if event.type == ProcessDeadline.eventType {
+            return event.stream.category == Manager.deadlineCategory ? event.stream.entityID : nil
         }
         return try Manager.processID(for: event)
+    }
+
+    /// Whether the deadline that `event` delivers is still wanted, marking it delivered: not when
+    /// its process cancelled it after it fired (a cancel that raced the poller).
+    private static func takeDeadline(_ event: RawRecordedEvent, on connection: PGConnection) async throws -> Bool {
+        try await connection.query(
+            """
+            UPDATE mire_process_deadlines SET delivered_at = now()
+            WHERE deadline_id = \(event.metadata.eventID) AND cancelled_at IS NULL AND delivered_at IS NULL
+            """,
+            prepared: true
+        ).affectedRows == 1
     }
 
     func handle(_ events: [RawRecordedEvent], on connection: PGConnection) async throws {
@@ -25,6 +38,9 @@ struct ProcessDelivery<Manager: ProcessManager>: Sendable {
             var touched: [String] = []
             for event in events {
                 guard let processID = try Self.processID(for: event) else { continue }
+                if event.type == ProcessDeadline.eventType, try await !Self.takeDeadline(event, on: connection) {
+                    continue
+                }
                 var process: ProcessRecord<Manager>
                 if let known = processes[processID] {
                     process = known
@@ -55,7 +71,7 @@ struct ProcessDelivery<Manager: ProcessManager>: Sendable {
         let cause = trigger.metadata
         let correlation = cause.correlationID ?? cause.eventID
         switch reaction.kind {
-        case .command(_, let run):
+        case .command(let run):
             try await run(transaction) { eventIndex, metadata in
                 metadata.eventID = Self.derivedID(reaction: index, part: "\(eventIndex)", of: cause.eventID)
                 metadata.correlationID = correlation
@@ -66,6 +82,9 @@ struct ProcessDelivery<Manager: ProcessManager>: Sendable {
             try await Outbox.enqueue(
                 OutboxMessage(topic: topic, key: key ?? "\(Manager.name)-\(derived)", payload: payload), on: connection)
         case .schedule(let name, let delay):
+            // Refused here, in the reaction, rather than when it comes due: the stream it will
+            // be delivered in must be a valid one.
+            _ = try StreamID(category: Manager.deadlineCategory, id: processID)
             let deadlineID = Self.derivedID(reaction: index, part: "deadline", of: cause.eventID)
             try await connection.query(
                 """
@@ -77,11 +96,12 @@ struct ProcessDelivery<Manager: ProcessManager>: Sendable {
                 """,
                 prepared: true)
         case .cancel(let name):
+            // Also one that fired and is not delivered yet: its event is then dropped on arrival.
             try await connection.query(
                 """
-                DELETE FROM mire_process_deadlines
+                UPDATE mire_process_deadlines SET cancelled_at = now()
                 WHERE process_manager = \(Manager.name) AND process_id = \(processID) AND name = \(name)
-                  AND fired_at IS NULL
+                  AND cancelled_at IS NULL AND delivered_at IS NULL
                 """,
                 prepared: true)
         }

@@ -149,33 +149,38 @@ struct ProcessManagerTests {
                 Reminder.self, store: store, configuration: configuration, logger: TestDatabase.logger)
             try await runner.runUntilCaughtUp()
 
-            // One deadline is pending (the other was cancelled by the same reaction); not due for
-            // an hour, so nothing fires.
-            let pending = try await store.pool.withConnection { connection in
+            // Two deadlines, one cancelled by the same reaction; neither due for an hour, so
+            // nothing fires.
+            let scheduled = try await store.pool.withConnection { connection in
                 try await connection.query(
-                    "SELECT name, fired_at IS NULL FROM mire_process_deadlines WHERE process_manager = 'reminder'"
-                ).map { try $0.decode((String, Bool).self) }
+                    """
+                    SELECT name, fired_at IS NULL, cancelled_at IS NOT NULL FROM mire_process_deadlines
+                    WHERE process_manager = 'reminder' ORDER BY name
+                    """
+                ).map { try $0.decode((String, Bool, Bool).self) }
             }
-            #expect(pending.map(\.0) == ["remind"] && pending.map(\.1) == [true])
+            #expect(scheduled.map(\.0) == ["remind", "withdrawn"])
+            #expect(scheduled.map(\.1) == [true, true] && scheduled.map(\.2) == [false, true])
             #expect(try await runner.fireDueDeadlines() == 0)
 
-            // Make it due; two workers fire at once: it fires once.
+            // Make both due. While another worker holds the live one (in the middle of firing
+            // it), this one skips it instead of waiting or firing it too.
             try await store.pool.withConnection { connection in
                 try await connection.query("UPDATE mire_process_deadlines SET due_at = now() - interval '1 second'")
             }
-            let other = ProcessManagerRunner(
-                Reminder.self, store: store, configuration: sagaConfiguration("r2", for: Reminder.self),
-                logger: TestDatabase.logger)
-            async let firstFired = runner.fireDueDeadlines()
-            async let secondFired = other.fireDueDeadlines()
-            #expect(try await firstFired + secondFired == 1)
+            try await store.pool.withTransaction { connection in
+                try await connection.query("SELECT FROM mire_process_deadlines WHERE name = 'remind' FOR UPDATE")
+                #expect(try await runner.fireDueDeadlines() == 0)
+            }
+            // Then it fires, once; the cancelled one never.
+            #expect(try await runner.fireDueDeadlines() == 1)
             #expect(try await runner.fireDueDeadlines() == 0)
 
             // Delivered to the process as an event whose id is the deadline's, once.
             try await runner.runUntilCaughtUp()
             try await runner.runUntilCaughtUp()
             #expect(try await runner.state(of: "d1")?.reminded == 1)
-            let delivered = try await store.readStream(StreamID(category: Reminder.name, id: "d1"))
+            let delivered = try await store.readStream(StreamID(category: "mire.process.reminder", id: "d1"))
             #expect(delivered.map(\.type) == [ProcessDeadline.eventType])
             #expect(delivered.first?.deadline == ProcessDeadline(name: "remind"))
             #expect(delivered.first?.metadata.causationID == request.metadata.eventID)
@@ -184,6 +189,54 @@ struct ProcessManagerTests {
             #expect(notes.count == 1)
             #expect(try notes.first?.decode(as: Note.self).event == .written("remind for d1"))
             #expect(notes.first?.metadata.causationID == delivered.first?.metadata.eventID)
+        }
+    }
+
+    @Test func aDeadlineCancelledAfterItFiredIsDroppedOnArrival() async throws {
+        try await TestDatabase.withStore { store in
+            var order = try await store.loadOrDefault(TransferOrder.self, id: "d2")
+            order.record(.requested(from: "w0", to: "w1", amount: 1))
+            try await store.save(&order)
+            let runner = ProcessManagerRunner(
+                Reminder.self, store: store, configuration: sagaConfiguration("r1", for: Reminder.self),
+                logger: TestDatabase.logger)
+            try await runner.runUntilCaughtUp()
+            // The order is cancelled, and the reminder fires before the process manager has
+            // handled the cancellation (the poller raced it).
+            order.record(.cancelled)
+            try await store.save(&order)
+            try await store.pool.withConnection { connection in
+                try await connection.query("UPDATE mire_process_deadlines SET due_at = now() - interval '1 second'")
+            }
+            #expect(try await runner.fireDueDeadlines() == 1)
+            try await runner.runUntilCaughtUp()
+            try await runner.runUntilCaughtUp()
+            // The deadline event is in the log, but the process, having cancelled it, never
+            // receives it.
+            let fired = try await store.readStream(StreamID(category: "mire.process.reminder", id: "d2"))
+            #expect(fired.map(\.type) == [ProcessDeadline.eventType])
+            #expect(try await runner.state(of: "d2")?.reminded == 0)
+            #expect(try await store.readStream(StreamID(category: Note.category, id: "d2")).isEmpty)
+        }
+    }
+
+    @Test func severalEventsOfOneProcessInOneDeliveryFoldIntoOneState() async throws {
+        try await TestDatabase.withStore { store in
+            var order = try await store.loadOrDefault(TransferOrder.self, id: "c1")
+            order.record(.requested(from: "nobody", to: "w1", amount: 1))
+            try await store.save(&order)
+            var other = try await store.loadOrDefault(Wallet.self, id: "elsewhere")
+            other.record(.refused(transfer: "c1"))
+            try await store.save(&other)
+            var configuration = sagaConfiguration("s1", for: TransferSaga.self)
+            configuration.delivery.batchSize = 50
+            let runner = ProcessManagerRunner(
+                TransferSaga.self, store: store, configuration: configuration, logger: TestDatabase.logger)
+            // Both events come in the first delivery: the second is handled in the state the
+            // first left.
+            try await runner.runUntilCaughtUp()
+            let state = try #require(try await runner.state(of: "c1"))
+            #expect(Array(state.handled.prefix(2)) == ["order.requested", "wallet.refused"])
         }
     }
 }

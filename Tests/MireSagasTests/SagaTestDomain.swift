@@ -35,6 +35,7 @@ struct TransferOrder: Aggregate {
     static let category = "order"
     enum Event: Codable, Sendable {
         case requested(from: String, to: String, amount: Int64)
+        case cancelled
     }
     mutating func apply(_ event: Event) {}
 }
@@ -155,6 +156,7 @@ struct Reminder: ProcessManager {
             let id = event.stream.entityID
             return [.command(Note.self, id: id) { $0.record(.written("\(deadline.name) for \(id)")) }]
         }
+        if case .cancelled = try event.decode(as: TransferOrder.self).event { return [.cancelDeadline("remind")] }
         return [
             .schedule("remind", after: .seconds(3_600)),
             .schedule("withdrawn", after: .seconds(3_600)),

@@ -178,7 +178,7 @@ let package = Package(
         .target(
             name: "MireBankDomain",
             dependencies: [
-                "MireCore", "MireMacros", "MirePQ", "MirePostgres", "MireSnapshots", "MireTransactions",
+                "MireCore", "MireMacros", "MirePQ", "MirePostgres", "MireSnapshots", "MireTransactions", "MireSagas",
                 "MireProjections",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -203,6 +203,7 @@ let package = Package(
                 "MireSnapshots",
                 "MireProjections",
                 "MireTransactions",
+                "MireSagas",
                 "MireLocalServer",
                 "MireTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -281,7 +282,8 @@ let package = Package(
         .testTarget(
             name: "MireBankTests",
             dependencies: [
-                "MirePQ", "MireBankCLI", "MireBankDomain", "MirePostgres", "MireTestSupport", "MireTesting",
+                "MirePQ", "MireBankCLI", "MireBankDomain", "MirePostgres", "MireSagas", "MireTestSupport",
+                "MireTesting",
             ],
             path: "Tests/MireBankTests",
             swiftSettings: swiftSettings

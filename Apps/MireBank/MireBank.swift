@@ -27,7 +27,7 @@ struct MireBank: AsyncParsableCommand {
         subcommands: [
             Demo.self, Database.self, Open.self, Deposit.self, Withdraw.self, Close.self, Balance.self, History.self,
             Race.self, Ingest.self, Transfer.self, TransferStorm.self, Snapshot.self, Bench.self, Project.self,
-            Accounts.self, Statement.self, Chaos.self,
+            Accounts.self, Statement.self, Saga.self, OutboxCommand.self, Chaos.self,
         ]
     )
 

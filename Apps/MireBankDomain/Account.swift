@@ -11,6 +11,14 @@ public enum AccountEvent: Codable, Sendable, Equatable {
     case withdrawn(amount: Int64)
     case transferredOut(amount: Int64, to: String)
     case transferredIn(amount: Int64, from: String)
+    /// A saga transfer's first step: the money leaves the balance, held for `transfer` to `to`.
+    case reserved(amount: Int64, transfer: String, to: String)
+    /// A saga transfer's compensation: the money held for `transfer` comes back.
+    case reservationReleased(amount: Int64, transfer: String)
+    /// A saga transfer's money arrives from `from`.
+    case credited(amount: Int64, transfer: String, from: String)
+    /// A saga transfer step this account refused (no money moves).
+    case transferRefused(transfer: String, reason: String)
     case closed
 }
 
@@ -33,7 +41,7 @@ public struct Account: SnapshottableAggregate, Equatable {
         case .opened(let owner):
             self.owner = owner
             isOpen = true
-        case .deposited, .withdrawn, .transferredOut, .transferredIn:
+        case .deposited, .withdrawn, .transferredOut, .transferredIn, .reserved, .reservationReleased, .credited:
             // checkApplicable(_:) has accepted the event (replay and every command check it first);
             // should anything skip it, the balance stays as it was rather than trapping.
             if let next = try? balance(after: event) {
@@ -41,6 +49,7 @@ public struct Account: SnapshottableAggregate, Equatable {
             } else {
                 assertionFailure("\(event) was recorded without checkApplicable(_:)")
             }
+        case .transferRefused: break
         case .closed:
             isOpen = false
             isClosed = true
@@ -57,11 +66,12 @@ public struct Account: SnapshottableAggregate, Equatable {
     private func balance(after event: AccountEvent) throws(BankError) -> Int64 {
         let change: Int64
         switch event {
-        case .opened, .closed: return balance
-        case .deposited(let amount), .transferredIn(let amount, _):
+        case .opened, .closed, .transferRefused: return balance
+        case .deposited(let amount), .transferredIn(let amount, _), .reservationReleased(let amount, _),
+            .credited(let amount, _, _):
             guard amount > 0 else { throw .invalidAmount(Money(cents: amount)) }
             change = amount
-        case .withdrawn(let amount), .transferredOut(let amount, _):
+        case .withdrawn(let amount), .transferredOut(let amount, _), .reserved(let amount, _, _):
             guard amount > 0 else { throw .invalidAmount(Money(cents: amount)) }
             change = -amount
         }
@@ -113,6 +123,42 @@ extension AggregateRoot where State == Account {
         try requireOpen()
         try state.checkApplicable(.transferredIn(amount: amount.cents, from: other))
         record(.transferredIn(amount: amount.cents, from: other), metadata: EventMetadata(correlationID: command))
+    }
+
+    /// A saga transfer's first step: sets `amount` aside for `transfer`, or records why not
+    /// (closed, insufficient funds). Business refusals are events, not errors: the transfer saga
+    /// reacts to them.
+    public mutating func reserve(_ amount: Money, for transfer: String, to other: String) {
+        do {
+            try requireOpen()
+            guard amount.cents > 0 else { throw BankError.invalidAmount(amount) }
+            guard amount.cents <= state.balance else {
+                throw BankError.insufficientFunds(
+                    account: entityID, balance: Money(cents: state.balance), requested: amount)
+            }
+            try state.checkApplicable(.reserved(amount: amount.cents, transfer: transfer, to: other))
+            record(.reserved(amount: amount.cents, transfer: transfer, to: other))
+        } catch {
+            record(.transferRefused(transfer: transfer, reason: "\(error)"))
+        }
+    }
+
+    /// A saga transfer's credit: `amount` arrives from `other`, or the refusal is recorded.
+    public mutating func credit(_ amount: Money, for transfer: String, from other: String) {
+        do {
+            try requireOpen()
+            try state.checkApplicable(.credited(amount: amount.cents, transfer: transfer, from: other))
+            record(.credited(amount: amount.cents, transfer: transfer, from: other))
+        } catch {
+            record(.transferRefused(transfer: transfer, reason: "\(error)"))
+        }
+    }
+
+    /// A saga transfer's compensation: the money reserved for `transfer` comes back (allowed on
+    /// a closed account too: it was this account's money).
+    public mutating func releaseReservation(_ amount: Money, for transfer: String) throws(BankError) {
+        try state.checkApplicable(.reservationReleased(amount: amount.cents, transfer: transfer))
+        record(.reservationReleased(amount: amount.cents, transfer: transfer))
     }
 
     public mutating func close() throws(BankError) {

@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 public import MirePQ
+public import MireSagas
 public import MireSnapshots
 public import MireTransactions
 
@@ -30,10 +31,61 @@ public struct Bank: Sendable {
         try await store.update(Account.self, id: id, retry: retry) { try $0.deposit(amount, command: command) }
     }
 
-    /// Withdraws from an open account; overdrafts are refused.
+    /// Withdraws from an open account; overdrafts are refused. A withdrawal of
+    /// ``largeWithdrawal`` or more also writes an alert to the outbox, in the same transaction
+    /// (topic ``largeWithdrawalTopic``, keyed by the withdrawal's event id).
     @discardableResult
     public func withdraw(_ amount: Money, from id: String) async throws -> UpdateResult<Account> {
-        try await store.update(Account.self, id: id) { try $0.withdraw(amount) }
+        guard amount >= Self.largeWithdrawal else {
+            return try await store.update(Account.self, id: id) { try $0.withdraw(amount) }
+        }
+        let root = try await store.transaction(Self.transferOptions) { tx in
+            guard var account = try await tx.loadForUpdate(Account.self, id: id) else {
+                throw BankError.notFound(account: id)
+            }
+            try account.withdraw(amount)
+            let eventID = account.uncommittedEvents.last?.metadata.eventID ?? UUID()
+            try await tx.save(&account)
+            let alert = LargeWithdrawal(account: id, cents: amount.cents, version: account.version)
+            try await tx.enqueue(
+                OutboxMessage(topic: Self.largeWithdrawalTopic, key: "withdrawal-\(eventID)", json: alert))
+            return account
+        }
+        return UpdateResult(root: root, attempts: 1, conflicts: 0)
+    }
+
+    /// Withdrawals from this amount on are announced through the outbox.
+    public static let largeWithdrawal = Money(cents: 1_000_00)
+    /// The outbox topic of large withdrawals.
+    public static let largeWithdrawalTopic = "large-withdrawal"
+
+    /// What the outbox says about a large withdrawal.
+    public struct LargeWithdrawal: Sendable, Codable, Equatable {
+        public var account: String
+        public var cents: Int64
+        /// The account's version after the withdrawal.
+        public var version: Int64
+    }
+
+    /// Requests a transfer run as a saga (``TransferSaga``): recorded at once, carried out in steps
+    /// by the saga's runner. `id` names the transfer; requesting it again is refused.
+    @discardableResult
+    public func requestTransfer(_ id: String, _ amount: Money, from source: String, to destination: String)
+        async throws -> AggregateRoot<TransferOrder>
+    {
+        var order = try AggregateRoot<TransferOrder>(id: id)
+        try order.request(amount, from: source, to: destination)
+        do {
+            try await store.save(&order)
+        } catch let error as MireError where error.code == .concurrencyConflict {
+            throw BankError.transferExists(id)
+        }
+        return order
+    }
+
+    /// A saga transfer as recorded; nil when it was never requested.
+    public func transferOrder(_ id: String) async throws -> AggregateRoot<TransferOrder>? {
+        try await store.load(TransferOrder.self, id: id)
     }
 
     /// Closes an account whose balance is zero.

@@ -10,6 +10,7 @@ public enum BankError: Error, Equatable, CustomStringConvertible {
     case amountOutOfRange(Int64, times: Int64)
     case invalidOwner
     case sameAccount(String)
+    case transferExists(String)
 
     public var description: String {
         switch self {
@@ -33,6 +34,8 @@ public enum BankError: Error, Equatable, CustomStringConvertible {
             "the owner's name must not be empty"
         case .sameAccount(let account):
             "cannot transfer from account \(account) to itself"
+        case .transferExists(let id):
+            "a transfer with id \(id) was requested already; `mire-bank saga status \(id)` shows how it went"
         }
     }
 }

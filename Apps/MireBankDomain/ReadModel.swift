@@ -53,9 +53,10 @@ public enum ReadModel {
             // negating Int64.min would trap.
             switch recorded.event {
             case .deposited(let value), .withdrawn(let value), .transferredIn(let value, _),
-                .transferredOut(let value, _):
+                .transferredOut(let value, _), .reserved(let value, _, _), .reservationReleased(let value, _),
+                .credited(let value, _, _):
                 guard value > 0 else { throw BankError.invalidAmount(Money(cents: value)) }
-            case .opened, .closed: break
+            case .opened, .closed, .transferRefused: break
             }
             switch recorded.event {
             case .opened(let name):
@@ -70,6 +71,14 @@ public enum ReadModel {
                 (kind, amount, delta, counterparty) = ("transfer in", value, value, from)
             case .transferredOut(let value, let to):
                 (kind, amount, delta, counterparty) = ("transfer out", value, -value, to)
+            case .reserved(let value, _, let to):
+                (kind, amount, delta, counterparty) = ("transfer out (saga)", value, -value, to)
+            case .reservationReleased(let value, _):
+                (kind, amount, delta) = ("transfer returned", value, value)
+            case .credited(let value, _, let from):
+                (kind, amount, delta, counterparty) = ("transfer in (saga)", value, value, from)
+            case .transferRefused:
+                kind = "transfer refused"
             case .closed:
                 kind = "closed"
                 open = false

@@ -2,8 +2,8 @@ public import Foundation
 @_spi(Internals) public import MireCore
 public import MireTransactions
 
-/// What a process manager does about an event: a command to an aggregate, or a deadline to
-/// schedule or cancel. Reactions run in the order given, in the transaction that also stores the
+/// What a process manager does about an event: a command to an aggregate (or a step over
+/// several), a message for the outbox, or a deadline to schedule or cancel. Reactions run in the order given, in the transaction that also stores the
 /// process's state and the checkpoint.
 ///
 /// ```swift
@@ -14,12 +14,8 @@ public import MireTransactions
 /// ```
 public struct ProcessReaction: Sendable {
     enum Kind: Sendable {
-        /// Loads the aggregate, locking its stream (a new one when it has no events), runs the
-        /// command on it and saves what it recorded.
-        case command(
-            run:
-                @Sendable (EventTransaction, _ stamp: @Sendable (Int, inout EventMetadata) -> Void) async throws -> Void
-        )
+        /// Loads and saves aggregates through the step (a command: one aggregate).
+        case step(@Sendable (ProcessStep) async throws -> Void)
         case send(topic: String, key: String?, payload: Data)
         case schedule(name: String, delay: Duration)
         case cancel(name: String)
@@ -43,14 +39,28 @@ public struct ProcessReaction: Sendable {
     public static func command<A: Aggregate>(
         _ type: A.Type, id: String, _ command: @escaping @Sendable (inout AggregateRoot<A>) throws -> Void
     ) -> ProcessReaction {
-        ProcessReaction(
-            kind: .command { transaction, stamp in
-                var root = try await transaction.loadForUpdate(A.self, id: id) ?? AggregateRoot<A>(id: id)
-                try command(&root)
-                guard root.hasUncommittedEvents else { return }
-                root.updateUncommittedMetadata(stamp)
-                try await transaction.save(&root)
-            })
+        step { step in
+            var root = try await step.load(A.self, id: id) ?? AggregateRoot<A>(id: id)
+            try command(&root)
+            try await step.save(&root)
+        }
+    }
+
+    /// Runs `body`, which loads and saves aggregates through a ``ProcessStep``: for a step that
+    /// decides across aggregates (credit the destination if it is open, else refuse on the
+    /// source). Events saved through the step get ids derived from the trigger, the reaction's
+    /// place and the save's, and the trigger's correlation and causation, as with a command.
+    ///
+    /// ```swift
+    /// .step { step in
+    ///     if var to = try await step.load(Account.self, id: to), to.state.isOpen {
+    ///         to.record(.credited(amount: amount, transfer: transfer))
+    ///         try await step.save(&to)
+    ///     }
+    /// }
+    /// ```
+    public static func step(_ body: @escaping @Sendable (ProcessStep) async throws -> Void) -> ProcessReaction {
+        ProcessReaction(kind: .step(body))
     }
 
     /// Writes a message to the outbox (for a system outside PostgreSQL), delivered at least once

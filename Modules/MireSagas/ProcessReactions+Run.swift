@@ -71,12 +71,13 @@ struct ProcessDelivery<Manager: ProcessManager>: Sendable {
         let cause = trigger.metadata
         let correlation = cause.correlationID ?? cause.eventID
         switch reaction.kind {
-        case .command(let run):
-            try await run(transaction) { eventIndex, metadata in
-                metadata.eventID = Self.derivedID(reaction: index, part: "\(eventIndex)", of: cause.eventID)
+        case .step(let body):
+            let step = ProcessStep(transaction: transaction) { save, event, metadata in
+                metadata.eventID = Self.derivedID(reaction: index, part: "\(save)/\(event)", of: cause.eventID)
                 metadata.correlationID = correlation
                 metadata.causationID = cause.eventID
             }
+            try await body(step)
         case .send(let topic, let key, let payload):
             let derived = Self.derivedID(reaction: index, part: "message", of: cause.eventID).uuidString.lowercased()
             try await Outbox.enqueue(
@@ -107,8 +108,9 @@ struct ProcessDelivery<Manager: ProcessManager>: Sendable {
         }
     }
 
-    /// The id of what reaction `index` to the event `trigger` produces (`part`: an event's index,
-    /// or `deadline`): the same on every run, distinct across process managers and reactions.
+    /// The id of what reaction `index` to the event `trigger` produces (`part`: a save's and an
+    /// event's index, `deadline` or `message`): the same on every run, distinct across process
+    /// managers and reactions.
     static func derivedID(reaction index: Int, part: String, of trigger: UUID) -> UUID {
         UUID(name: "\(Manager.name)/\(index)/\(part)", in: trigger)
     }

@@ -88,7 +88,7 @@ struct ProcessManagerTests {
                 #expect(step.metadata.causationID == cause)
                 #expect(step.metadata.correlationID == request.metadata.eventID)
                 let reaction = step.type == "wallet.credited" ? 1 : 0  // the note comes first
-                #expect(step.metadata.eventID == UUID(name: "transfer_saga/\(reaction)/0", in: cause))
+                #expect(step.metadata.eventID == UUID(name: "transfer_saga/\(reaction)/0/0", in: cause))
                 cause = step.metadata.eventID
             }
         }

@@ -149,9 +149,14 @@ struct History: AsyncParsableCommand {
             case .transferredOut(let amount, let other):
                 entry.amount = Money(cents: amount).description
                 entry.counterparty = other
-            case .transferredIn(let amount, let other):
+            case .transferredIn(let amount, let other), .reserved(let amount, _, let other),
+                .credited(let amount, _, let other):
                 entry.amount = Money(cents: amount).description
                 entry.counterparty = other
+            case .reservationReleased(let amount, let transfer):
+                entry.amount = Money(cents: amount).description
+                entry.counterparty = transfer
+            case .transferRefused(let transfer, _): entry.counterparty = transfer
             case .closed: break
             }
             return entry

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MireBankDomain
 import MireProjections
+import MireSagas
 
 /// `mire-bank demo`: runs every pattern the bank demonstrates, in order, on fresh accounts.
 struct Demo: AsyncParsableCommand {
@@ -23,6 +24,7 @@ struct Demo: AsyncParsableCommand {
         var storm: TransferStorm.Report
         var snapshots: [Bench.Report]
         var projections: [String]
+        var sagas: [String]
 
         struct Lifecycle: Encodable {
             var account: String
@@ -138,6 +140,10 @@ struct Demo: AsyncParsableCommand {
                 let projections = try await Self.projections(bank: bank, logger: logger, account: bob)
                 projections.forEach(say)
 
+                say("\n== Saga: transfers in steps (reserve, credit, complete or return the money), and the outbox")
+                let sagas = try await Self.sagas(bank: bank, logger: logger, run: String(run))
+                sagas.forEach(say)
+
                 if options.json {
                     try printOutput(
                         Report(
@@ -148,11 +154,13 @@ struct Demo: AsyncParsableCommand {
                                 account: alice, balance: Money(cents: replayed.state.balance).description,
                                 version: replayed.version, history: history),
                             validation: refusals, race: race, ingest: ingest, transfer: transfer, storm: storm,
-                            snapshots: [full, viaSnapshot], projections: projections
+                            snapshots: [full, viaSnapshot], projections: projections, sagas: sagas
                         ), json: true
                     ) { "" }
                 }
-                if !race.correct || !storm.correct || projections.contains(where: { $0.hasPrefix("WRONG") }) {
+                if !race.correct || !storm.correct
+                    || (projections + sagas).contains(where: { $0.hasPrefix("WRONG") })
+                {
                     throw ExitStatus.checkFailed
                 }
             }
@@ -161,6 +169,58 @@ struct Demo: AsyncParsableCommand {
             await database.pool.shutdown()
             throw error
         }
+    }
+
+    /// Three saga transfers (one completes, one cannot be paid, one cannot be received and
+    /// returns the money), a large withdrawal, and the outbox delivering the receipt and the alert
+    /// to a local HTTP endpoint.
+    static func sagas(bank: Bank, logger: Logger, run: String) async throws -> [String] {
+        let (dave, erin) = ("dave-\(run)", "erin-\(run)")
+        try await bank.open(dave, owner: "Dave")
+        try await bank.open(erin, owner: "Erin")
+        try await bank.deposit(Money(cents: 2_000_00), into: dave)
+        let transfers = [
+            ("ok-\(run)", Money(cents: 30_00), erin), ("too-much-\(run)", Money(cents: 5_000_00), erin),
+            ("to-nobody-\(run)", Money(cents: 10_00), "nobody-\(run)"),
+        ]
+        for (id, amount, to) in transfers { try await bank.requestTransfer(id, amount, from: dave, to: to) }
+        try await bank.withdraw(Bank.largeWithdrawal, from: dave)
+        let runner = bank.transferSaga(workerID: "demo", logger: logger)
+        _ = try await SagaRun.runUntilSettled(runner, bank: bank)
+        var lines: [String] = []
+        for (id, amount, to) in transfers {
+            let order = try await bank.transferOrder(id)?.state
+            lines.append(
+                "\(amount) \(dave) → \(to): \(order?.status.rawValue ?? "?")"
+                    + (order?.failure.map { " (\($0))" } ?? ""))
+        }
+        let (daveBalance, erinBalance) = (
+            try await bank.account(dave).state.balance, try await bank.account(erin).state.balance
+        )
+        let conserved = daveBalance == 2_000_00 - Bank.largeWithdrawal.cents - 30_00 && erinBalance == 30_00
+        lines.append(
+            "\(conserved ? "" : "WRONG: ")balances \(Money(cents: daveBalance)) and \(Money(cents: erinBalance)): "
+                + (conserved ? "only the completed transfer moved money" : "money was lost or made"))
+
+        // The outbox: a stand-in endpoint on this machine, and a worker delivering to it.
+        let receiver = try HTTPReceiver()
+        let deliverer = HTTPDeliverer(endpoint: URL(string: "http://127.0.0.1:\(receiver.port)/")!)
+        let worker = bank.outboxWorker(workerID: "demo", logger: logger, deliver: deliverer.deliver)
+        let outbox = Outbox(store: bank.store)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await receiver.serve() }
+            let started = ContinuousClock.now
+            while try await outbox.counts().pending > 0, ContinuousClock.now - started < .seconds(30) {
+                if try await worker.deliverDue() == 0 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            group.cancelAll()
+        }
+        let ours = receiver.uniqueMessages.filter { $0.key.contains(run) || $0.body.contains(run) }
+        lines.append(
+            "outbox → http://127.0.0.1:\(receiver.port)/: "
+                + ours.map { "\($0.topic) (\($0.key.prefix(24)))" }.joined(separator: ", "))
+        if ours.count != 2 { lines.append("WRONG: expected a receipt and an alert, got \(ours.count) messages") }
+        return lines
     }
 
     /// Two in-process runners share the projection: one holds the lease; when it stops, the

@@ -47,6 +47,7 @@ let package = Package(
         ratios("snapshot-ratios", in: "SnapshotRatios", using: "MireSnapshots"),
         ratios("projection-ratios", in: "ProjectionRatios", using: "MireProjections"),
         ratios("subscription-ratios", in: "SubscriptionRatios", using: "MireProjections"),
+        ratios("saga-ratios", in: "SagaRatios", using: "MireSagas"),
         // A profiling target: repeated loads of one 1,000-event stream.
         ratios("load-profile", in: "LoadProfile"),
         // A profiling target: one-event saves in a loop.

@@ -40,6 +40,10 @@ public struct Projection: Sendable {
     /// Whether handling appends events (a process manager's commands): the runner then wakes
     /// other readers after each delivery commits, as a save does.
     package var appendsEvents = false
+    /// When set, a delivery holds the events up to and including the first relevant one (all
+    /// of a batch when none is): each relevant event gets a transaction of its own, and the
+    /// events the handler ignores ride along instead of costing one each (a process manager).
+    package var relevance: (@Sendable (RawRecordedEvent) -> Bool)?
 
     /// A projection over raw events.
     public init(

@@ -280,6 +280,11 @@ public final class ProjectionRunner: Service {
             if stepUntil != nil, let first = steps.firstIndex(where: { $0.event != nil }) {
                 steps = Array(steps[...first])
             }
+            if let isRelevant = projection.relevance,
+                let first = steps.firstIndex(where: { step in step.event.map(isRelevant) ?? false })
+            {
+                steps = Array(steps[...first])  // one relevant event per delivery; the others ride along
+            }
             guard let target = steps.last?.checkpoint else { continue }
             let previous = checkpoint
             do {

@@ -51,6 +51,10 @@ extension ProcessManager {
     /// Where this process manager's checkpoint and lease are kept (beside projections', under a
     /// prefix no projection of an application uses).
     static var projectionName: String { "mire.process.\(name)" }
+    /// The checkpoint and lease of partition `index` of `count`.
+    static func projectionName(partition index: Int, of count: Int) -> String {
+        count == 1 ? projectionName : "\(projectionName)#\(index)/\(count)"
+    }
     /// The lease of its deadline poller.
     static var deadlineLease: String { projectionName + ".deadlines" }
     /// The category of the streams its deadlines are delivered in, one per process.

@@ -30,24 +30,32 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
     /// configuration.deadlinePollInterval = .milliseconds(200)
     /// ```
     public struct Configuration: Sendable {
-        /// How events are delivered: the worker id, lease, batch size, polling and retries of
-        /// the projection that feeds the process manager. Its batch size is 1 by default: the
-        /// aggregates a delivery's commands lock stay locked until it commits, so a larger batch
-        /// trades their availability (and lock order) for throughput. Its poison policy is not
-        /// used: a process manager never skips an event (a skipped step would strand its
-        /// process), it retries.
+        /// How events are delivered: the worker id, lease, batch size (events read at once),
+        /// polling and retries of the projection that feeds the process manager. Each delivery
+        /// runs one step (the events before it that the process manager ignores ride along), so
+        /// the aggregates a step's commands lock stay locked for that step only. Its poison
+        /// policy is not used: a process manager never skips an event (a skipped step would
+        /// strand its process), it retries.
         public var delivery: ProjectionRunner.Configuration
         /// How often due deadlines are looked for.
         public var deadlinePollInterval: Duration
         /// Deadlines fired per transaction (at least 1).
         public var deadlineBatchSize: Int
+        /// Partitions of the processes, delivered concurrently: each process belongs to one (by a
+        /// stable hash of its id), whose deliveries keep its events in log order; each partition
+        /// has its own checkpoint and lease. 1 (the default) delivers one event at a time; 4
+        /// runs four deliveries at once (on one worker, or spread over replicas as their leases
+        /// fall). Fixed for the life of a process manager: changing it starts the new partitions
+        /// from the beginning of the log.
+        public var partitions: Int
 
         /// Defaults, for worker `workerID`.
         public init(workerID: String) {
             delivery = ProjectionRunner.Configuration(workerID: workerID)
-            delivery.batchSize = 1
+            delivery.batchSize = 100
             deadlinePollInterval = .seconds(1)
             deadlineBatchSize = 100
+            partitions = 1
         }
     }
 
@@ -69,18 +77,24 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
         var configuration = configuration
         configuration.deadlineBatchSize = max(1, configuration.deadlineBatchSize)
         configuration.delivery.poisonPolicy = .retryForever
+        let partitions = max(1, configuration.partitions)
+        configuration.partitions = partitions
+        let projections = (0..<partitions).map { index in
+            let delivery = ProcessDelivery<Manager>(store: store, partition: index, of: partitions)
+            var projection = Projection.batched(
+                name: Manager.projectionName(partition: index, of: partitions), category: nil,
+                delivery: .transactional
+            ) { events, connection in
+                try await delivery.handle(events, on: connection)
+            }
+            projection.appendsEvents = true
+            projection.relevance = { event in delivery.isRelevant(event) }
+            return projection
+        }
         self.store = store
         self.configuration = configuration
-        let delivery = ProcessDelivery<Manager>(store: store)
-        var projection = Projection.batched(
-            name: Manager.projectionName, category: nil, delivery: .transactional
-        ) {
-            events, connection in
-            try await delivery.handle(events, on: connection)
-        }
-        projection.appendsEvents = true
         deliveries = ProjectionRunner(
-            store: store, projections: [projection], configuration: configuration.delivery, logger: logger)
+            store: store, projections: projections, configuration: configuration.delivery, logger: logger)
         leases = ProjectionLeases(pool: store.pool)
         var logger = logger
         logger[metadataKey: "mire.process_manager"] = "\(Manager.name)"

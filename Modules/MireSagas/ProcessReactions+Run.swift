@@ -10,6 +10,24 @@ import MireTransactions
 /// transaction).
 struct ProcessDelivery<Manager: ProcessManager>: Sendable {
     let store: EventStore
+    /// The partition this delivery serves, of how many.
+    let partition: Int
+    let partitions: Int
+
+    init(store: EventStore, partition: Int = 0, of partitions: Int = 1) {
+        self.store = store
+        self.partition = partition
+        self.partitions = partitions
+    }
+
+    /// The partition of `processID`, of `count`: FNV-1a over its UTF-8 bytes, the same in every
+    /// process and on every run.
+    static func partition(of processID: String, count: Int) -> Int {
+        guard count > 1 else { return 0 }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in processID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return Int(hash % UInt64(count))
+    }
 
     /// The process `event` belongs to: a deadline's own (deadlines go to the process manager that
     /// scheduled them, and to no other), or the one the process manager names.
@@ -32,12 +50,25 @@ struct ProcessDelivery<Manager: ProcessManager>: Sendable {
         ).affectedRows == 1
     }
 
+    /// Whether this delivery handles `event`; one whose routing fails counts, so that the
+    /// failure surfaces in its delivery.
+    func isRelevant(_ event: RawRecordedEvent) -> Bool {
+        do {
+            guard let processID = try Self.processID(for: event) else { return false }
+            return Self.partition(of: processID, count: partitions) == partition
+        } catch {
+            return true
+        }
+    }
+
     func handle(_ events: [RawRecordedEvent], on connection: PGConnection) async throws {
         try await EventTransaction.borrowing(connection, of: store) { transaction in
             var processes: [String: ProcessRecord<Manager>] = [:]
             var touched: [String] = []
             for event in events {
-                guard let processID = try Self.processID(for: event) else { continue }
+                guard let processID = try Self.processID(for: event),
+                    Self.partition(of: processID, count: partitions) == partition
+                else { continue }
                 if event.type == ProcessDeadline.eventType, try await !Self.takeDeadline(event, on: connection) {
                     continue
                 }

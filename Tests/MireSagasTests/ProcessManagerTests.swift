@@ -1,8 +1,9 @@
 import Foundation
 import MirePQ
-import MireSagas
 import MireTestSupport
 import Testing
+
+@testable import MireSagas
 
 @Suite("Process managers")
 struct ProcessManagerTests {
@@ -104,6 +105,28 @@ struct ProcessManagerTests {
             try await Self.checkExactlyOnce(orders, runner: runner, store: store)
             let refused = try await orders.asyncFilter { try await runner.state(of: $0.id)?.step == .refused }
             #expect(!refused.isEmpty && refused.count < orders.count, "both outcomes are exercised")
+        }
+    }
+
+    @Test func fourPartitionsDeliverConcurrentlyAndStillRunEachReactionOnce() async throws {
+        try await TestDatabase.withStore(maximumConnections: 8) { store in
+            let orders = try await Self.openWalletsAndOrder(24, in: store)
+            var configuration = sagaConfiguration("s1", for: TransferSaga.self)
+            configuration.partitions = 4
+            let runner = ProcessManagerRunner(
+                TransferSaga.self, store: store, configuration: configuration, logger: TestDatabase.logger)
+            try await Self.runToCompletion(runner, orders: orders)
+            try await Self.checkExactlyOnce(orders, runner: runner, store: store)
+            // Each partition has a checkpoint of its own, and the processes are spread over them
+            // by a hash that is the same on every run.
+            let names = try await store.pool.withConnection { connection in
+                try await connection.query(
+                    "SELECT name FROM mire_subscriptions WHERE name LIKE 'mire.process.transfer_saga#%' ORDER BY name"
+                ).map { try $0.decode(String.self, at: 0) }
+            }
+            #expect(names == (0..<4).map { "mire.process.transfer_saga#\($0)/4" })
+            let spread = orders.map { ProcessDelivery<TransferSaga>.partition(of: $0.id, count: 4) }
+            #expect(Array(spread.prefix(8)) == [1, 2, 3, 0, 1, 2, 3, 0])  // FNV-1a, as Python computes it too
         }
     }
 
@@ -220,7 +243,7 @@ struct ProcessManagerTests {
         }
     }
 
-    @Test func severalEventsOfOneProcessInOneDeliveryFoldIntoOneState() async throws {
+    @Test func twoWaitingEventsOfOneProcessAreHandledInLogOrderOneStepEach() async throws {
         try await TestDatabase.withStore { store in
             var order = try await store.loadOrDefault(TransferOrder.self, id: "c1")
             order.record(.requested(from: "nobody", to: "w1", amount: 1))
@@ -232,8 +255,8 @@ struct ProcessManagerTests {
             configuration.delivery.batchSize = 50
             let runner = ProcessManagerRunner(
                 TransferSaga.self, store: store, configuration: configuration, logger: TestDatabase.logger)
-            // Both events come in the first delivery: the second is handled in the state the
-            // first left.
+            // Both are read at once; each is a step of its own, the second handled in the
+            // state the first left.
             try await runner.runUntilCaughtUp()
             let state = try #require(try await runner.state(of: "c1"))
             #expect(Array(state.handled.prefix(2)) == ["order.requested", "wallet.refused"])

@@ -15,6 +15,8 @@ public enum AccountEvent: Codable, Sendable, Equatable {
     case reserved(amount: Int64, transfer: String, to: String)
     /// A saga transfer's compensation: the money held for `transfer` comes back.
     case reservationReleased(amount: Int64, transfer: String)
+    /// A saga transfer's confirmation: the money held for `transfer` reached the destination.
+    case reservationConfirmed(amount: Int64, transfer: String)
     /// A saga transfer's money arrives from `from`.
     case credited(amount: Int64, transfer: String, from: String)
     /// A saga transfer step this account refused (no money moves).
@@ -26,12 +28,15 @@ public enum AccountEvent: Codable, Sendable, Equatable {
 public struct Account: SnapshottableAggregate, Equatable {
     public static let category = "account"
     /// Bump when the state's shape changes: older snapshots are then ignored.
-    public static let snapshotSchemaVersion = 1
+    public static let snapshotSchemaVersion = 2
 
     public var owner = ""
     public var balance: Int64 = 0
     public var isOpen = false
     public var isClosed = false
+    /// Money reserved for saga transfers in flight (already out of ``balance``); an account
+    /// cannot close while any is.
+    public var reserved: Int64 = 0
 
     /// A new account, before it is opened.
     public init() {}
@@ -46,10 +51,13 @@ public struct Account: SnapshottableAggregate, Equatable {
             // should anything skip it, the balance stays as it was rather than trapping.
             if let next = try? balance(after: event) {
                 balance = next
+                if case .reserved(let amount, _, _) = event { reserved += amount }
+                if case .reservationReleased(let amount, _) = event { reserved -= amount }
             } else {
                 assertionFailure("\(event) was recorded without checkApplicable(_:)")
             }
         case .transferRefused: break
+        case .reservationConfirmed(let amount, _): reserved -= amount
         case .closed:
             isOpen = false
             isClosed = true
@@ -66,7 +74,7 @@ public struct Account: SnapshottableAggregate, Equatable {
     private func balance(after event: AccountEvent) throws(BankError) -> Int64 {
         let change: Int64
         switch event {
-        case .opened, .closed, .transferRefused: return balance
+        case .opened, .closed, .transferRefused, .reservationConfirmed: return balance
         case .deposited(let amount), .transferredIn(let amount, _), .reservationReleased(let amount, _),
             .credited(let amount, _, _):
             guard amount > 0 else { throw .invalidAmount(Money(cents: amount)) }
@@ -161,9 +169,18 @@ extension AggregateRoot where State == Account {
         record(.reservationReleased(amount: amount.cents, transfer: transfer))
     }
 
+    /// A saga transfer's confirmation: the money reserved for `transfer` has reached the
+    /// destination.
+    public mutating func confirmReservation(_ amount: Money, for transfer: String) {
+        record(.reservationConfirmed(amount: amount.cents, transfer: transfer))
+    }
+
     public mutating func close() throws(BankError) {
         try requireOpen()
         guard state.balance == 0 else { throw .balanceNotZero(account: entityID, balance: Money(cents: state.balance)) }
+        guard state.reserved == 0 else {
+            throw .reservationsPending(account: entityID, amount: Money(cents: state.reserved))
+        }
         record(.closed)
     }
 

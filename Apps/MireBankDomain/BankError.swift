@@ -11,6 +11,7 @@ public enum BankError: Error, Equatable, CustomStringConvertible {
     case invalidOwner
     case sameAccount(String)
     case transferExists(String)
+    case reservationsPending(account: String, amount: Money)
 
     public var description: String {
         switch self {
@@ -34,6 +35,8 @@ public enum BankError: Error, Equatable, CustomStringConvertible {
             "the owner's name must not be empty"
         case .sameAccount(let account):
             "cannot transfer from account \(account) to itself"
+        case .reservationsPending(let account, let amount):
+            "cannot close account \(account) while \(amount) is reserved for transfers in flight; run the transfer saga first"
         case .transferExists(let id):
             "a transfer with id \(id) was requested already; `mire-bank saga status \(id)` shows how it went"
         }

@@ -56,7 +56,7 @@ public enum ReadModel {
                 .transferredOut(let value, _), .reserved(let value, _, _), .reservationReleased(let value, _),
                 .credited(let value, _, _):
                 guard value > 0 else { throw BankError.invalidAmount(Money(cents: value)) }
-            case .opened, .closed, .transferRefused: break
+            case .opened, .closed, .transferRefused, .reservationConfirmed: break
             }
             switch recorded.event {
             case .opened(let name):
@@ -79,6 +79,8 @@ public enum ReadModel {
                 (kind, amount, delta, counterparty) = ("transfer in (saga)", value, value, from)
             case .transferRefused:
                 kind = "transfer refused"
+            case .reservationConfirmed(let value, _):
+                (kind, amount) = ("transfer confirmed", value)
             case .closed:
                 kind = "closed"
                 open = false

@@ -8,8 +8,9 @@ public import MireSagas
 ///    when the source cannot pay (`account.transferRefused`, then `transfer.failed`);
 /// 2. `account.reserved` → credit the destination (`account.credited`), or, when it is closed
 ///    or missing, refuse on the source;
-/// 3. `account.credited` → complete the transfer; a refusal after the reservation → return the
-///    money (`account.reservationReleased`, the compensation), then fail the transfer;
+/// 3. `account.credited` → confirm on the source (`account.reservationConfirmed`) and complete the
+///    transfer; a refusal after the reservation → return the money
+///    (`account.reservationReleased`, the compensation), then fail the transfer;
 /// 4. `transfer.completed` → a receipt, one ``receiptDelay`` later (a deadline), sent through
 ///    the outbox (topic `transfer-receipt`).
 ///
@@ -47,14 +48,23 @@ public struct TransferSaga: ProcessManager, Equatable {
 
     public init() {}
 
+    /// The account events that belong to a saga transfer.
+    static let sagaAccountEvents: Set<String> = [
+        "account.reserved", "account.reservationReleased", "account.reservationConfirmed", "account.credited",
+        "account.transferRefused",
+    ]
+
     public static func processID(for event: RawRecordedEvent) throws -> String? {
         switch event.stream.category {
         case TransferOrder.category:
             return event.stream.entityID
         case Account.category:
+            // Only the saga's own account events are decoded: any other (one of a newer version
+            // of the app, say) must not stop the saga.
+            guard sagaAccountEvents.contains(event.type) else { return nil }
             switch try event.decode(as: Account.self).event {
             case .reserved(_, let transfer, _), .reservationReleased(_, let transfer), .credited(_, let transfer, _),
-                .transferRefused(let transfer, _):
+                .transferRefused(let transfer, _), .reservationConfirmed(_, let transfer):
                 return transfer
             default:
                 return nil
@@ -88,7 +98,10 @@ public struct TransferSaga: ProcessManager, Equatable {
         case .reserved:
             return [Self.credit(amount, transfer: transfer, from: from, to: to)]
         case .credited:
-            return [.command(TransferOrder.self, id: transfer) { $0.record(.completed) }]
+            return [
+                .command(Account.self, id: from) { $0.confirmReservation(amount, for: transfer) },
+                .command(TransferOrder.self, id: transfer) { $0.record(.completed) },
+            ]
         case .transferRefused(_, let reason) where step == .reserving:
             return [.command(TransferOrder.self, id: transfer) { $0.record(.failed(reason: reason)) }]
         case .transferRefused where step == .crediting:

@@ -78,7 +78,7 @@ public final class ProjectionRunner: Service {
     /// missing privilege, a syntax error) or 3F (no such schema). A refused login is not among
     /// them: libpq reports it as a failed connection, without a SQLSTATE, and it is retried
     /// like an unreachable server (credentials may be rotated while the runner waits).
-    static func isFatal(_ error: any Error) -> Bool {
+    package static func isFatal(_ error: any Error) -> Bool {
         guard
             let sqlState = (error as? PGError)?.sqlState
                 ?? ((error as? MireError)?.underlying as? PGError)?.sqlState

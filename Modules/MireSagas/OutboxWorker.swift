@@ -3,6 +3,7 @@ public import Logging
 @_spi(Internals) import MireCore
 import MirePQ
 public import MirePostgres
+import MireProjections
 public import ServiceLifecycle
 
 /// Delivers the outbox's messages at least once: claims due messages (several workers and
@@ -38,7 +39,8 @@ public final class OutboxWorker: Service {
         public var batchSize: Int
         /// How often to look for due messages when the last look found none.
         public var pollInterval: Duration
-        /// How long a claim lasts: longer than a delivery takes, or messages are delivered twice.
+        /// How long a claim lasts: longer than one delivery takes, or messages are delivered twice
+        /// (it is renewed before each message of a batch).
         public var claimTTL: Duration
         /// Attempts per message before it is dead, and the backoff between them (the one retry
         /// policy; every delivery failure counts, whatever its kind).
@@ -84,6 +86,8 @@ public final class OutboxWorker: Service {
             let delivered: Int
             do {
                 delivered = try await deliverDue()
+            } catch  where ProjectionRunner.isFatal(error) {
+                throw error  // e.g. the outbox's table is missing (migrations not run): no retry fixes it
             } catch {
                 logger.debug("delivering the outbox failed; retrying", metadata: ["error": "\(error)"])
                 delivered = 0
@@ -125,7 +129,16 @@ public final class OutboxWorker: Service {
                     id: id)
             }
         }
-        for delivery in claimed.sorted(by: { $0.id < $1.id }) {
+        let ordered = claimed.sorted(by: { $0.id < $1.id })
+        for (index, delivery) in ordered.enumerated() {
+            if Task.isCancelled || Task.isShuttingDownGracefully {
+                // Stopping: give the rest back at once rather than let their claims run out.
+                await release(ordered[index...].map(\.id), claim: claim)
+                break
+            }
+            // The claim was taken for the whole batch: renew it for this message, and skip the
+            // message if it ran out meanwhile (another worker has it now).
+            guard try await renew(delivery, claim: claim) else { continue }
             let failure: (any Error)?
             do {
                 try await deliver(delivery)
@@ -143,6 +156,34 @@ public final class OutboxWorker: Service {
             }
         }
         return claimed.count
+    }
+
+    /// Extends `claim` on `delivery` by a claim's time; false when the claim is no longer held.
+    private func renew(_ delivery: OutboxDelivery, claim: UUID) async throws -> Bool {
+        try await store.pool.withConnection { connection in
+            try await connection.query(
+                """
+                UPDATE mire_outbox
+                SET claimed_until = clock_timestamp() + \(configuration.claimTTL.wholeMilliseconds) * interval '1 millisecond'
+                WHERE id = \(delivery.id) AND claim_id = \(claim)
+                """,
+                prepared: true
+            ).affectedRows == 1
+        }
+    }
+
+    /// Gives messages `ids` of `claim` back, undelivered and their attempt uncounted.
+    private func release(_ ids: [Int64], claim: UUID) async {
+        // A fresh task, awaited: the caller's cancellation must not cancel the release.
+        _ = await Task {
+            try? await store.pool.withConnection { connection in
+                try await connection.query(
+                    """
+                    UPDATE mire_outbox SET claimed_until = NULL, claim_id = NULL, attempts = attempts - 1
+                    WHERE id = ANY(\(ids)) AND claim_id = \(claim)
+                    """)
+            }
+        }.value
     }
 
     /// Records the outcome of `delivery`, if `claim` still holds it.

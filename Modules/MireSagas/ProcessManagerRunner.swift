@@ -104,6 +104,7 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
     /// Delivers events and fires deadlines until the task is cancelled or graceful shutdown
     /// begins. A failure no retry can fix (the schema is missing) ends it with that error.
     public func run() async throws {
+        try await refuseOtherPartitioning()
         do {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -126,8 +127,34 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
     /// try await runner.runUntilCaughtUp()   // in a test, a command, a cron job
     /// ```
     public func runUntilCaughtUp() async throws {
+        try await refuseOtherPartitioning()
         while try await fireDueDeadlines() == configuration.deadlineBatchSize {}
         try await deliveries.runUntilCaughtUp()
+    }
+
+    /// Refuses to run with a number of partitions other than the one this process manager ran
+    /// with: the new partitions would start from the beginning of the log and react again to
+    /// events whose reactions are stored (and stall on their ids, stored at other versions).
+    private func refuseOtherPartitioning() async throws {
+        let ours = Set(
+            (0..<configuration.partitions).map { Manager.projectionName(partition: $0, of: configuration.partitions) })
+        let stored = try await store.pool.withConnection { connection in
+            try await connection.query(
+                """
+                SELECT name FROM mire_subscriptions
+                WHERE (name = \(Manager.projectionName) OR name LIKE \(Manager.projectionName + "#%"))
+                  AND events_handled > 0
+                """,
+                prepared: true
+            ).map { try $0.decode(String.self, at: 0) }
+        }
+        if let other = stored.first(where: { !ours.contains($0) }) {
+            throw MireError(
+                code: .invalidOperation,
+                message: "process manager \(Manager.name) ran with other partitions (checkpoint \(other)); "
+                    + "it is configured with \(configuration.partitions)",
+                recovery: "run it with the partitions it ran with; the number is fixed for its life")
+        }
     }
 
     /// Fires up to one batch of the deadlines due now: for each, in one transaction, appends

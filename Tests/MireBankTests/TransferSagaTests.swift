@@ -30,6 +30,16 @@ struct TransferSagaTests {
         Issue.record("the transfers did not settle")
     }
 
+    /// A bank with alice's account holding `alice`, and the closed account `closed`.
+    static func aliceAndAClosedAccount(_ closed: String, alice: Money, store: EventStore) async throws -> Bank {
+        let bank = Bank(pool: store.pool, logger: TestDatabase.logger)
+        try await bank.open("alice", owner: "Alice")
+        try await bank.deposit(alice, into: "alice")
+        try await bank.open(closed, owner: "Carl")
+        try await bank.close(closed)
+        return bank
+    }
+
     /// Makes every pending deadline due now.
     static func bringDeadlinesForward(_ store: EventStore) async throws {
         try await store.pool.withConnection { connection in
@@ -52,6 +62,7 @@ struct TransferSagaTests {
             #expect(try await bank.transferOrder("t1")?.state.status == .completed)
             #expect(try await bank.account("alice").state.balance == 70_00)
             #expect(try await bank.account("bob").state.balance == 30_00)
+            #expect(try await bank.account("alice").state.reserved == 0, "the reservation was confirmed")
 
             // The receipt: a deadline after completion, fired once, sent through the outbox once.
             for _ in 0..<10 where try await bank.transferOrder("t1")?.state.receipts == 0 {
@@ -76,11 +87,7 @@ struct TransferSagaTests {
 
     @Test func aTransferThatCannotBePaidOrReceivedFailsAndReturnsTheMoney() async throws {
         try await TestDatabase.withStore { store in
-            let bank = Bank(pool: store.pool, logger: TestDatabase.logger)
-            try await bank.open("alice", owner: "Alice")
-            try await bank.deposit(Money(cents: 100_00), into: "alice")
-            try await bank.open("closed", owner: "Carl")
-            try await bank.close("closed")
+            let bank = try await Self.aliceAndAClosedAccount("closed", alice: Money(cents: 100_00), store: store)
             try await bank.requestTransfer("too-much", Money(cents: 500_00), from: "alice", to: "closed")
             try await bank.requestTransfer("to-closed", Money(cents: 40_00), from: "alice", to: "closed")
             try await bank.requestTransfer("to-nobody", Money(cents: 10_00), from: "alice", to: "nobody")
@@ -99,6 +106,23 @@ struct TransferSagaTests {
             #expect(aliceEvents.filter { $0.type == "account.reservationReleased" }.count == 2)
             #expect(try await store.load(Account.self, id: "ghost") == nil)
             #expect(try await store.load(Account.self, id: "nobody") == nil)
+        }
+    }
+
+    @Test func anAccountCannotCloseWhileMoneyIsReservedForATransfer() async throws {
+        try await TestDatabase.withStore { store in
+            let bank = try await Self.aliceAndAClosedAccount("shut", alice: Money(cents: 40_00), store: store)
+            try await bank.requestTransfer("t", Money(cents: 40_00), from: "alice", to: "shut")
+            let runner = Self.runner(bank)
+            try await runner.runUntilCaughtUp()  // the reservation: alice's balance is 0, 40.00 reserved
+            let alice = try await bank.account("alice").state
+            #expect(alice.balance == 0 && alice.reserved == 40_00)
+            await #expect(throws: BankError.reservationsPending(account: "alice", amount: Money(cents: 40_00))) {
+                try await bank.close("alice")
+            }
+            try await Self.settle(["t"], bank: bank, runner: runner)
+            let returned = try await bank.account("alice").state
+            #expect(returned.balance == 40_00 && returned.reserved == 0 && returned.isOpen)
         }
     }
 

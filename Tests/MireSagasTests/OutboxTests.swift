@@ -98,6 +98,25 @@ struct OutboxTests {
         }
     }
 
+    @Test func aWorkerDeliversOnlyTheTopicsItIsGiven() async throws {
+        try await TestDatabase.withStore { store in
+            try await store.transaction { tx in
+                for (topic, key) in [("a", "a1"), ("b", "b1"), ("a", "a2")] {
+                    try await tx.enqueue(OutboxMessage(topic: topic, key: key, payload: Data("{}".utf8)))
+                }
+            }
+            let received = Locked<[String]>([])
+            var configuration = OutboxWorker.Configuration(workerID: "a-only")
+            configuration.topics = ["a"]
+            let worker = OutboxWorker(store: store, configuration: configuration, logger: TestDatabase.logger) {
+                delivery in received.withLock { $0.append(delivery.message.key) }
+            }
+            #expect(try await worker.deliverDue() == 2)
+            #expect(received.value == ["a1", "a2"])
+            #expect(try await Outbox(store: store).counts() == Outbox.Counts(pending: 1, delivered: 2, dead: 0))
+        }
+    }
+
     @Test func aClaimThatRunsOutPassesToAnotherWorkerAndTheLateOutcomeIsIgnored() async throws {
         try await TestDatabase.withStore { store in
             try await store.transaction { tx in

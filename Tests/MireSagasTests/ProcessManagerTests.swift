@@ -127,6 +127,13 @@ struct ProcessManagerTests {
             #expect(names == (0..<4).map { "mire.process.transfer_saga#\($0)/4" })
             let spread = orders.map { ProcessDelivery<TransferSaga>.partition(of: $0.id, count: 4) }
             #expect(Array(spread.prefix(8)) == [1, 2, 3, 0, 1, 2, 3, 0])  // FNV-1a, as Python computes it too
+            // Another number of partitions would start over from the log's beginning: refused.
+            var two = configuration
+            two.partitions = 2
+            let other = ProcessManagerRunner(
+                TransferSaga.self, store: store, configuration: two, logger: TestDatabase.logger)
+            let error = await #expect(throws: MireError.self) { try await other.runUntilCaughtUp() }
+            #expect(error?.code == .invalidOperation)
         }
     }
 

@@ -153,7 +153,7 @@ struct History: AsyncParsableCommand {
                 .credited(let amount, _, let other):
                 entry.amount = Money(cents: amount).description
                 entry.counterparty = other
-            case .reservationReleased(let amount, let transfer):
+            case .reservationReleased(let amount, let transfer), .reservationConfirmed(let amount, let transfer):
                 entry.amount = Money(cents: amount).description
                 entry.counterparty = transfer
             case .transferRefused(let transfer, _): entry.counterparty = transfer

@@ -7,8 +7,8 @@ import MireSagas
 
 /// Delivers outbox messages by POSTing each body to an endpoint, with the message's key as the
 /// `Idempotency-Key` header (the receiver deduplicates by it) and its topic as `X-Mire-Topic`.
-/// A 2xx answer is a delivery; a 4xx other than 408 and 429 is a refusal no retry can fix (a dead
-/// letter at once); anything else is retried.
+/// A 2xx answer is a delivery; a 4xx other than 408, 409 (the key is being handled), 425 and 429
+/// is a refusal no retry can fix (a dead letter at once); anything else is retried.
 ///
 /// ```swift
 /// let deliverer = HTTPDeliverer(endpoint: URL(string: "http://127.0.0.1:8089/")!)
@@ -34,7 +34,7 @@ struct HTTPDeliverer: Sendable {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         switch status {
         case 200..<300: return
-        case 400..<500 where status != 408 && status != 429:
+        case 400..<500 where ![408, 409, 425, 429].contains(status):
             throw UndeliverableMessage(reason: "the endpoint refused it with HTTP \(status)")
         default: throw Failure(status: status)
         }

@@ -120,7 +120,10 @@ final class HTTPReceiver: Service {
             bytes += buffer[0..<count]
             if headerEnd == nil, let end = bytes.firstRange(of: Array("\r\n\r\n".utf8))?.upperBound {
                 headerEnd = end
-                contentLength = Self.header("content-length", in: bytes[..<end]).flatMap { Int($0) } ?? 0
+                // A length that is missing or not a small non-negative number is read as none.
+                contentLength =
+                    Self.header("content-length", in: bytes[..<end]).flatMap { Int($0) }
+                    .map { min(max($0, 0), 1 << 20) } ?? 0
             }
             if let end = headerEnd, bytes.count >= end + contentLength { break }
         }

@@ -186,8 +186,8 @@ struct Demo: AsyncParsableCommand {
         for (id, amount, to) in transfers { try await bank.requestTransfer(id, amount, from: dave, to: to) }
         try await bank.withdraw(Bank.largeWithdrawal, from: dave)
         let runner = bank.transferSaga(workerID: "demo", logger: logger)
-        _ = try await SagaRun.runUntilSettled(runner, bank: bank)
-        var lines: [String] = []
+        let settled = try await SagaRun.runUntilSettled(runner, bank: bank).settled
+        var lines: [String] = settled ? [] : ["WRONG: the saga did not settle within a minute"]
         for (id, amount, to) in transfers {
             let order = try await bank.transferOrder(id)?.state
             lines.append(

@@ -52,18 +52,22 @@ struct SagaRun: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @Option(help: "This worker's id; replicas must differ.") var workerID =
         "saga-\(ProcessInfo.processInfo.processIdentifier)"
-    @Flag(help: "Stop once every requested transfer is settled and no deadline is pending.") var untilCaughtUp = false
+    @Flag(
+        help:
+            "Stop once every requested transfer is settled and no deadline is pending (at most a minute; another running saga worker holds the lease meanwhile, so run it alone)."
+    ) var untilCaughtUp = false
 
     func run() async throws {
         try await withBank(options) { bank in
             let runner = bank.transferSaga(workerID: workerID, logger: options.makeLogger())
             if untilCaughtUp {
-                let handled = try await Self.runUntilSettled(runner, bank: bank)
+                let (passes, settled) = try await Self.runUntilSettled(runner, bank: bank)
                 let counts = try await SagaStatus.counts(bank)
                 try printOutput(counts, json: options.json) {
-                    "caught up after \(handled) passes: "
+                    (settled ? "caught up after \(passes) passes: " : "not settled after a minute: ")
                         + counts.map { "\($0.count) \($0.step)" }.joined(separator: ", ")
                 }
+                if !settled { throw ExitStatus.checkFailed }
             } else {
                 if !options.json { print("saga worker \(workerID) running; Ctrl-C to stop") }
                 let group = ServiceGroup(
@@ -76,8 +80,11 @@ struct SagaRun: AsyncParsableCommand {
     }
 
     /// Runs passes until one changes nothing and no deadline is pending (receipts come one
-    /// second after completion), for at most a minute. Returns the passes run.
-    static func runUntilSettled(_ runner: ProcessManagerRunner<TransferSaga>, bank: Bank) async throws -> Int {
+    /// second after completion), for at most a minute. Returns the passes run and whether it
+    /// settled.
+    static func runUntilSettled(_ runner: ProcessManagerRunner<TransferSaga>, bank: Bank) async throws -> (
+        passes: Int, settled: Bool
+    ) {
         let started = ContinuousClock.now
         var passes = 0
         while ContinuousClock.now - started < .seconds(60) {
@@ -85,11 +92,11 @@ struct SagaRun: AsyncParsableCommand {
             try await runner.runUntilCaughtUp()
             passes += 1
             if try await logHead(bank) == before {
-                if try await pendingDeadlines(bank) == 0 { break }
+                if try await pendingDeadlines(bank) == 0 { return (passes, true) }
                 try await Task.sleep(for: .milliseconds(200))
             }
         }
-        return passes
+        return (passes, false)
     }
 
     static func logHead(_ bank: Bank) async throws -> Int64 {

@@ -45,7 +45,7 @@ public final class LocalPostgresServer: Sendable {
     /// The superuser created by `initdb`; trusted on loopback only.
     public static let superuser = "postgres"
 
-    private init(rootDirectory: URL, mode: Mode, settings: [String: String]) {
+    init(rootDirectory: URL, mode: Mode, settings: [String: String]) {
         self.rootDirectory = rootDirectory
         self.mode = mode
         self.settings = settings

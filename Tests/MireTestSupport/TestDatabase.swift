@@ -145,7 +145,7 @@ public enum TestDatabase {
     }
 
     /// Runs `body`, then `cleanup`, whether `body` returned or threw.
-    private static func ensuring<T>(
+    public static func ensuring<T>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: () async throws -> T,
         cleanup: () async -> Void

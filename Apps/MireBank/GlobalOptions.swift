@@ -5,6 +5,7 @@ import MireBankDomain
 import MireLocalServer
 import MirePQ
 import MirePostgres
+import ServiceLifecycle
 import Synchronization
 
 /// Options every subcommand takes: where the database is, how much to log, how to print.
@@ -124,4 +125,16 @@ enum LoggingBootstrap {
         }
         if first { body() }
     }
+}
+
+/// Runs `service` in the foreground until SIGINT or SIGTERM, which start its graceful shutdown
+/// (a runner releases its lease, a worker finishes its delivery).
+///
+/// ```swift
+/// try await runUntilSignalled(runner, logger: options.makeLogger())
+/// ```
+func runUntilSignalled(_ service: any Service, logger: Logger) async throws {
+    let group = ServiceGroup(
+        configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
 }

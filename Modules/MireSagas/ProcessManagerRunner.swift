@@ -6,6 +6,7 @@ public import MirePostgres
 public import MireProjections
 import MireTransactions
 public import ServiceLifecycle
+import Synchronization
 
 /// Runs a process manager: delivers the log's events to it (a transactional projection named
 /// after it: one lease across replicas, gap-safe reads, fenced checkpoints, retries) and fires
@@ -65,6 +66,7 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
     public let configuration: Configuration
     private let deliveries: ProjectionRunner
     private let leases: ProjectionLeases
+    private let partitioningChecked = Atomic(false)
     private let logger: Logger
 
     /// A runner of `Manager` on `store`.
@@ -136,6 +138,8 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
     /// with: the new partitions would start from the beginning of the log and react again to
     /// events whose reactions are stored (and stall on their ids, stored at other versions).
     private func refuseOtherPartitioning() async throws {
+        // Checked once per runner: the stored checkpoints cannot change partitioning under it.
+        guard !partitioningChecked.load(ordering: .relaxed) else { return }
         let ours = Set(
             (0..<configuration.partitions).map { Manager.projectionName(partition: $0, of: configuration.partitions) })
         let stored = try await store.pool.withConnection { connection in
@@ -155,6 +159,7 @@ public final class ProcessManagerRunner<Manager: ProcessManager>: Service {
                     + "it is configured with \(configuration.partitions)",
                 recovery: "run it with the partitions it ran with; the number is fixed for its life")
         }
+        partitioningChecked.store(true, ordering: .relaxed)
     }
 
     /// Fires up to one batch of the deadlines due now: for each, in one transaction, appends

@@ -50,35 +50,33 @@ struct ProcessDelivery<Manager: ProcessManager>: Sendable {
         ).affectedRows == 1
     }
 
+    /// The process `event` belongs to when it is in this delivery's partition; nil otherwise.
+    func route(_ event: RawRecordedEvent) throws -> String? {
+        guard let processID = try Self.processID(for: event) else { return nil }
+        return Self.partition(of: processID, count: partitions) == partition ? processID : nil
+    }
+
     /// Whether this delivery handles `event`; one whose routing fails counts, so that the
     /// failure surfaces in its delivery.
     func isRelevant(_ event: RawRecordedEvent) -> Bool {
         do {
-            guard let processID = try Self.processID(for: event) else { return false }
-            return Self.partition(of: processID, count: partitions) == partition
+            return try route(event) != nil
         } catch {
             return true
         }
     }
 
+    /// Handles each event of the delivery that this partition routes: its process's state is
+    /// loaded, the reactions run, the event folded in and the state stored, all in the
+    /// delivery's transaction (the runner's relevance cut makes that one event per delivery).
     func handle(_ events: [RawRecordedEvent], on connection: PGConnection) async throws {
         try await EventTransaction.borrowing(connection, of: store) { transaction in
-            var processes: [String: ProcessRecord<Manager>] = [:]
-            var touched: [String] = []
             for event in events {
-                guard let processID = try Self.processID(for: event),
-                    Self.partition(of: processID, count: partitions) == partition
-                else { continue }
+                guard let processID = try route(event) else { continue }
                 if event.type == ProcessDeadline.eventType, try await !Self.takeDeadline(event, on: connection) {
                     continue
                 }
-                var process: ProcessRecord<Manager>
-                if let known = processes[processID] {
-                    process = known
-                } else {
-                    process = try await ProcessStates.load(Manager.self, processID: processID, on: connection)
-                    touched.append(processID)
-                }
+                var process = try await ProcessStates.load(Manager.self, processID: processID, on: connection)
                 let reactions = try process.state.handle(event)
                 for (index, reaction) in reactions.enumerated() {
                     try await run(
@@ -88,9 +86,8 @@ struct ProcessDelivery<Manager: ProcessManager>: Sendable {
                 try process.state.apply(event)
                 process.eventsHandled += 1
                 process.lastEventID = event.metadata.eventID
-                processes[processID] = process
+                try await ProcessStates.store(process, processID: processID, on: connection)
             }
-            try await ProcessStates.store(touched.compactMap { id in processes[id].map { (id, $0) } }, on: connection)
         }
     }
 

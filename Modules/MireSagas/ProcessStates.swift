@@ -46,22 +46,19 @@ enum ProcessStates {
         return ProcessRecord(state: state, eventsHandled: try row.decode(Int64.self, at: 1))
     }
 
-    /// Stores `records` (process id → record), in one round trip.
+    /// Stores `record` as process `processID`'s.
     static func store<Manager: ProcessManager>(
-        _ records: [(String, ProcessRecord<Manager>)], on connection: PGConnection
+        _ record: ProcessRecord<Manager>, processID: String, on connection: PGConnection
     ) async throws {
-        let statements = try records.map { processID, record in
-            let state = PGJSONB(utf8: try encodeJSON(record.state))
-            return PGQuery(
-                """
-                INSERT INTO mire_process_states (process_manager, process_id, state, events_handled, last_event_id)
-                VALUES (\(Manager.name), \(processID), \(state), \(record.eventsHandled), \(record.lastEventID))
-                ON CONFLICT (process_manager, process_id) DO UPDATE SET
-                    state = EXCLUDED.state, events_handled = EXCLUDED.events_handled,
-                    last_event_id = EXCLUDED.last_event_id, updated_at = now()
-                """)
-        }
-        guard !statements.isEmpty else { return }
-        _ = try await connection.pipeline(statements, prepared: true)
+        let state = PGJSONB(utf8: try encodeJSON(record.state))
+        try await connection.query(
+            """
+            INSERT INTO mire_process_states (process_manager, process_id, state, events_handled, last_event_id)
+            VALUES (\(Manager.name), \(processID), \(state), \(record.eventsHandled), \(record.lastEventID))
+            ON CONFLICT (process_manager, process_id) DO UPDATE SET
+                state = EXCLUDED.state, events_handled = EXCLUDED.events_handled,
+                last_event_id = EXCLUDED.last_event_id, updated_at = now()
+            """,
+            prepared: true)
     }
 }

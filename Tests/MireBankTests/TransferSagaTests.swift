@@ -40,6 +40,16 @@ struct TransferSagaTests {
         return bank
     }
 
+    /// The messages one outbox pass delivers.
+    static func deliverOutbox(_ store: EventStore) async throws -> [OutboxMessage] {
+        let sent = Locked<[OutboxMessage]>([])
+        let worker = OutboxWorker(store: store, configuration: .init(workerID: "o"), logger: TestDatabase.logger) {
+            delivery in sent.withLock { $0.append(delivery.message) }
+        }
+        try await worker.deliverDue()
+        return sent.value
+    }
+
     /// Makes every pending deadline due now.
     static func bringDeadlinesForward(_ store: EventStore) async throws {
         try await store.pool.withConnection { connection in
@@ -73,14 +83,10 @@ struct TransferSagaTests {
             try await runner.runUntilCaughtUp()
             #expect(try await bank.transferOrder("t1")?.state.receipts == 1)
             #expect(try await runner.state(of: "t1")?.receiptSent == true)
-            let sent = Locked<[OutboxMessage]>([])
-            let worker = OutboxWorker(store: store, configuration: .init(workerID: "o"), logger: TestDatabase.logger) {
-                delivery in sent.withLock { $0.append(delivery.message) }
-            }
-            try await worker.deliverDue()
-            #expect(sent.value.map(\.key) == ["receipt-t1"])
+            let sent = try await Self.deliverOutbox(store)
+            #expect(sent.map(\.key) == ["receipt-t1"])
             let receipt = try JSONDecoder().decode(
-                TransferSaga.Receipt.self, from: try #require(sent.value.first).payload)
+                TransferSaga.Receipt.self, from: try #require(sent.first).payload)
             #expect(receipt == TransferSaga.Receipt(transfer: "t1", from: "alice", to: "bob", cents: 30_00))
         }
     }
@@ -135,14 +141,10 @@ struct TransferSagaTests {
             let large = try await bank.withdraw(Bank.largeWithdrawal, from: "alice").root
             await #expect(throws: BankError.self) { try await bank.withdraw(Money(cents: 9_000_00), from: "alice") }
             let withdrawal = try #require(try await store.readStream(large.id).last)
-            let sent = Locked<[OutboxMessage]>([])
-            let worker = OutboxWorker(store: store, configuration: .init(workerID: "o"), logger: TestDatabase.logger) {
-                delivery in sent.withLock { $0.append(delivery.message) }
-            }
-            try await worker.deliverDue()
-            #expect(sent.value.map(\.key) == ["withdrawal-\(withdrawal.metadata.eventID)"])
+            let sent = try await Self.deliverOutbox(store)
+            #expect(sent.map(\.key) == ["withdrawal-\(withdrawal.metadata.eventID)"])
             let alert = try JSONDecoder().decode(
-                Bank.LargeWithdrawal.self, from: try #require(sent.value.first).payload)
+                Bank.LargeWithdrawal.self, from: try #require(sent.first).payload)
             #expect(alert == Bank.LargeWithdrawal(account: "alice", cents: Bank.largeWithdrawal.cents, version: 4))
         }
     }

@@ -18,45 +18,43 @@ private struct Counter: Aggregate {
 @Suite("Failover to a promoted standby", .timeLimit(.minutes(3)))
 struct FailoverTests {
     @Test func savesReachThePromotedStandbyAndNoAcknowledgedSaveIsLost() async throws {
-        let primary = try LocalPostgresServer.throwaway(settings: ["synchronous_commit": "on"])
-        let primaryConfiguration = try await primary.start()
-        defer { try? primary.stop() }
-        let standby = try await LocalPostgresServer.standby(of: primary, name: "s1")
-        let standbyConfiguration = try await standby.start()
-        defer { try? standby.stop() }
-        try await primary.requireSynchronousStandby(["s1"])
+        try await withSynchronousPair { primaryPair, standbyPair in
+            let (primary, primaryConfiguration) = primaryPair
+            let (standby, standbyConfiguration) = standbyPair
 
-        // Both servers in one connection string: libpq connects to the one that takes writes.
-        var configuration = primaryConfiguration
-        let ports = [primaryConfiguration, standbyConfiguration].compactMap { $0.keywords["port"] }
-        configuration.keywords["host"] = "127.0.0.1,127.0.0.1"
-        configuration.keywords["port"] = ports.joined(separator: ",")
-        configuration.keywords["target_session_attrs"] = "read-write"
-        configuration.connectTimeoutSeconds = 2
-        let pool = PGPool(configuration: configuration, maximumConnections: 2, logger: TestDatabase.logger)
-        try await TestDatabase.ensuring {
-            let store = EventStore(pool: pool, configuration: .init(wakeUpChannel: nil), logger: TestDatabase.logger)
-            try await store.migrate()
-            let patient = RetryPolicy(
-                maximumAttempts: 60, baseDelay: .milliseconds(50), maximumDelay: .milliseconds(500))
+            // Both servers in one connection string: libpq connects to the one that takes writes.
+            var configuration = primaryConfiguration
+            let ports = [primaryConfiguration, standbyConfiguration].compactMap { $0.keywords["port"] }
+            configuration.keywords["host"] = "127.0.0.1,127.0.0.1"
+            configuration.keywords["port"] = ports.joined(separator: ",")
+            configuration.keywords["target_session_attrs"] = "read-write"
+            configuration.connectTimeoutSeconds = 2
+            let pool = PGPool(configuration: configuration, maximumConnections: 2, logger: TestDatabase.logger)
+            try await TestDatabase.ensuring {
+                let store = EventStore(
+                    pool: pool, configuration: .init(wakeUpChannel: nil), logger: TestDatabase.logger)
+                try await store.migrate()
+                let patient = RetryPolicy(
+                    maximumAttempts: 60, baseDelay: .milliseconds(50), maximumDelay: .milliseconds(500))
 
-            var acknowledged: [Int64] = []
-            for value in Int64(1)...20 {
-                try await store.update(Counter.self, id: "c", retry: patient) { $0.record(.counted(value)) }
-                acknowledged.append(value)
+                var acknowledged: [Int64] = []
+                for value in Int64(1)...20 {
+                    try await store.update(Counter.self, id: "c", retry: patient) { $0.record(.counted(value)) }
+                    acknowledged.append(value)
+                }
+                // The primary goes away; the standby is promoted; the same pool carries on.
+                try primary.stop()
+                try await standby.promote()
+                for value in Int64(21)...40 {
+                    try await store.update(Counter.self, id: "c", retry: patient) { $0.record(.counted(value)) }
+                    acknowledged.append(value)
+                }
+                let counter = try #require(try await store.load(Counter.self, id: "c"))
+                #expect(counter.state.values == acknowledged, "every acknowledged save, once, in order")
+                #expect(counter.version == 40)
+            } cleanup: {
+                await pool.shutdown()
             }
-            // The primary goes away; the standby is promoted; the same pool carries on.
-            try primary.stop()
-            try await standby.promote()
-            for value in Int64(21)...40 {
-                try await store.update(Counter.self, id: "c", retry: patient) { $0.record(.counted(value)) }
-                acknowledged.append(value)
-            }
-            let counter = try #require(try await store.load(Counter.self, id: "c"))
-            #expect(counter.state.values == acknowledged, "every acknowledged save, once, in order")
-            #expect(counter.version == 40)
-        } cleanup: {
-            await pool.shutdown()
         }
     }
 }

@@ -24,46 +24,48 @@ struct LocalServerTests {
     }
 
     @Test func aSynchronousStandbyHoldsEveryAcknowledgedCommitAndCanBePromoted() async throws {
-        let primary = try LocalPostgresServer.throwaway(settings: ["synchronous_commit": "on"])
-        let primaryConfiguration = try await primary.start()
-        defer { try? primary.stop() }
-        let standby = try await LocalPostgresServer.standby(of: primary, name: "s1")
-        let standbyConfiguration = try await standby.start()
-        defer { try? standby.stop() }
-        #expect(standby.dataDirectory != primary.dataDirectory)
-        try await primary.requireSynchronousStandby(["s1"])
+        try await withSynchronousPair { primaryPair, standbyPair in
+            let (primary, primaryConfiguration) = primaryPair
+            let (standby, standbyConfiguration) = standbyPair
+            #expect(standby.dataDirectory != primary.dataDirectory)
 
-        let writer = try await PGConnection.connect(configuration: primaryConfiguration, logger: TestDatabase.logger)
-        // The standby streams, synchronously (bounded wait: it connects within a second or two).
-        var state: String?
-        for _ in 0..<300 where state != "sync" {
-            state = try await writer.query("SELECT sync_state FROM pg_stat_replication WHERE application_name = 's1'")
+            let writer = try await PGConnection.connect(
+                configuration: primaryConfiguration, logger: TestDatabase.logger)
+            // The standby streams, synchronously (bounded wait: it connects within a second or two).
+            var state: String?
+            for _ in 0..<300 where state != "sync" {
+                state = try await writer.query(
+                    "SELECT sync_state FROM pg_stat_replication WHERE application_name = 's1'"
+                )
                 .first?.decode(String.self, at: 0)
-            if state != "sync" { try await Task.sleep(for: .milliseconds(50)) }
+                if state != "sync" { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(state == "sync")
+            try await writer.query("CREATE TABLE acknowledged (v int)")
+            for value in 1...50 { try await writer.query("INSERT INTO acknowledged VALUES (\(Int32(value)))") }
+            await writer.close()
+
+            // A standby takes reads, refuses writes, and is the same cluster as its primary.
+            let reader = try await PGConnection.connect(
+                configuration: standbyConfiguration, logger: TestDatabase.logger)
+            #expect(try await reader.query("SELECT pg_is_in_recovery()").single(Bool.self))
+            let refused = await #expect(throws: PGError.self) { try await reader.query("CREATE TABLE nope (v int)") }
+            #expect(refused?.sqlState == "25006")
+            let identity: PGQuery = "SELECT system_identifier FROM pg_control_system()"
+            let standbyIdentity = try await reader.query(identity).single(Int64.self)
+            await reader.close()
+
+            // The primary goes; the standby is promoted and has every commit the primary acknowledged.
+            try primary.stop()
+            try await standby.promote()
+            let promoted = try await PGConnection.connect(
+                configuration: standbyConfiguration, logger: TestDatabase.logger)
+            #expect(try await !promoted.query("SELECT pg_is_in_recovery()").single(Bool.self))
+            #expect(try await promoted.query("SELECT count(*) FROM acknowledged").single(Int64.self) == 50)
+            try await promoted.query("INSERT INTO acknowledged VALUES (51)")
+            #expect(try await promoted.query(identity).single(Int64.self) == standbyIdentity)
+            await promoted.close()
         }
-        #expect(state == "sync")
-        try await writer.query("CREATE TABLE acknowledged (v int)")
-        for value in 1...50 { try await writer.query("INSERT INTO acknowledged VALUES (\(Int32(value)))") }
-        await writer.close()
-
-        // A standby takes reads, refuses writes, and is the same cluster as its primary.
-        let reader = try await PGConnection.connect(configuration: standbyConfiguration, logger: TestDatabase.logger)
-        #expect(try await reader.query("SELECT pg_is_in_recovery()").single(Bool.self))
-        let refused = await #expect(throws: PGError.self) { try await reader.query("CREATE TABLE nope (v int)") }
-        #expect(refused?.sqlState == "25006")
-        let identity: PGQuery = "SELECT system_identifier FROM pg_control_system()"
-        let standbyIdentity = try await reader.query(identity).single(Int64.self)
-        await reader.close()
-
-        // The primary goes; the standby is promoted and has every commit the primary acknowledged.
-        try primary.stop()
-        try await standby.promote()
-        let promoted = try await PGConnection.connect(configuration: standbyConfiguration, logger: TestDatabase.logger)
-        #expect(try await !promoted.query("SELECT pg_is_in_recovery()").single(Bool.self))
-        #expect(try await promoted.query("SELECT count(*) FROM acknowledged").single(Int64.self) == 50)
-        try await promoted.query("INSERT INTO acknowledged VALUES (51)")
-        #expect(try await promoted.query(identity).single(Int64.self) == standbyIdentity)
-        await promoted.close()
     }
 
     @Test func persistentServerKeepsDataAcrossRestarts() async throws {

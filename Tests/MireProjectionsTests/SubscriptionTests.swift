@@ -209,43 +209,28 @@ struct DurableSubscriptionTests {
         }
     }
 
-    @Test func anAcknowledgementWhoseReplyWasLostIsAdoptedByTheNextOne() async throws {
+    /// An acknowledgement whose reply was lost (it was stored: the next one finds the checkpoint
+    /// moved, recognises it and stores its own after it), or that never arrived (the next one
+    /// stores its own from where the stored checkpoint stands). The subscription's name travels
+    /// in the statement's bound parameters, where the proxy finds it.
+    @Test(arguments: [(FaultProxy.Action.dropReply, Int64(1)), (.dropRequest, 0)])
+    func anAcknowledgementLostOnTheWayIsSettledByTheNextOne(fault: FaultProxy.Action, storedByIt: Int64)
+        async throws
+    {
         try await TestDatabase.withProxiedStore(maximumConnections: 3) { store, proxy, direct throws in
             try await fiveEvents(in: direct)
+            let name = "ack-lost-\(storedByIt)"
             let leases = ProjectionLeases(pool: direct.pool)
-            var iterator = store.durableSubscription("ack-reply-lost", workerID: "w", quick()).makeAsyncIterator()
+            var iterator = store.durableSubscription(name, workerID: "w", quick()).makeAsyncIterator()
             let first = try #require(try await iterator.next())
-            // The acknowledgement reaches the server and is stored; its reply is lost (the
-            // subscription's name travels in the statement's bound parameters).
-            proxy.arm(.dropReply, whenRequestContains: "ack-reply-lost")
+            proxy.arm(fault, whenRequestContains: name)
             await #expect(throws: (any Error).self) { try await first.acknowledge() }
             #expect(proxy.faultsFired == 1)
-            #expect(try await leases.status("ack-reply-lost").eventsHandled == 1, "stored after all")
-            // The next acknowledgement finds the checkpoint moved, recognises the lost one, and
-            // stores its own after it.
+            #expect(try await leases.status(name).eventsHandled == storedByIt)
             let second = try #require(try await iterator.next())
             #expect(second.event.version == 2)
             try await second.acknowledge()
-            let status = try await leases.status("ack-reply-lost")
-            #expect(status.eventsHandled == 2)
-            #expect(status.cursorPosition == second.checkpoint.cursor.position)
-        }
-    }
-
-    @Test func anAcknowledgementThatNeverArrivedIsStoredByTheNextOne() async throws {
-        try await TestDatabase.withProxiedStore(maximumConnections: 3) { store, proxy, direct throws in
-            try await fiveEvents(in: direct)
-            let leases = ProjectionLeases(pool: direct.pool)
-            var iterator = store.durableSubscription("ack-request-lost", workerID: "w", quick())
-                .makeAsyncIterator()
-            let first = try #require(try await iterator.next())
-            proxy.arm(.dropRequest, whenRequestContains: "ack-request-lost")
-            await #expect(throws: (any Error).self) { try await first.acknowledge() }
-            #expect(proxy.faultsFired == 1)
-            #expect(try await leases.status("ack-request-lost").eventsHandled == 0, "never reached the server")
-            let second = try #require(try await iterator.next())
-            try await second.acknowledge()
-            let status = try await leases.status("ack-request-lost")
+            let status = try await leases.status(name)
             #expect(status.eventsHandled == 2)
             #expect(status.cursorPosition == second.checkpoint.cursor.position)
         }

@@ -39,11 +39,7 @@ struct OutboxRun: AsyncParsableCommand {
                 try printOutput(OutboxStatus.Report(counts), json: options.json) { "\(counts)" }
             } else {
                 if !options.json { print("outbox worker \(workerID) delivering to \(url); Ctrl-C to stop") }
-                let group = ServiceGroup(
-                    configuration: .init(
-                        services: [worker], gracefulShutdownSignals: [.sigterm, .sigint],
-                        logger: options.makeLogger()))
-                try await group.run()
+                try await runUntilSignalled(worker, logger: options.makeLogger())
             }
         }
     }
@@ -91,10 +87,6 @@ struct OutboxReceive: AsyncParsableCommand {
             say(isDuplicate ? "duplicate \(message.key) (ignored)" : "\(message.topic) \(message.key): \(message.body)")
         }
         say("receiving on http://127.0.0.1:\(receiver.port)/; Ctrl-C to stop")
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [receiver], gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: Logger(label: "mire-bank.receiver")))
-        try await group.run()
+        try await runUntilSignalled(receiver, logger: Logger(label: "mire-bank.receiver"))
     }
 }

@@ -56,12 +56,7 @@ struct Project: AsyncParsableCommand {
                 }
             } else {
                 if !options.json { print("worker \(workerID) running; Ctrl-C to stop") }
-                // SIGINT/SIGTERM trigger graceful shutdown: the runner releases its lease.
-                let group = ServiceGroup(
-                    configuration: .init(
-                        services: [runner], gracefulShutdownSignals: [.sigterm, .sigint],
-                        logger: options.makeLogger()))
-                try await group.run()
+                try await runUntilSignalled(runner, logger: options.makeLogger())
             }
         }
     }

@@ -70,11 +70,7 @@ struct SagaRun: AsyncParsableCommand {
                 if !settled { throw ExitStatus.checkFailed }
             } else {
                 if !options.json { print("saga worker \(workerID) running; Ctrl-C to stop") }
-                let group = ServiceGroup(
-                    configuration: .init(
-                        services: [runner], gracefulShutdownSignals: [.sigterm, .sigint],
-                        logger: options.makeLogger()))
-                try await group.run()
+                try await runUntilSignalled(runner, logger: options.makeLogger())
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MireLocalServer
 import MirePQ
 public import MirePostgres
@@ -18,6 +19,23 @@ public enum BenchmarkServer {
             : ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"]
         let server = try LocalPostgresServer.throwaway(settings: settings)
         return try await server.start()
+    }
+
+    /// A migrated event store on the benchmark server (started here): the server's
+    /// configuration, the store's pool, and the store.
+    ///
+    /// ```swift
+    /// let (configuration, pool, store) = try await BenchmarkServer.store(maximumConnections: 8)
+    /// ```
+    public static func store(
+        maximumConnections: Int, configuration storeConfiguration: EventStore.Configuration = .init()
+    ) async throws -> (configuration: PGConfiguration, pool: PGPool, store: EventStore) {
+        let configuration = try await start()
+        let logger = Logger(label: "bench")
+        let pool = PGPool(configuration: configuration, maximumConnections: maximumConnections, logger: logger)
+        let store = EventStore(pool: pool, configuration: storeConfiguration, logger: logger)
+        try await store.migrate()
+        return (configuration, pool, store)
     }
 
     /// The libpq conninfo string for `configuration` (for the raw side).

@@ -12,10 +12,8 @@ import Synchronization
 let eventCount = Int(ProcessInfo.processInfo.environment["MIRE_BENCH_EVENTS"] ?? "") ?? 1_000_000
 let batchSize = 500
 let logger = Logger(label: "bench")
-let configuration = try await BenchmarkServer.start()
-let pool = PGPool(configuration: configuration, maximumConnections: 4, logger: logger)
-let store = EventStore(pool: pool, configuration: .init(wakeUpChannel: "bench_events"), logger: logger)
-try await store.migrate()
+let (configuration, pool, store) = try await BenchmarkServer.store(
+    maximumConnections: 4, configuration: .init(wakeUpChannel: "bench_events"))
 
 try await writeLedgerLog(
     events: eventCount, on: pool,

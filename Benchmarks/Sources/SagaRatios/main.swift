@@ -98,11 +98,9 @@ struct PaymentSaga4: PaymentSaga {
     var from = "", to = "", amount: Int64 = 0
 }
 
-let configuration = try await BenchmarkServer.start()
 let logger = Logger(label: "bench")
-let pool = PGPool(configuration: configuration, maximumConnections: 12, logger: logger)
-let store = EventStore(pool: pool, configuration: .init(wakeUpChannel: nil), logger: logger)
-try await store.migrate()
+let (configuration, pool, store) = try await BenchmarkServer.store(
+    maximumConnections: 12, configuration: .init(wakeUpChannel: nil))
 
 // Accounts for both sides: Mire's as aggregates, raw's as plain stream rows with one event.
 var opening: [StreamAppend] = []
@@ -116,9 +114,7 @@ for index in 0..<accountCount {
             stream: try StreamID(category: "raw", id: "\(index)"), expecting: .noStream,
             events: [NewEvent(type: "raw.credited", payload: Data(#"{"amount":1000000}"#.utf8))]))
 }
-for chunk in stride(from: 0, to: opening.count, by: 200) {
-    try await store.append(Array(opening[chunk..<min(chunk + 200, opening.count)]))
-}
+try await store.append(opening, inBatchesOf: 200)
 
 /// Requests `processCount` payments of `kind` (ids of round `round`), then runs its saga until
 /// every one completed.
@@ -133,9 +129,7 @@ func mireSteps<Saga: PaymentSaga>(_ saga: Saga.Type, partitions: Int, round: Int
                 stream: try StreamID(category: Saga.Kind.category, id: "r\(round)-\(index)"), expecting: .noStream,
                 events: [try NewEvent(Saga.Kind.self, .requested(from: "\(from)", to: "\(to)", amount: 1))]))
     }
-    for chunk in stride(from: 0, to: requests.count, by: 100) {
-        try await store.append(Array(requests[chunk..<min(chunk + 100, requests.count)]))
-    }
+    try await store.append(requests, inBatchesOf: 100)
     var runnerConfiguration = ProcessManagerRunner<Saga>.Configuration(workerID: "bench")
     runnerConfiguration.partitions = partitions
     runnerConfiguration.delivery.wakeUpChannel = nil
@@ -199,39 +193,15 @@ func rawStep(_ raw: RawLibPQ, client: Int, process: String) throws {
 }
 
 func rawSteps(clients: Int, round: Int) async throws -> Double {
-    let conninfo = BenchmarkServer.conninfo(configuration)
-    let steps = 3 * processCount
-    let thisRound = round
-    return try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            do {
-                let connections = try (0..<clients).map { _ in try RawLibPQ(conninfo: conninfo) }
-                for client in 0..<clients {
-                    _ = try connections[client].run(
-                        "INSERT INTO mire_subscriptions (name) VALUES ($1) ON CONFLICT DO NOTHING", ["raw-\(client)"])
-                }
-                let start = Date()
-                let done = DispatchGroup()
-                for client in 0..<clients {
-                    done.enter()
-                    Thread.detachNewThread {
-                        let share = steps / clients + (client < steps % clients ? 1 : 0)
-                        for step in 0..<share {
-                            let process = "\(thisRound)-\(client)-\(step / 3)"
-                            do { try rawStep(connections[client], client: client, process: process) } catch {
-                                _ = try? connections[client].run("ROLLBACK", [])
-                            }
-                        }
-                        done.leave()
-                    }
-                }
-                done.wait()
-                continuation.resume(returning: Double(steps) / Date().timeIntervalSince(start))
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
-    }
+    try await RawClients.rate(
+        conninfo: BenchmarkServer.conninfo(configuration), clients: clients, total: 3 * processCount,
+        prepare: { raw, client in
+            _ = try raw.run(
+                "INSERT INTO mire_subscriptions (name) VALUES ($1) ON CONFLICT DO NOTHING", ["raw-\(client)"])
+        },
+        unit: { raw, client, step in
+            try rawStep(raw, client: client, process: "\(round)-\(client)-\(step / 3)")
+        })
 }
 
 print("Saga steps per second: ProcessManagerRunner vs the same step by hand over raw libpq (durable server)")

@@ -27,10 +27,7 @@ struct Ledger: Aggregate {
 }
 
 let accountCount = 1_000
-let configuration = try await BenchmarkServer.start()
-let pool = PGPool(configuration: configuration, maximumConnections: 8, logger: Logger(label: "bench"))
-let store = EventStore(pool: pool, logger: Logger(label: "bench"))
-try await store.migrate()
+let (configuration, pool, store) = try await BenchmarkServer.store(maximumConnections: 8)
 
 // Accounts for both sides: Mire's as aggregates, raw's as plain stream rows with one event.
 var opening: [StreamAppend] = []
@@ -43,12 +40,8 @@ for index in 0..<accountCount {
         StreamAppend(
             stream: try StreamID(category: "raw", id: "\(index)"), expecting: .noStream,
             events: [NewEvent(type: "raw.credited", payload: Data("{\"amount\":1000000}".utf8))]))
-    if opening.count >= 200 {
-        try await store.append(opening)
-        opening = []
-    }
 }
-if !opening.isEmpty { try await store.append(opening) }
+try await store.append(opening, inBatchesOf: 200)
 
 func randomPair() -> (Int, Int) {
     let a = Int.random(in: 0..<accountCount)
@@ -106,46 +99,9 @@ func mireRate(clients: Int, transfers: Int) async throws -> Double {
 }
 
 func rawRate(clients: Int, transfers: Int) async throws -> Double {
-    let conninfo = BenchmarkServer.conninfo(configuration)
-    return try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            do {
-                let connections = try (0..<clients).map { _ in try RawLibPQ(conninfo: conninfo) }
-                let start = Date()
-                let failures = Locked(0)
-                // One thread per client, all at once (concurrentPerform would run only as many
-                // as there are cores).
-                let done = DispatchGroup()
-                for client in 0..<clients {
-                    done.enter()
-                    Thread.detachNewThread {
-                        let share = transfers / clients + (client < transfers % clients ? 1 : 0)
-                        for _ in 0..<share {
-                            do { try rawTransfer(connections[client]) } catch {
-                                failures.add()
-                                _ = try? connections[client].run("ROLLBACK", [])
-                            }
-                        }
-                        done.leave()
-                    }
-                }
-                done.wait()
-                let seconds = Date().timeIntervalSince(start)
-                continuation.resume(returning: Double(transfers - failures.value) / seconds)
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
-    }
-}
-
-final class Locked: @unchecked Sendable {
-    // Confinement: guarded by `lock`.
-    private let lock = NSLock()
-    private var count: Int
-    init(_ count: Int) { self.count = count }
-    func add() { lock.withLock { count += 1 } }
-    var value: Int { lock.withLock { count } }
+    try await RawClients.rate(
+        conninfo: BenchmarkServer.conninfo(configuration), clients: clients, total: transfers
+    ) { raw, _, _ in try rawTransfer(raw) }
 }
 
 print(

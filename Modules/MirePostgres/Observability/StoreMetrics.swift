@@ -21,26 +21,31 @@ final class StoreMetrics: Sendable {
 
     /// `mire_<operation>_duration` for `category` and `outcome`.
     func duration(_ operation: EventStore.MeasuredOperation, category: String, outcome: String) -> Timer {
-        let key = Key(operation: operation, category: category, outcome: outcome)
-        if let timer = timers.withLock({ $0[key] }) { return timer }
-        // Made outside the lock (the factory takes its own); a racing maker's timer is the same metric.
-        let timer = Timer(
-            label: "mire_\(operation.rawValue)_duration", dimensions: [("category", category), ("outcome", outcome)])
-        return timers.withLock { timers in
-            if let existing = timers[key] { return existing }
-            timers[key] = timer
-            return timer
+        Self.cached(Key(operation: operation, category: category, outcome: outcome), in: timers) {
+            Timer(
+                label: "mire_\(operation.rawValue)_duration",
+                dimensions: [("category", category), ("outcome", outcome)])
         }
     }
 
     /// `mire_save_conflicts` for `category`.
     func conflicts(category: String) -> Counter {
-        if let counter = conflictCounters.withLock({ $0[category] }) { return counter }
-        let counter = Counter(label: "mire_save_conflicts", dimensions: [("category", category)])
-        return conflictCounters.withLock { counters in
-            if let existing = counters[category] { return existing }
-            counters[category] = counter
-            return counter
+        Self.cached(category, in: conflictCounters) {
+            Counter(label: "mire_save_conflicts", dimensions: [("category", category)])
+        }
+    }
+
+    /// The metric kept for `key`, made by `make` the first time. Made outside the lock (the
+    /// factory takes its own); a racing maker's metric is the same metric, and the first kept wins.
+    private static func cached<Key: Hashable & Sendable, Metric: AnyObject & Sendable>(
+        _ key: Key, in cache: borrowing Mutex<[Key: Metric]>, make: () -> Metric
+    ) -> Metric {
+        if let metric = cache.withLock({ $0[key] }) { return metric }
+        let made = make()
+        return cache.withLock { metrics in
+            if let existing = metrics[key] { return existing }
+            metrics[key] = made
+            return made
         }
     }
 }

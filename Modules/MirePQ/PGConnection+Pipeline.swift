@@ -134,7 +134,7 @@ extension PGConnection {
             throw PGError(code: .client, message: "could not leave pipeline mode: \(handle.errorMessage)")
         }
         finished = true
-        if let firstError { throw firstError }
+        if let firstError { throw classifyingReadOnlyServer(firstError) }
         return try results.dropFirst(preludeCount).map { rows in
             guard let rows else {
                 throw PGError(code: .client, message: "a pipelined statement returned nothing")

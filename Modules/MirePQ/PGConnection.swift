@@ -36,6 +36,9 @@ public actor PGConnection {
     nonisolated let prelude = Mutex<[PGQuery]>([])
     /// Set when ``commit(after:prepared:)`` ended the current transaction.
     nonisolated let committedInPipeline = Mutex(false)
+    /// Set when the server refused a write because it takes none (a standby, a read-only
+    /// primary): the pool then drops the connection instead of lending it again.
+    nonisolated let refusedWrites = Atomic<Bool>(false)
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -285,6 +288,7 @@ public actor PGConnection {
         default:
             var error = PGError(result: result, connectionBroken: handle.isBroken, query: query)
             logger.debug("statement failed", metadata: ["sqlState": "\(error.sqlState ?? "-")"])
+            error = classifyingReadOnlyServer(error)
             if error.code == .connectionLost {
                 error.mayHaveExecuted = mayCommit
                 error.backendPID = backendPID
@@ -292,6 +296,29 @@ public actor PGConnection {
             }
             throw error
         }
+    }
+
+    /// `error` as ``PGError/Code-swift.struct/readOnlyServer`` when it is a refused write
+    /// (25006) and the server takes no writes at all; the connection is then marked for the
+    /// pool to drop. Inside a pipeline the server reports a changed parameter only after the
+    /// whole pipeline, so the pipeline classifies its outcome again at its end.
+    func classifyingReadOnlyServer(_ error: PGError) -> PGError {
+        guard error.sqlState == "25006", error.code == .server, serverTakesNoWrites else { return error }
+        var error = error
+        error.code = .readOnlyServer
+        refusedWrites.store(true, ordering: .releasing)
+        return error
+    }
+
+    /// Whether the server says, in the parameters it reports to every session, that it takes no
+    /// writes: a hot standby (`in_hot_standby`, PostgreSQL 14+) or a read-only primary
+    /// (`default_transaction_read_only`). Known without a round trip.
+    private var serverTakesNoWrites: Bool {
+        func reported(_ name: String) -> Bool {
+            guard let value = PQparameterStatus(handle.pointer, name) else { return false }
+            return String(cString: value) == "on"
+        }
+        return reported("in_hot_standby") || reported("default_transaction_read_only")
     }
 
     /// Sends `COMMIT` and reports its outcome. It is never cancelled: its outcome must be known.

@@ -35,6 +35,12 @@ public struct PGError: Error, Sendable, CustomStringConvertible, CustomDebugStri
         public static let poolClosed = Code(name: "poolClosed")
         /// libpq refused a call (for example pipeline mode could not be entered).
         public static let client = Code(name: "client")
+        /// The server refused to write (SQLSTATE 25006) because it takes no writes at all: it is
+        /// a hot standby, or a primary made read-only (fenced or demoted). Nothing was written.
+        /// The pool drops the connection, so running the work again opens a new one, which libpq
+        /// places on a server that takes writes when the connection string names several hosts
+        /// with `target_session_attrs=read-write`.
+        public static let readOnlyServer = Code(name: "readOnlyServer")
     }
 
     /// What kind of failure this is.
@@ -104,9 +110,12 @@ public struct PGError: Error, Sendable, CustomStringConvertible, CustomDebugStri
     /// a lost connection before anything could commit, a refused connection, a serialization
     /// failure or a deadlock. Never an unknown outcome — a `COMMIT` or an autocommitted
     /// statement lost in flight (``mayHaveExecuted``): running that work again could do it twice.
-    /// (A lost *read* is safe to repeat: see ``asRead``.)
+    /// (A lost *read* is safe to repeat: see ``asRead``.) A write refused by a server that takes
+    /// none (``Code-swift.struct/readOnlyServer``, e.g. after a failover) is retryable too: the
+    /// pool dropped that connection.
     public var isRetryable: Bool {
         (isConnectionLost && !mayHaveExecuted) || isSerializationFailure || isDeadlock || code == .connectionFailed
+            || code == .readOnlyServer
     }
 
     /// This error as the failure of a statement that changes nothing (a read): a lost
@@ -141,6 +150,8 @@ public struct PGError: Error, Sendable, CustomStringConvertible, CustomDebugStri
         case .connectionFailed: text += ": could not connect; check the server address and credentials"
         case .decoding: text += ": a column did not match the requested Swift type"
         case .poolClosed: text += ": the pool was shut down"
+        case .readOnlyServer:
+            text += ": the server takes no writes (a standby, or a read-only primary); retry on a new connection"
         default: break
         }
         return text + " (see debugDescription for details)"

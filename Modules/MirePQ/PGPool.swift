@@ -5,7 +5,8 @@ import Synchronization
 /// A bounded pool of connections, handed out only through scoped calls.
 ///
 /// A connection never escapes its scope. A connection found broken after a scope (server
-/// restart, `pg_terminate_backend`) is discarded and its slot refilled on demand; the caller sees
+/// restart, `pg_terminate_backend`), or on a server that refused a write because it takes none
+/// (a standby after a failover), is discarded and its slot refilled on demand; the caller sees
 /// a ``PGError`` with code `connectionLost`, which is retryable. When every connection is
 /// busy, callers wait in FIFO order; a waiting task that is cancelled leaves the queue.
 ///
@@ -201,8 +202,10 @@ public final class PGPool: Sendable {
             await connection.close()
         }
         if connection.isInTransaction { await connection.rollbackQuietly() }
-        // Checked after the rollback: a connection that could not roll back was closed.
-        guard connection.status == .idle else {
+        // Checked after the rollback: a connection that could not roll back was closed. One on
+        // a server that takes no writes (after a failover) is dropped too: a new connection
+        // goes through libpq's choice of host again.
+        guard connection.status == .idle, !connection.refusedWrites.load(ordering: .acquiring) else {
             if connection.status != .closed { await connection.close() }
             logger.debug("discarding a broken connection", metadata: ["mire.connection": "\(connection.id)"])
             freeSlot()

@@ -22,14 +22,9 @@ struct FailoverTests {
             let (primary, primaryConfiguration) = primaryPair
             let (standby, standbyConfiguration) = standbyPair
 
-            // Both servers in one connection string: libpq connects to the one that takes writes.
-            var configuration = primaryConfiguration
-            let ports = [primaryConfiguration, standbyConfiguration].compactMap { $0.keywords["port"] }
-            configuration.keywords["host"] = "127.0.0.1,127.0.0.1"
-            configuration.keywords["port"] = ports.joined(separator: ",")
-            configuration.keywords["target_session_attrs"] = "read-write"
-            configuration.connectTimeoutSeconds = 2
-            let pool = PGPool(configuration: configuration, maximumConnections: 2, logger: TestDatabase.logger)
+            let pool = PGPool(
+                configuration: .writable(among: primaryConfiguration, standbyConfiguration), maximumConnections: 2,
+                logger: TestDatabase.logger)
             try await TestDatabase.ensuring {
                 let store = EventStore(
                     pool: pool, configuration: .init(wakeUpChannel: nil), logger: TestDatabase.logger)
@@ -56,5 +51,67 @@ struct FailoverTests {
                 await pool.shutdown()
             }
         }
+    }
+
+    @Test func thePoolDropsConnectionsToAServerThatStoppedTakingWritesAndSavesGoOnElsewhere() async throws {
+        try await withSynchronousPair { primaryPair, standbyPair in
+            let (_, primaryConfiguration) = primaryPair
+            let (standby, standbyConfiguration) = standbyPair
+            let pool = PGPool(
+                configuration: .writable(among: primaryConfiguration, standbyConfiguration), maximumConnections: 2,
+                logger: TestDatabase.logger)
+            try await TestDatabase.ensuring {
+                let store = EventStore(
+                    pool: pool, configuration: .init(wakeUpChannel: nil), logger: TestDatabase.logger)
+                try await store.migrate()
+                for value in Int64(1)...10 {
+                    try await store.update(Counter.self, id: "c") { $0.record(.counted(value)) }
+                }
+                #expect(pool.statistics.open >= 1, "the pool holds connections to the old primary")
+
+                // The old primary is fenced (still up, but read-only), the standby promoted.
+                let fence = try await PGConnection.connect(
+                    configuration: primaryConfiguration, logger: TestDatabase.logger)
+                try await fence.query("ALTER SYSTEM SET default_transaction_read_only = on")
+                try await fence.query("SELECT pg_reload_conf()")
+                let refused = await #expect(throws: PGError.self) {
+                    try await fence.query("CREATE TABLE refused (v int)")
+                }
+                #expect(refused?.code == .readOnlyServer)
+                await fence.close()
+                try await standby.promote()
+
+                // The pooled connections to the fenced server fail once each, are dropped, and
+                // the retried saves reach the promoted server.
+                let retry = RetryPolicy(
+                    maximumAttempts: 5, baseDelay: .milliseconds(10), maximumDelay: .milliseconds(50))
+                for value in Int64(11)...20 {
+                    try await store.update(Counter.self, id: "c", retry: retry) { $0.record(.counted(value)) }
+                }
+                let counter = try #require(try await store.load(Counter.self, id: "c"))
+                #expect(counter.state.values == Array(1...20))
+
+                let promoted = try await PGConnection.connect(
+                    configuration: standbyConfiguration, logger: TestDatabase.logger)
+                let stored = try await promoted.query("SELECT count(*) FROM mire_events").single(Int64.self)
+                await promoted.close()
+                #expect(stored == 20, "every save after the fence went to the promoted server")
+            } cleanup: {
+                await pool.shutdown()
+            }
+        }
+    }
+}
+
+extension PGConfiguration {
+    /// One connection string naming every server, which libpq tries in order until one takes
+    /// writes (`target_session_attrs=read-write`); two seconds per host at most.
+    static func writable(among servers: PGConfiguration...) -> PGConfiguration {
+        var configuration = servers[0]
+        configuration.keywords["host"] = servers.map { _ in "127.0.0.1" }.joined(separator: ",")
+        configuration.keywords["port"] = servers.compactMap { $0.keywords["port"] }.joined(separator: ",")
+        configuration.keywords["target_session_attrs"] = "read-write"
+        configuration.connectTimeoutSeconds = 2
+        return configuration
     }
 }

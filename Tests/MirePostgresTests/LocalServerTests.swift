@@ -51,6 +51,8 @@ struct LocalServerTests {
             #expect(try await reader.query("SELECT pg_is_in_recovery()").single(Bool.self))
             let refused = await #expect(throws: PGError.self) { try await reader.query("CREATE TABLE nope (v int)") }
             #expect(refused?.sqlState == "25006")
+            #expect(refused?.code == .readOnlyServer, "a standby takes no writes at all: retry elsewhere")
+            #expect(refused?.isRetryable == true)
             let identity: PGQuery = "SELECT system_identifier FROM pg_control_system()"
             let standbyIdentity = try await reader.query(identity).single(Int64.self)
             await reader.close()

@@ -292,7 +292,7 @@ let package = Package(
             name: "MireProjectionsTests",
             dependencies: [
                 "MirePQ",
-                "MireProjections", "MireTransactions", "MireTestSupport",
+                "MireProjections", "MireTransactions", "MireTestSupport", "MireLocalServer",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),

@@ -49,6 +49,9 @@ public struct MireError: Error, Sendable, CustomStringConvertible {
         public static let timeout = Code(name: "timeout")
         /// A projection worker lost its lease to another worker (fenced); it stops writing.
         public static let fenced = Code(name: "fenced")
+        /// A projection's checkpoint was written on another PostgreSQL cluster (a restore, a
+        /// logical copy, an upgrade): its transaction ids mean nothing here. Re-anchor it once.
+        public static let foreignCheckpoint = Code(name: "foreignCheckpoint")
         /// The database failed; see ``MireError/underlying``.
         public static let database = Code(name: "database")
         /// A migration could not be applied, or an applied one was edited.

@@ -125,7 +125,8 @@ public struct ProjectionLeases: Sendable {
     /// Moves the checkpoint from `previous` to `checkpoint` if, and only if, `grant` is still the
     /// current lease and the stored checkpoint is still `previous` (a compare-and-set on both):
     /// a delivery can never be applied twice. The lease row is share-locked, so a takeover waits
-    /// for this transaction.
+    /// for this transaction. The checkpoint records the cluster it was written on; one written
+    /// on another cluster is never moved (the outcome is `moved`, and reloading it refuses it).
     public func checkpoint(
         _ grant: LeaseGrant, from previous: Checkpoint, to checkpoint: Checkpoint, handled: Int,
         on connection: PGConnection
@@ -142,9 +143,12 @@ public struct ProjectionLeases: Sendable {
                     delivered_ahead = \(checkpoint.deliveredAhead.sorted()),
                     fence_token = lease.fence_token,
                     events_handled = s.events_handled + \(Int64(handled)),
-                    updated_at = clock_timestamp()
-                FROM lease
+                    updated_at = clock_timestamp(),
+                    cluster_id = cluster.id
+                FROM lease, (SELECT system_identifier AS id FROM pg_control_system()) cluster
                 WHERE s.name = \(grant.projection)
+                  -- Never over a checkpoint from another cluster: the runner reloads and refuses it.
+                  AND (s.cluster_id IS NULL OR s.cluster_id = cluster.id)
                   AND s.cursor_xid = \(PGTransactionID(previous.cursor.transactionID))
                   AND s.cursor_position = \(previous.cursor.position)
                   AND s.delivered_ahead = \(previous.deliveredAhead.sorted())
@@ -162,19 +166,62 @@ public struct ProjectionLeases: Sendable {
         return leased == 1 ? .moved : .fenced
     }
 
-    /// The stored checkpoint of a projection.
+    /// The stored checkpoint of a projection, refused with ``MireError/Code-swift.struct/foreignCheckpoint``
+    /// when it was written on another cluster than the one `connection` (or the pool) reaches:
+    /// its cursor's transaction ids would skip or repeat events here.
+    ///
+    /// ```swift
+    /// let checkpoint = try await leases.checkpoint(of: "balances")
+    /// ```
     public func checkpoint(of projection: String, on connection: PGConnection? = nil) async throws -> Checkpoint {
-        let query: PGQuery =
-            "SELECT cursor_xid, cursor_position, delivered_ahead FROM mire_subscriptions WHERE name = \(projection)"
+        let query: PGQuery = """
+            SELECT s.cursor_xid, s.cursor_position, s.delivered_ahead, s.cluster_id, c.system_identifier,
+                   pg_snapshot_xmax(pg_current_snapshot())
+            FROM pg_control_system() c LEFT JOIN mire_subscriptions s ON s.name = \(projection)
+            """
         let rows: PGRows
         if let connection {
-            rows = try await connection.query(query)
+            rows = try await connection.query(query, prepared: true)
         } else {
-            rows = try await pool.withConnection { try await $0.query(query) }
+            rows = try await pool.withConnection { try await $0.query(query, prepared: true) }
         }
-        guard let row = rows.first else { return Checkpoint() }
-        let (xid, position, ahead) = try row.decode((PGTransactionID, Int64, [Int64]).self)
-        return Checkpoint(cursor: .init(transactionID: xid.rawValue, position: position), deliveredAhead: Set(ahead))
+        let row = rows[0]
+        guard let xid = try row.decode(PGTransactionID?.self, at: 0) else { return Checkpoint() }
+        let position = try row.decode(Int64.self, at: 1)
+        let ahead = try row.decode([Int64].self, at: 2)
+        let checkpoint = Checkpoint(
+            cursor: .init(transactionID: xid.rawValue, position: position), deliveredAhead: Set(ahead))
+        let recorded = try row.decode(Int64?.self, at: 3)
+        let current = try row.decode(Int64.self, at: 4)
+        let nextTransactionID = try row.decode(PGTransactionID.self, at: 5).rawValue
+        guard
+            checkpoint.cursor == .start && ahead.isEmpty
+                || Self.isOnThisCluster(
+                    recorded: recorded, current: current, cursorTransactionID: xid.rawValue,
+                    nextTransactionID: nextTransactionID)
+        else {
+            throw MireError(
+                code: .foreignCheckpoint,
+                message: "the checkpoint of '\(projection)' was written on another PostgreSQL cluster "
+                    + (recorded.map { "(system identifier \($0); this one is \(current))" }
+                        ?? "(its transaction id \(xid.rawValue) is ahead of this cluster's \(nextTransactionID))")
+                    + ": its cursor would skip or repeat events here",
+                position: position,
+                recovery: "if the log was moved here on purpose (restore, logical replication, upgrade), run "
+                    + "EventStore.reanchorCheckpoints() (mire-bank db reanchor) once before starting writers; "
+                    + "otherwise point the store at the cluster the checkpoint came from")
+        }
+        return checkpoint
+    }
+
+    /// Whether a checkpoint belongs to this cluster: its recorded identity is this one's, or —
+    /// recorded before identities were (NULL) — its cursor is not ahead of this cluster's
+    /// transaction ids. A physical standby shares its primary's identity and ids.
+    static func isOnThisCluster(
+        recorded: Int64?, current: Int64, cursorTransactionID: UInt64, nextTransactionID: UInt64
+    ) -> Bool {
+        if let recorded { return recorded == current }
+        return cursorTransactionID < nextTransactionID
     }
 
     /// The lease and checkpoint of a projection.

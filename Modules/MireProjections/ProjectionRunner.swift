@@ -74,11 +74,12 @@ public final class ProjectionRunner: Service {
         return overflow ? (checkpoint < 0 ? .max : 0) : max(0, difference)
     }
 
-    /// Whether no retry can fix `error`: SQLSTATE class 42 (an undefined table or column, a
+    /// Whether no retry can fix `error`: a checkpoint from another cluster, SQLSTATE class 42 (an undefined table or column, a
     /// missing privilege, a syntax error) or 3F (no such schema). A refused login is not among
     /// them: libpq reports it as a failed connection, without a SQLSTATE, and it is retried
     /// like an unreachable server (credentials may be rotated while the runner waits).
     package static func isFatal(_ error: any Error) -> Bool {
+        if (error as? MireError)?.code == .foreignCheckpoint { return true }
         guard
             let sqlState = (error as? PGError)?.sqlState
                 ?? ((error as? MireError)?.underlying as? PGError)?.sqlState

@@ -3,12 +3,12 @@ import Foundation
 import MireBankDomain
 import MireProjections
 
-/// `mire-bank db status|start|stop|migrate`.
+/// `mire-bank db status|start|stop|migrate|reanchor`.
 struct Database: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
         abstract: "Manage the database: the embedded server and migrations.",
-        subcommands: [Status.self, Start.self, Stop.self, Migrate.self]
+        subcommands: [Status.self, Start.self, Stop.self, Migrate.self, Reanchor.self]
     )
 
     struct StatusReport: Encodable {
@@ -106,6 +106,40 @@ struct Database: AsyncParsableCommand {
             await database.pool.shutdown()
             try printOutput(applied.map(\.name), json: options.json) {
                 applied.isEmpty ? "up to date" : "applied: " + applied.map(\.name).joined(separator: ", ")
+            }
+        }
+    }
+
+    struct Reanchor: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "After moving the database to another cluster, make the projections' checkpoints valid there.",
+            discussion: """
+                Run once after a restore from a dump, a logical-replication cutover or an upgrade, \
+                when projections refuse to run with "foreignCheckpoint". Safe to run again.
+                """)
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            let database = try await options.connect(logger: options.makeLogger())
+            let reanchoring: Reanchoring
+            do {
+                _ = try await database.migrate()
+                let store = EventStore(
+                    pool: database.pool, configuration: .init(wakeUpChannel: nil), logger: database.logger)
+                reanchoring = try await store.reanchorCheckpoints()
+            } catch {
+                await database.pool.shutdown()
+                throw error
+            }
+            await database.pool.shutdown()
+            try printOutput(reanchoring, json: options.json) {
+                switch reanchoring.method {
+                case .none: "every checkpoint already belongs to cluster \(reanchoring.clusterID)"
+                case .adopted: "\(reanchoring.checkpoints) checkpoints adopted by cluster \(reanchoring.clusterID)"
+                case .renumbered:
+                    "\(reanchoring.checkpoints) checkpoints translated, \(reanchoring.renumberedEvents) moved events "
+                        + "renumbered for cluster \(reanchoring.clusterID)"
+                }
             }
         }
     }

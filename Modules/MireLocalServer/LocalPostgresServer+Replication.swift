@@ -1,6 +1,6 @@
 public import Foundation
 public import MireCore
-import MirePQ
+public import MirePQ
 
 extension LocalPostgresServer {
     /// A hot standby of `primary` (running), streaming its WAL: its cluster is a base backup of
@@ -80,6 +80,31 @@ extension LocalPostgresServer {
                     recovery: "inspect \(self.logFile.path); only a running standby can be promoted")
             }
         }
+    }
+
+    /// One configuration naming every running server of `servers`, in order, which libpq tries
+    /// until one takes writes (`target_session_attrs=read-write`, two seconds per host at most):
+    /// what an application is given for a primary and its standbys, so that it follows a
+    /// failover.
+    ///
+    /// ```swift
+    /// let configuration = try LocalPostgresServer.writableConfiguration(among: [primary, standby])
+    /// ```
+    public static func writableConfiguration(among servers: [LocalPostgresServer], database: String = "postgres")
+        throws -> PGConfiguration
+    {
+        let ports = servers.compactMap { $0.runningInstance?.port }
+        guard let first = servers.first(where: { $0.isRunning }) else {
+            throw MireError(
+                code: .localServer, message: "none of the \(servers.count) servers is running",
+                recovery: "start the primary and its standbys first")
+        }
+        var configuration = try first.configuration(database: database)
+        configuration.keywords["host"] = ports.map { _ in "127.0.0.1" }.joined(separator: ",")
+        configuration.keywords["port"] = ports.map(String.init).joined(separator: ",")
+        configuration.keywords["target_session_attrs"] = "read-write"
+        configuration.connectTimeoutSeconds = 2
+        return configuration
     }
 
     /// Copies the primary on `port` into this server's data directory.

@@ -137,9 +137,14 @@ public final class LocalPostgresServer: Sendable {
         case immediate
     }
 
-    /// Stops the server if it runs; a throwaway server's directory is deleted too.
-    public func stop() throws(MireError) {
-        try shutDown(mode: .fast)
+    /// Stops the server if it runs (`.immediate`: as a crash would); a throwaway server's
+    /// directory is deleted too.
+    ///
+    /// ```swift
+    /// try primary.stop(mode: .immediate)   // a failover test's crashed primary
+    /// ```
+    public func stop(mode stopMode: StopMode = .fast) throws(MireError) {
+        try shutDown(mode: stopMode)
         if mode == .throwaway { try? FileManager.default.removeItem(at: rootDirectory) }
     }
 

@@ -19,12 +19,12 @@ private struct Counter: Aggregate {
 struct FailoverTests {
     @Test func savesReachThePromotedStandbyAndNoAcknowledgedSaveIsLost() async throws {
         try await withSynchronousPair { primaryPair, standbyPair in
-            let (primary, primaryConfiguration) = primaryPair
-            let (standby, standbyConfiguration) = standbyPair
-
+            let (primary, _) = primaryPair
+            let (standby, _) = standbyPair
+            // Both servers in one connection string: libpq connects to the one that takes writes.
             let pool = PGPool(
-                configuration: .writable(among: primaryConfiguration, standbyConfiguration), maximumConnections: 2,
-                logger: TestDatabase.logger)
+                configuration: try LocalPostgresServer.writableConfiguration(among: [primary, standby]),
+                maximumConnections: 2, logger: TestDatabase.logger)
             try await TestDatabase.ensuring {
                 let store = EventStore(
                     pool: pool, configuration: .init(wakeUpChannel: nil), logger: TestDatabase.logger)
@@ -55,11 +55,11 @@ struct FailoverTests {
 
     @Test func thePoolDropsConnectionsToAServerThatStoppedTakingWritesAndSavesGoOnElsewhere() async throws {
         try await withSynchronousPair { primaryPair, standbyPair in
-            let (_, primaryConfiguration) = primaryPair
+            let (primary, primaryConfiguration) = primaryPair
             let (standby, standbyConfiguration) = standbyPair
             let pool = PGPool(
-                configuration: .writable(among: primaryConfiguration, standbyConfiguration), maximumConnections: 2,
-                logger: TestDatabase.logger)
+                configuration: try LocalPostgresServer.writableConfiguration(among: [primary, standby]),
+                maximumConnections: 2, logger: TestDatabase.logger)
             try await TestDatabase.ensuring {
                 let store = EventStore(
                     pool: pool, configuration: .init(wakeUpChannel: nil), logger: TestDatabase.logger)
@@ -100,18 +100,5 @@ struct FailoverTests {
                 await pool.shutdown()
             }
         }
-    }
-}
-
-extension PGConfiguration {
-    /// One connection string naming every server, which libpq tries in order until one takes
-    /// writes (`target_session_attrs=read-write`); two seconds per host at most.
-    static func writable(among servers: PGConfiguration...) -> PGConfiguration {
-        var configuration = servers[0]
-        configuration.keywords["host"] = servers.map { _ in "127.0.0.1" }.joined(separator: ",")
-        configuration.keywords["port"] = servers.compactMap { $0.keywords["port"] }.joined(separator: ",")
-        configuration.keywords["target_session_attrs"] = "read-write"
-        configuration.connectTimeoutSeconds = 2
-        return configuration
     }
 }

@@ -123,6 +123,36 @@ struct ChaosReport: Encodable {
         var proxyFaultsFired = 0
         var backendsKilled = 0
         var serverRestarts = 0
+        /// Primaries crashed and standbys promoted in their place.
+        var failovers = 0
+        /// How long `pg_ctl promote` took after the crash.
+        var promotionMilliseconds: Int64?
+        var primaryCrashedAt: ContinuousClock.Instant?
+
+        enum CodingKeys: String, CodingKey {
+            case proxyFaultsFired, backendsKilled, serverRestarts, failovers, promotionMilliseconds
+        }
+    }
+    /// A failover as the writers saw it.
+    struct Failover: Encodable {
+        /// From the last acknowledgement before the primary crashed to the first one after.
+        var writersWaitedMilliseconds: Int64?
+        /// Commands acknowledged before the crash and after it.
+        var acknowledgedBefore = 0
+        var acknowledgedAfter = 0
+
+        init(crashedAt crashed: ContinuousClock.Instant, operations: [ChaosRun.Operation]) {
+            let acknowledged = operations.filter {
+                if case .acknowledged = $0.outcome { true } else { false }
+            }.map(\.answered)
+            let before = acknowledged.filter { $0 <= crashed }
+            let after = acknowledged.filter { $0 > crashed }
+            acknowledgedBefore = before.count
+            acknowledgedAfter = after.count
+            if let last = before.max(), let first = after.min() {
+                writersWaitedMilliseconds = (first - last).wholeMilliseconds
+            }
+        }
     }
     struct UnknownOutcomes: Encodable {
         /// Commands whose caller got "outcome unknown" and whose events the log holds.
@@ -149,6 +179,7 @@ struct ChaosReport: Encodable {
     var unknownOutcomes = UnknownOutcomes()
     var resolved = Resolved()
     var faults = Faults()
+    var failover: Failover?
     var duplicates = 0
     var moneyBefore = ""
     var moneyAfter = ""
@@ -157,12 +188,20 @@ struct ChaosReport: Encodable {
 
     var text: String {
         """
-        chaos: \(seconds) s, \(faults.proxyFaultsFired) proxy faults, \(faults.backendsKilled) backends killed, \(faults.serverRestarts) server crashes
+        chaos: \(seconds) s, \(faults.proxyFaultsFired) proxy faults, \(faults.backendsKilled) backends killed, \(faults.serverRestarts) server crashes, \(faults.failovers) failovers\(failoverText)
           acknowledged: \(acknowledgedSaves) deposits, \(acknowledgedTransfers) transfers (\(refusedTransfers) refused for funds)
           settled by the library: saves \(resolved.savesCommitted) committed / \(resolved.savesNotCommitted) not; transactions \(resolved.transactionsCommitted) / \(resolved.transactionsNotCommitted); projection deliveries \(resolved.projectionDeliveriesCommitted) committed
           left unknown to the caller: \(unknownOutcomes.committed) stored, \(unknownOutcomes.notCommitted) not; failed definitely: \(failedCommands)
           duplicates: \(duplicates); money before \(moneyBefore), after \(moneyAfter); read model matches replay: \(readModelMatchesReplay)
           \(violations.isEmpty ? "clean: every invariant holds" : "VIOLATIONS:\n    " + violations.joined(separator: "\n    "))
         """
+    }
+
+    private var failoverText: String {
+        guard let failover else { return "" }
+        let waited = failover.writersWaitedMilliseconds.map { "\($0) ms" } ?? "?"
+        let promotion = faults.promotionMilliseconds.map { "\($0) ms" } ?? "?"
+        return "\n  failover: promoted in \(promotion); writers waited \(waited) between acknowledgements; "
+            + "\(failover.acknowledgedBefore) commands acknowledged before the crash, \(failover.acknowledgedAfter) after"
     }
 }

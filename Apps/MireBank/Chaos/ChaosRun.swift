@@ -16,6 +16,8 @@ struct ChaosRun {
     let transferers: Int
     let duration: Duration
     let restartEvery: Duration?
+    /// For a failover run: when to crash the primary and promote the standby.
+    var failoverAfter: Duration? = nil
     let logger: Logger
 
     /// What one command did, as its caller saw it.
@@ -32,6 +34,8 @@ struct ChaosRun {
         var command: UUID
         var amount: Int64
         var outcome: Outcome
+        /// When the caller got its answer.
+        var answered = ContinuousClock.now
         /// Events a stored command leaves in the log.
         var eventCount: Int { kind == .deposit ? 1 : 2 }
     }
@@ -90,8 +94,10 @@ struct ChaosRun {
                 try await group.waitForAll()
             }
         }
-        target.proxy.disarm()
-        faults.withLock { $0.proxyFaultsFired = target.proxy.faultsFired }
+        if let proxy = target.proxy {
+            proxy.disarm()
+            faults.withLock { $0.proxyFaultsFired = proxy.faultsFired }
+        }
 
         // A pool opened after the last crash, without faults, for the audit.
         let auditPool = target.directPool(logger: logger)
@@ -121,6 +127,9 @@ struct ChaosRun {
         var report = audit
         report.seconds = Int(duration.components.seconds)
         report.faults = faults.value
+        if let crashed = faults.value.primaryCrashedAt {
+            report.failover = ChaosReport.Failover(crashedAt: crashed, operations: operations.value)
+        }
         return report
     }
 
@@ -163,7 +172,20 @@ struct ChaosRun {
     private func injectFaults(until deadline: ContinuousClock.Instant, into faults: Locked<ChaosReport.Faults>)
         async throws
     {
-        let proxy = target.proxy
+        if let failoverAfter, let primary = target.server, let standby = target.standby {
+            try await Task.sleep(for: failoverAfter)
+            logger.info("crashing the primary; promoting the standby")
+            try primary.stop(mode: .immediate)
+            let crashed = ContinuousClock.now
+            try await standby.promote()
+            faults.withLock {
+                $0.failovers += 1
+                $0.primaryCrashedAt = crashed
+                $0.promotionMilliseconds = (ContinuousClock.now - crashed).wholeMilliseconds
+            }
+            return
+        }
+        guard let proxy = target.proxy else { return }
         var nextRestart = restartEvery.map { ContinuousClock.now + $0 }
         while ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...250)))

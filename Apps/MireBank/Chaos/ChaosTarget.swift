@@ -8,22 +8,50 @@ import MireTestSupport
 
 /// What a chaos run works against: the server (its own, so it can crash it, or the one given),
 /// a fault-injecting proxy in front of it, and a direct configuration for setup and the audit.
+/// For a failover run: a primary and its synchronous standby instead, and no proxy.
 final class ChaosTarget: Sendable {
-    /// The private server, when the run started one (nil with `--database`).
+    /// The private server, when the run started one (nil with `--database`); the primary of a
+    /// failover run.
     let server: LocalPostgresServer?
-    /// How to reach the server without faults.
+    /// The synchronous standby a failover run promotes.
+    let standby: LocalPostgresServer?
+    /// How to reach the server without faults (for a failover run: whichever takes writes).
     let direct: PGConfiguration
-    /// The proxy every worker and replica goes through.
-    let proxy: FaultProxy
+    /// The proxy every worker and replica goes through (none in a failover run).
+    let proxy: FaultProxy?
 
     /// The application name of every connection that goes through the proxy (the backends the
     /// run may kill).
     static let applicationName = "mire-chaos"
 
-    private init(server: LocalPostgresServer?, direct: PGConfiguration, proxy: FaultProxy) {
+    private init(
+        server: LocalPostgresServer?, standby: LocalPostgresServer? = nil, direct: PGConfiguration, proxy: FaultProxy?
+    ) {
         self.server = server
+        self.standby = standby
         self.direct = direct
         self.proxy = proxy
+    }
+
+    /// Starts a private primary and a hot standby, `s1`, that every commit waits for
+    /// (`synchronous_commit = on`): promoted after the primary crashes, it holds every
+    /// acknowledged commit. Workers reach whichever takes writes through one connection string.
+    static func startFailoverPair(logger: Logger) async throws -> ChaosTarget {
+        let primary = try LocalPostgresServer.throwaway(settings: [
+            "synchronous_commit": "on", "max_connections": "200",
+        ])
+        _ = try await primary.start()
+        do {
+            let standby = try await LocalPostgresServer.standby(of: primary, name: "s1")
+            _ = try await standby.start()
+            try await primary.requireSynchronousStandby(["s1"])
+            var direct = try LocalPostgresServer.writableConfiguration(among: [primary, standby])
+            direct.applicationName = "mire-chaos-audit"
+            return ChaosTarget(server: primary, standby: standby, direct: direct, proxy: nil)
+        } catch {
+            try? primary.stop()
+            throw error
+        }
     }
 
     /// Starts a private server (durable commits: an acknowledged commit must survive a crash)
@@ -48,9 +76,10 @@ final class ChaosTarget: Sendable {
         return ChaosTarget(server: server, direct: direct, proxy: proxy)
     }
 
-    /// A pool whose connections go through the proxy.
+    /// A pool whose connections go through the proxy (in a failover run, straight to whichever
+    /// server takes writes).
     func faultyPool(logger: Logger, maximumConnections: Int = 6) -> PGPool {
-        var configuration = proxy.configuration
+        var configuration = proxy?.configuration ?? direct
         configuration.applicationName = Self.applicationName
         configuration.connectTimeoutSeconds = 3
         return PGPool(configuration: configuration, maximumConnections: maximumConnections, logger: logger)
@@ -79,7 +108,8 @@ final class ChaosTarget: Sendable {
 
     /// Stops the proxy and the private server.
     func stop() {
-        proxy.stop()
+        proxy?.stop()
         try? server?.stop()
+        try? standby?.stop()
     }
 }

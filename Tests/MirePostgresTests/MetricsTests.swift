@@ -8,7 +8,7 @@ import Testing
 
 /// Every metric Mire records, under one process-wide test backend (bootstrapped once: the
 /// metrics system allows one bootstrap per process).
-private let recorded: TestMetrics = {
+let recorded: TestMetrics = {
     let metrics = TestMetrics()
     MetricsSystem.bootstrap(metrics)
     return metrics

@@ -17,8 +17,22 @@ extension EventStore {
     /// }
     /// ```
     public func load<A: Aggregate>(_ type: A.Type, id: String) async throws -> AggregateRoot<A>? {
+        try await load(type, id: id, consistency: .primary)
+    }
+
+    /// Loads an aggregate where `consistency` allows: on the primary, or on the configured
+    /// read replica (``Configuration/readReplica``), waiting for it to show a commit token.
+    ///
+    /// ```swift
+    /// let account = try await store.load(Account.self, id: "acc-1", consistency: .replica(after: token))
+    /// ```
+    public func load<A: Aggregate>(_ type: A.Type, id: String, consistency: ReadConsistency)
+        async throws -> AggregateRoot<A>?
+    {
         let stream = try StreamID(category: A.category, id: id)
-        return try await replay(AggregateRoot<A>(stream: stream, state: A(), version: 0))
+        return try await routed(consistency) { target in
+            try await replay(AggregateRoot<A>(stream: stream, state: A(), version: 0), on: target)
+        }
     }
 
     /// Loads an aggregate, or returns a new empty one when its stream does not exist yet.
@@ -27,9 +41,20 @@ extension EventStore {
     /// var account = try await store.loadOrDefault(Account.self, id: "acc-1")
     /// ```
     public func loadOrDefault<A: Aggregate>(_ type: A.Type, id: String) async throws -> AggregateRoot<A> {
+        try await loadOrDefault(type, id: id, consistency: .primary)
+    }
+
+    /// ``loadOrDefault(_:id:)`` where `consistency` allows (see ``load(_:id:consistency:)``).
+    ///
+    /// ```swift
+    /// let account = try await store.loadOrDefault(Account.self, id: "acc-1", consistency: .replica)
+    /// ```
+    public func loadOrDefault<A: Aggregate>(_ type: A.Type, id: String, consistency: ReadConsistency)
+        async throws -> AggregateRoot<A>
+    {
         let stream = try StreamID(category: A.category, id: id)
         let empty = AggregateRoot<A>(stream: stream, state: A(), version: 0)
-        return try await replay(empty) ?? empty
+        return try await routed(consistency) { target in try await replay(empty, on: target) } ?? empty
     }
 
     /// Continues `start` (an empty root) with the events stored after its version. Returns nil

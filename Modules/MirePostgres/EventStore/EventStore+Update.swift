@@ -9,12 +9,16 @@ public struct UpdateResult<A: Aggregate>: Sendable {
     public var attempts: Int
     /// Concurrency conflicts met along the way (each re-ran the command on fresh state).
     public var conflicts: Int
+    /// The token of the commit that stored the command's events, for reading them back on a
+    /// replica (``ReadConsistency/replica(after:)``); nil when the command recorded nothing.
+    public var commitToken: CommitToken?
 
     /// A result, as a store reports it.
-    public init(root: AggregateRoot<A>, attempts: Int, conflicts: Int) {
+    public init(root: AggregateRoot<A>, attempts: Int, conflicts: Int, commitToken: CommitToken? = nil) {
         self.root = root
         self.attempts = attempts
         self.conflicts = conflicts
+        self.commitToken = commitToken
     }
 }
 
@@ -56,8 +60,9 @@ extension EventStore {
             }
             try command(&root)
             do {
-                try await saveUntilKnown(&root, policy: policy, attempt: &attempt)
-                return UpdateResult(root: root, attempts: attempt, conflicts: conflicts)
+                let saved = try await saveUntilKnown(&root, policy: policy, attempt: &attempt)
+                return UpdateResult(
+                    root: root, attempts: attempt, conflicts: conflicts, commitToken: saved.commitToken)
             } catch let error as MireError where error.code == .concurrencyConflict && attempt < policy.maximumAttempts
             {
                 attempt += 1
@@ -75,14 +80,14 @@ extension EventStore {
     /// means these events are not stored.
     private func saveUntilKnown<A: Aggregate>(
         _ root: inout AggregateRoot<A>, policy: RetryPolicy, attempt: inout Int
-    ) async throws {
+    ) async throws -> AppendResult {
         var outcomeWasUnknown = false
         do {
             while true {
                 do {
                     let result = try await save(&root)
                     if outcomeWasUnknown { Self.countResolvedOutcome("save", committed: result.wasAlreadyStored) }
-                    return
+                    return result
                 } catch let error as MireError where error.code == .concurrencyConflict {
                     if outcomeWasUnknown { Self.countResolvedOutcome("save", committed: false) }
                     throw error

@@ -37,6 +37,10 @@ public final class EventStore: Sendable {
         /// store is made (bootstrap tracing first, as with logging and metrics).
         public var tracer: (any Tracer)?
 
+        /// A hot standby for the loads and reads that ask for one (``ReadConsistency``); nil
+        /// (the default) serves every read from ``EventStore/pool``.
+        public var readReplica: ReadReplica?
+
         /// The channel projections listen on by default.
         public static let defaultWakeUpChannel = "mire_events"
 
@@ -48,12 +52,14 @@ public final class EventStore: Sendable {
         /// ```
         public init(
             loadPageSize: Int = 1_000, snapshots: (any SnapshotHook)? = nil,
-            wakeUpChannel: String? = Configuration.defaultWakeUpChannel, tracer: (any Tracer)? = nil
+            wakeUpChannel: String? = Configuration.defaultWakeUpChannel, tracer: (any Tracer)? = nil,
+            readReplica: ReadReplica? = nil
         ) {
             self.loadPageSize = loadPageSize
             self.snapshots = snapshots
             self.wakeUpChannel = wakeUpChannel
             self.tracer = tracer
+            self.readReplica = readReplica
         }
     }
 

@@ -24,20 +24,19 @@ struct GlobalOptions: ParsableArguments {
         database ?? ProcessInfo.processInfo.environment["MIRE_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    /// The embedded server, kept under the working directory.
-    var embeddedServer: LocalPostgresServer {
-        LocalPostgresServer.persistent(
-            at: URL(filePath: FileManager.default.currentDirectoryPath).appending(path: ".mire/postgres")
-        )
+    /// The embedded database, kept under the working directory: a primary (`.mire/postgres` at
+    /// first) and any standbys `db start --replicas N` made.
+    var embeddedCluster: LocalPostgresCluster {
+        LocalPostgresCluster(at: URL(filePath: FileManager.default.currentDirectoryPath).appending(path: ".mire"))
     }
 
-    /// The embedded server, for commands that only manage it (logging set up, no --database).
-    func embeddedServerOnly(for command: String) throws -> LocalPostgresServer {
+    /// The embedded cluster, for commands that only manage it (logging set up, no --database).
+    func embeddedClusterOnly(for command: String) throws -> LocalPostgresCluster {
         _ = makeLogger()
         guard databaseURL == nil else {
             throw ValidationError("\(command) manages the embedded server; an external --database was given")
         }
-        return embeddedServer
+        return embeddedCluster
     }
 
     /// The process's logger; logging is bootstrapped on the first call (apps bootstrap logging;
@@ -61,7 +60,8 @@ struct GlobalOptions: ParsableArguments {
                 configuration: PGConfiguration(url: url, applicationName: "mire-bank"), embedded: false,
                 logger: logger)
         }
-        var configuration = try await embeddedServer.start()
+        // Every member, in one connection string: after `db failover` this reaches the new primary.
+        var configuration = try await embeddedCluster.start()
         configuration.applicationName = "mire-bank"
         return BankDatabase(configuration: configuration, embedded: true, logger: logger)
     }

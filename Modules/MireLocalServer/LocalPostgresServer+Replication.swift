@@ -21,11 +21,6 @@ extension LocalPostgresServer {
                 code: .invalidOperation, message: "a standby's name must be letters, digits and '_' (got '\(name)')",
                 recovery: "name it like s1 or replica_2")
         }
-        guard let source = primary.runningInstance else {
-            throw MireError(
-                code: .localServer, message: "the primary in \(primary.rootDirectory.path) is not running",
-                recovery: "start the primary before making a standby of it")
-        }
         let settings = primary.settings.merging(["cluster_name": name]) { $1 }
         let standby: LocalPostgresServer
         switch primary.mode {
@@ -36,6 +31,26 @@ extension LocalPostgresServer {
             let root = primary.rootDirectory.deletingLastPathComponent()
                 .appending(path: primary.rootDirectory.lastPathComponent + "-" + name)
             standby = LocalPostgresServer(rootDirectory: root, mode: .persistent, settings: settings)
+        }
+        return try await Self.standby(of: primary, as: standby)
+    }
+
+    /// Makes `standby` (not yet created: an empty or missing directory) a hot standby of
+    /// `primary` (running), as ``standby(of:name:)`` does, where the caller chose to keep it.
+    /// Its `cluster_name` setting is its name for ``requireSynchronousStandby(_:)``.
+    ///
+    /// ```swift
+    /// let replica = LocalPostgresServer.persistent(at: URL(filePath: ".mire/replica1"), settings: ["cluster_name": "replica1"])
+    /// _ = try await LocalPostgresServer.standby(of: primary, as: replica)
+    /// ```
+    @discardableResult
+    public static func standby(of primary: LocalPostgresServer, as standby: LocalPostgresServer) async throws
+        -> LocalPostgresServer
+    {
+        guard let source = primary.runningInstance else {
+            throw MireError(
+                code: .localServer, message: "the primary in \(primary.rootDirectory.path) is not running",
+                recovery: "start the primary before making a standby of it")
         }
         try await Self.blocking { try standby.cloneBlocking(from: source.port) }
         return standby
@@ -51,12 +66,20 @@ extension LocalPostgresServer {
     /// ```
     public func requireSynchronousStandby(_ names: [String]) async throws {
         let list = names.map { "\"\($0)\"" }.joined(separator: ", ")
+        try await alterSystem("SET synchronous_standby_names = 'FIRST 1 (\(list))'")
+    }
+
+    /// Runs `ALTER SYSTEM <change>` on this running server and reloads its configuration (a
+    /// standby takes it too: `primary_conninfo`, say). `change` is spliced: pass only literals.
+    ///
+    /// ```swift
+    /// try await standby.alterSystem("SET recovery_min_apply_delay = '20ms'")
+    /// ```
+    public func alterSystem(_ change: String) async throws {
         let connection = try await PGConnection.connect(
             configuration: try configuration(), logger: .init(label: "mire.local-server"))
         do {
-            try await connection.query(
-                PGQuery(
-                    unsafeSQL: "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (\(list))'", bindings: .init()))
+            try await connection.query(PGQuery(unsafeSQL: "ALTER SYSTEM " + change, bindings: .init()))
             try await connection.query("SELECT pg_reload_conf()")
             await connection.close()
         } catch {

@@ -99,6 +99,60 @@ struct LocalServerTests {
         try server.stop()
     }
 
+    /// An embedded cluster: a primary and two standbys, failed over twice. Every acknowledged
+    /// write survives each failover, the roles are kept across a restart of the whole cluster,
+    /// and the one connection string reaches each new primary.
+    @Test func aPersistentClusterFailsOverTwiceAndKeepsItsRolesAndData() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(
+            path: "mire-cluster-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cluster = LocalPostgresCluster(at: directory)
+        defer { try? cluster.stop() }
+        var configuration = try await cluster.start(replicas: 2)
+        #expect(cluster.topology == .init(primary: "postgres", standbys: ["replica1", "replica2"]))
+        #expect(cluster.members.allSatisfy { $0.isRunning })
+
+        func write(_ value: Int32) async throws {
+            let connection = try await PGConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+            try await connection.query("CREATE TABLE IF NOT EXISTS kept (v int)")
+            try await connection.query("INSERT INTO kept VALUES (\(value))")
+            await connection.close()
+        }
+        func kept() async throws -> [Int32] {
+            let connection = try await PGConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+            let standby = try await connection.query("SELECT pg_is_in_recovery()").single(Bool.self)
+            let values = try await connection.query("SELECT v FROM kept ORDER BY v").map {
+                try $0.decode(Int32.self, at: 0)
+            }
+            await connection.close()
+            #expect(!standby, "the connection string reaches the primary")
+            return values
+        }
+
+        for value in Int32(1)...10 { try await write(value) }
+        let first = try await cluster.failover()
+        #expect(first.from == "postgres" && first.to == "replica1")
+        #expect(cluster.topology == .init(primary: "replica1", standbys: ["replica2", "postgres"]))
+        for value in Int32(11)...20 { try await write(value) }
+        #expect(try await kept() == Array(1...20))
+
+        let second = try await cluster.failover()
+        #expect(second.to == "replica2")
+        for value in Int32(21)...30 { try await write(value) }
+        #expect(try await kept() == Array(1...30))
+
+        // The whole cluster stops and starts again with its roles.
+        try cluster.stop()
+        #expect(cluster.members.allSatisfy { !$0.isRunning })
+        configuration = try await cluster.start()
+        #expect(cluster.topology.primary == "replica2")
+        #expect(try await kept() == Array(1...30))
+        let standby = try await PGConnection.connect(
+            configuration: try cluster.member("replica1").configuration(), logger: TestDatabase.logger)
+        #expect(try await standby.query("SELECT pg_is_in_recovery()").single(Bool.self))
+        await standby.close()
+    }
+
     @Test func throwawayServerIsDeletedWhenStopped() async throws {
         let server = try LocalPostgresServer.throwaway()
         let configuration = try await server.start()

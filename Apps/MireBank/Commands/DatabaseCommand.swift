@@ -3,12 +3,12 @@ import Foundation
 import MireBankDomain
 import MireProjections
 
-/// `mire-bank db status|start|stop|migrate|reanchor`.
+/// `mire-bank db status|start|stop|failover|migrate|reanchor`.
 struct Database: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
         abstract: "Manage the database: the embedded server and migrations.",
-        subcommands: [Status.self, Start.self, Stop.self, Migrate.self, Reanchor.self]
+        subcommands: [Status.self, Start.self, Stop.self, Failover.self, Migrate.self, Reanchor.self]
     )
 
     struct StatusReport: Encodable {
@@ -16,10 +16,19 @@ struct Database: AsyncParsableCommand {
         var running: Bool
         var port: Int?
         var dataDirectory: String?
+        /// The embedded cluster's members, the primary first.
+        var members: [Member]?
         var serverVersion: String?
         var migrations: [MigrationState]
         /// The read-model projection's lease and checkpoint, once its migration is applied.
         var projection: ProjectionStatus?
+
+        struct Member: Encodable {
+            var name: String
+            var role: String
+            var running: Bool
+            var port: Int?
+        }
 
         struct MigrationState: Encodable {
             var name: String
@@ -36,10 +45,19 @@ struct Database: AsyncParsableCommand {
             var report = StatusReport(
                 server: options.databaseURL == nil ? "embedded" : "external", running: false, migrations: [])
             if options.databaseURL == nil {
-                let server = options.embeddedServer
+                let cluster = options.embeddedCluster
+                let server = cluster.member(cluster.topology.primary)
                 report.dataDirectory = server.dataDirectory.path
                 report.port = server.runningInstance?.port
                 report.running = server.isRunning
+                let members = cluster.members
+                if members.count > 1 {
+                    report.members = members.enumerated().map { index, member in
+                        StatusReport.Member(
+                            name: member.rootDirectory.lastPathComponent, role: index == 0 ? "primary" : "standby",
+                            running: member.isRunning, port: member.runningInstance?.port)
+                    }
+                }
             }
             if report.running || options.databaseURL != nil {
                 let database = try await options.connect(logger: logger)
@@ -59,6 +77,11 @@ struct Database: AsyncParsableCommand {
                 var lines = ["server: \(report.server)" + (report.running ? ", running" : ", stopped")]
                 if let port = report.port { lines.append("port: \(port)") }
                 if let directory = report.dataDirectory { lines.append("data: \(directory)") }
+                for member in report.members ?? [] {
+                    lines.append(
+                        "  \(member.role) \(member.name): "
+                            + (member.running ? "running on \(member.port ?? 0)" : "stopped"))
+                }
                 if let version = report.serverVersion { lines.append("PostgreSQL \(version)") }
                 for migration in report.migrations {
                     lines.append("  \(migration.applied ? "applied" : "pending")  \(migration.name)")
@@ -75,12 +98,29 @@ struct Database: AsyncParsableCommand {
     }
 
     struct Start: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start the embedded server (kept running).")
+        static let configuration = CommandConfiguration(
+            abstract: "Start the embedded server (kept running), with hot standbys if asked.",
+            discussion: """
+                With --replicas N, makes standbys (streaming replication, one of them synchronous) \
+                until there are N, and starts them all; commands then reach whichever server \
+                takes writes, so they follow `db failover`.
+                """)
         @OptionGroup var options: GlobalOptions
+        @Option(help: "Hot standbys to have (0–5); made from the primary when missing.") var replicas: Int?
+
+        func validate() throws {
+            if let replicas, !(0...5).contains(replicas) { throw ValidationError("--replicas takes 0 to 5") }
+        }
 
         func run() async throws {
-            let configuration = try await options.embeddedServerOnly(for: "db start").start()
+            let cluster = try options.embeddedClusterOnly(for: "db start")
+            let configuration = try await cluster.start(replicas: replicas)
+            let topology = cluster.topology
             print("embedded server running: \(configuration)")
+            if !topology.standbys.isEmpty {
+                print(
+                    "primary \(topology.primary); standbys \(topology.standbys.joined(separator: ", ")) (synchronous)")
+            }
         }
     }
 
@@ -89,10 +129,29 @@ struct Database: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
 
         func run() async throws {
-            let server = try options.embeddedServerOnly(for: "db stop")
-            let wasRunning = server.isRunning
-            try server.stop()
+            let cluster = try options.embeddedClusterOnly(for: "db stop")
+            let wasRunning = cluster.members.contains { $0.isRunning }
+            try cluster.stop()
             print(wasRunning ? "embedded server stopped" : "embedded server was not running")
+        }
+    }
+
+    struct Failover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Promote the embedded cluster's first standby; the old primary becomes a standby.",
+            discussion: """
+                Needs `db start --replicas 1` or more. The primary stops cleanly, its synchronous \
+                standby is promoted (so no acknowledged commit is lost), the other standbys follow \
+                it, and the old primary is made again as a standby of the new one.
+                """)
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            let failover = try await options.embeddedClusterOnly(for: "db failover").failover()
+            try printOutput(failover, json: options.json) {
+                "\(failover.to) is the primary now (was \(failover.from), now its standby); "
+                    + "writes paused for \(failover.milliseconds) ms"
+            }
         }
     }
 

@@ -48,6 +48,8 @@ let package = Package(
         ratios("projection-ratios", in: "ProjectionRatios", using: "MireProjections"),
         ratios("subscription-ratios", in: "SubscriptionRatios", using: "MireProjections"),
         ratios("saga-ratios", in: "SagaRatios", using: "MireSagas"),
+        // Failover time as writers see it, and loads from the primary only or with a standby.
+        ratios("replica-ratios", in: "ReplicaRatios", using: "MireLocalServer"),
         // A profiling target: repeated loads of one 1,000-event stream.
         ratios("load-profile", in: "LoadProfile"),
         // A profiling target: one-event saves in a loop.

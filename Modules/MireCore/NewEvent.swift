@@ -46,13 +46,19 @@ public struct AppendResult: Sendable, Hashable {
     /// True when every event was already stored by an earlier attempt of this same save
     /// (an idempotent retry): nothing was written this time.
     public var wasAlreadyStored: Bool
+    /// The id of the last event appended (the one at ``positions``' last position); nil when
+    /// nothing was appended, or the store does not say.
+    public var lastEventID: UUID?
 
     /// A result, as the store reports it.
-    public init(stream: StreamID, version: Int64, positions: [Int64], wasAlreadyStored: Bool) {
+    public init(
+        stream: StreamID, version: Int64, positions: [Int64], wasAlreadyStored: Bool, lastEventID: UUID? = nil
+    ) {
         self.stream = stream
         self.version = version
         self.positions = positions
         self.wasAlreadyStored = wasAlreadyStored
+        self.lastEventID = lastEventID
     }
 }
 

@@ -97,23 +97,25 @@ public struct LocalPostgresCluster: Sendable {
         try LocalPostgresServer.writableConfiguration(among: members, database: database)
     }
 
-    /// A planned failover: the first running standby takes over. It stops waiting for
-    /// standbys of its own, the primary stops cleanly (sending its last WAL), the standby is
-    /// promoted, the other standbys follow it, and the old primary's directory is made afresh
-    /// as a standby of the new one (it cannot rejoin as it is). Commits wait for a standby
-    /// again afterwards. Clients that connect with ``writableConfiguration(database:)`` follow.
+    /// A planned failover: the synchronous standby takes over. It stops waiting for standbys
+    /// of its own; the primary stops cleanly; once the standby has replayed the primary's last
+    /// WAL (its shutdown checkpoint), it is promoted; the new roles are recorded; the other
+    /// standbys follow it; the old primary's directory is made afresh as a standby of the new
+    /// primary, on its old port. Commits wait for a standby again afterwards. Clients that
+    /// connect with ``writableConfiguration(database:)`` follow.
+    ///
+    /// If the standby does not catch up within ten seconds nothing is promoted, and
+    /// ``start(replicas:)`` brings the old primary back.
     public func failover() async throws -> Failover {
-        var topology = topology
-        guard let next = topology.standbys.first(where: { member($0).isRunning }) else {
-            throw MireError(
-                code: .localServer, message: "no standby of \(topology.primary) is running",
-                recovery: "start the cluster with at least one replica (mire-bank db start --replicas 1)")
-        }
+        let topology = topology
         let oldPrimary = member(topology.primary)
+        let next = try await Self.synchronousStandby(of: oldPrimary, among: topology.standbys)
         let newPrimary = member(next)
         try await newPrimary.alterSystem("RESET synchronous_standby_names")
         let started = ContinuousClock.now
-        try oldPrimary.stop()
+        try await oldPrimary.shutDown()
+        let lastCheckpoint = try await oldPrimary.latestCheckpointLocation()
+        try await Self.waitUntilReplayed(lastCheckpoint, by: newPrimary)
         try await newPrimary.promote()
         let milliseconds = (ContinuousClock.now - started).wholeMilliseconds
         guard let port = newPrimary.runningInstance?.port else {
@@ -121,23 +123,81 @@ public struct LocalPostgresCluster: Sendable {
                 code: .localServer, message: "the promoted standby \(next) is not running",
                 recovery: "inspect \(newPrimary.rootDirectory.path)/server.log")
         }
+        // The new roles at once: until it is a standby again, the old primary is no member.
         var standbys = topology.standbys.filter { $0 != next }
+        try save(Topology(primary: next, standbys: standbys))
         for name in standbys where member(name).isRunning {
             try await member(name).alterSystem(
                 "SET primary_conninfo = 'host=127.0.0.1 port=\(port) user=\(LocalPostgresServer.superuser) application_name=\(name)'"
             )
         }
         // The old primary is on the old timeline; a fresh base backup of the new primary is
-        // simpler than pg_rewind and always right.
-        try FileManager.default.removeItem(at: oldPrimary.rootDirectory)
-        _ = try await LocalPostgresServer.standby(of: newPrimary, as: member(topology.primary))
-        _ = try await member(topology.primary).start()
+        // simpler than pg_rewind and always right. It keeps its port, which clients list.
+        let portFile = oldPrimary.rootDirectory.appending(path: "port")
+        let oldPort = try? String(contentsOf: portFile, encoding: .utf8)
+        try await LocalPostgresServer.blocking { try FileManager.default.removeItem(at: oldPrimary.rootDirectory) }
+        let rebuilt = member(topology.primary)
+        _ = try await LocalPostgresServer.standby(of: newPrimary, as: rebuilt)
+        if let oldPort { try oldPort.write(to: portFile, atomically: true, encoding: .utf8) }
+        _ = try await rebuilt.start()
         standbys.append(topology.primary)
         try await newPrimary.requireSynchronousStandby(standbys)
-        let from = topology.primary
-        topology = Topology(primary: next, standbys: standbys)
-        try save(topology)
-        return Failover(from: from, to: next, milliseconds: milliseconds)
+        try save(Topology(primary: next, standbys: standbys))
+        return Failover(from: topology.primary, to: next, milliseconds: milliseconds)
+    }
+
+    /// The standby among `names` that `primary` streams to synchronously (else the first that
+    /// streams at all): the one that holds every acknowledged commit.
+    private static func synchronousStandby(of primary: LocalPostgresServer, among names: [String]) async throws
+        -> String
+    {
+        let connection = try await PGConnection.connect(
+            configuration: try primary.configuration(), logger: .init(label: "mire.local-server"))
+        let streaming: [String]
+        do {
+            streaming = try await connection.query(
+                """
+                SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'
+                ORDER BY sync_state = 'sync' DESC, sync_priority
+                """
+            ).map { try $0.decode(String.self, at: 0) }
+            await connection.close()
+        } catch {
+            await connection.close()
+            throw error
+        }
+        guard let name = streaming.first(where: names.contains) else {
+            throw MireError(
+                code: .localServer, message: "no standby of the primary is streaming (standbys: \(names))",
+                recovery: "start the cluster with at least one replica (mire-bank db start --replicas 1)")
+        }
+        return name
+    }
+
+    /// Waits until `standby` has replayed the WAL up to and past `location` (at most 10 s).
+    private static func waitUntilReplayed(_ location: String, by standby: LocalPostgresServer) async throws {
+        let connection = try await PGConnection.connect(
+            configuration: try standby.configuration(), logger: .init(label: "mire.local-server"))
+        var replayed = false
+        do {
+            for _ in 0..<1_000 {
+                replayed = try await connection.query(
+                    "SELECT pg_last_wal_replay_lsn() > \(location)::pg_lsn"
+                ).single(Bool.self)
+                if replayed { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            await connection.close()
+        } catch {
+            await connection.close()
+            throw error
+        }
+        guard replayed else {
+            throw MireError(
+                code: .localServer,
+                message: "the standby did not replay the stopped primary's last WAL (\(location)) within 10 s",
+                recovery: "nothing was promoted; start the cluster again (mire-bank db start) and retry")
+        }
     }
 
     private var topologyFile: URL { directory.appending(path: "cluster.json") }

@@ -70,7 +70,8 @@ extension LocalPostgresServer {
     }
 
     /// Runs `ALTER SYSTEM <change>` on this running server and reloads its configuration (a
-    /// standby takes it too: `primary_conninfo`, say). `change` is spliced: pass only literals.
+    /// standby takes it too: `primary_conninfo`, say). `change` is spliced, and may appear in
+    /// error descriptions and logs: pass only literals, never a password.
     ///
     /// ```swift
     /// try await standby.alterSystem("SET recovery_min_apply_delay = '20ms'")
@@ -128,6 +129,23 @@ extension LocalPostgresServer {
         configuration.keywords["target_session_attrs"] = "read-write"
         configuration.connectTimeoutSeconds = 2
         return configuration
+    }
+
+    /// Where this stopped server's last checkpoint is (`pg_controldata`'s "Latest checkpoint
+    /// location"): after a clean stop, the end of everything it wrote but that record.
+    func latestCheckpointLocation() async throws -> String {
+        try await Self.blocking {
+            let result = try ServerBinaries.locate().run("pg_controldata", [self.dataDirectory.path])
+            let line = result.output.split(separator: "\n").first { $0.hasPrefix("Latest checkpoint location:") }
+            guard result.status == 0, let location = line?.split(separator: " ").last,
+                location.contains("/"), location.allSatisfy({ $0.isHexDigit || $0 == "/" })
+            else {
+                throw MireError(
+                    code: .localServer, message: "pg_controldata did not report a checkpoint: \(result.output)",
+                    recovery: "inspect \(self.dataDirectory.path)")
+            }
+            return String(location)
+        }
     }
 
     /// Copies the primary on `port` into this server's data directory.

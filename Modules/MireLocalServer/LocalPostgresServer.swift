@@ -137,14 +137,14 @@ public final class LocalPostgresServer: Sendable {
         case immediate
     }
 
-    /// Stops the server if it runs (`.immediate`: as a crash would); a throwaway server's
-    /// directory is deleted too.
+    /// Stops the server if it runs; a throwaway server's directory is deleted too. (From async
+    /// code, ``shutDown(mode:)`` keeps the cooperative pool free.)
     ///
     /// ```swift
-    /// try primary.stop(mode: .immediate)   // a failover test's crashed primary
+    /// try server.stop()
     /// ```
     public func stop(mode stopMode: StopMode = .fast) throws(MireError) {
-        try shutDown(mode: stopMode)
+        try shutDownBlocking(mode: stopMode)
         if mode == .throwaway { try? FileManager.default.removeItem(at: rootDirectory) }
     }
 
@@ -160,14 +160,25 @@ public final class LocalPostgresServer: Sendable {
             DispatchQueue.global().async {
                 continuation.resume(
                     with: Result {
-                        try self.shutDown(mode: stopMode)
+                        try self.shutDownBlocking(mode: stopMode)
                         return try self.startBlocking()
                     })
             }
         }
     }
 
-    private func shutDown(mode stopMode: StopMode) throws(MireError) {
+    /// Stops the server, from async code: `pg_ctl` waits on a Dispatch thread, not on the
+    /// cooperative pool. Its data stays (a throwaway server's too, until ``stop(mode:)``): a
+    /// failover test's crashed primary, a planned switchover's old primary.
+    ///
+    /// ```swift
+    /// try await primary.shutDown(mode: .immediate)   // as a crash would
+    /// ```
+    public func shutDown(mode stopMode: StopMode = .fast) async throws {
+        try await Self.blocking { try self.shutDownBlocking(mode: stopMode) }
+    }
+
+    private func shutDownBlocking(mode stopMode: StopMode) throws(MireError) {
         let tools = try ServerBinaries.locate()
         if isRunning {
             let result = try tools.run("pg_ctl", ["-D", dataDirectory.path, "-m", stopMode.rawValue, "-w", "stop"])

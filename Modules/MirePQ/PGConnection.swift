@@ -19,7 +19,10 @@ import Synchronization
 public actor PGConnection {
     private static let counter = Mutex<Int>(0)
 
-    /// A process-unique number, for logs.
+    /// The highest ``id`` handed out so far: connections opened later have higher ones.
+    static var lastIssuedID: Int { counter.withLock { $0 } }
+
+    /// A process-unique number, for logs; rises with every connection opened.
     public nonisolated let id: Int
     nonisolated let executor: SerialQueueExecutor
     let handle: LibPQHandle

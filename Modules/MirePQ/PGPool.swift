@@ -5,10 +5,12 @@ import Synchronization
 /// A bounded pool of connections, handed out only through scoped calls.
 ///
 /// A connection never escapes its scope. A connection found broken after a scope (server
-/// restart, `pg_terminate_backend`), or on a server that refused a write because it takes none
-/// (a standby after a failover), is discarded and its slot refilled on demand; the caller sees
-/// a ``PGError`` with code `connectionLost`, which is retryable. When every connection is
-/// busy, callers wait in FIFO order; a waiting task that is cancelled leaves the queue.
+/// restart, `pg_terminate_backend`) is discarded and its slot refilled on demand; the caller
+/// sees a ``PGError`` with code `connectionLost`, which is retryable. When a server refuses a
+/// write because it takes none (an old primary after a failover: `readOnlyServer`, retryable
+/// too), every connection opened until then is discarded when it is next given back or lent.
+/// When every connection is busy, callers wait in FIFO order; a waiting task that is cancelled
+/// leaves the queue.
 ///
 /// Handing a connection out and taking it back are plain state changes under a lock (see
 /// `PoolStateMachine`): a pooled statement costs one hop to the connection's executor and one back.
@@ -49,6 +51,10 @@ public final class PGPool: Sendable {
         var continuations: [Machine.WaiterID: CheckedContinuation<Grant, any Error>] = [:]
         /// Outcomes that reached a waiter before it suspended (served or cancelled early).
         var early: [Machine.WaiterID: Result<Grant, any Error>] = [:]
+        /// Connections whose id is at most this one were opened before a server refused a write
+        /// because it takes none (a failover): each is dropped instead of being lent again,
+        /// since it may sit on the same old primary.
+        var staleThrough = 0
     }
 
     private let state: Mutex<State>
@@ -145,8 +151,10 @@ public final class PGPool: Sendable {
             }
             switch grant {
             case .connection(let connection):
-                // libpq may already know an idle connection is gone; don't hand that one out.
-                guard connection.status != .closed else {
+                // libpq may already know an idle connection is gone; don't hand that one out,
+                // nor one opened before a failover.
+                guard connection.status != .closed, !isStale(connection) else {
+                    if connection.status != .closed { await connection.close() }
                     freeSlot()
                     continue
                 }
@@ -202,10 +210,15 @@ public final class PGPool: Sendable {
             await connection.close()
         }
         if connection.isInTransaction { await connection.rollbackQuietly() }
-        // Checked after the rollback: a connection that could not roll back was closed. One on
-        // a server that takes no writes (after a failover) is dropped too: a new connection
-        // goes through libpq's choice of host again.
-        guard connection.status == .idle, !connection.refusedWrites.load(ordering: .acquiring) else {
+        // A server that takes no writes refused this one's write (a failover): every connection
+        // opened until now may be on that server, so each is dropped when next seen; new ones
+        // go through libpq's choice of host again.
+        if connection.refusedWrites.load(ordering: .acquiring) {
+            let newest = PGConnection.lastIssuedID
+            state.withLock { $0.staleThrough = max($0.staleThrough, newest) }
+        }
+        // Checked after the rollback: a connection that could not roll back was closed.
+        guard connection.status == .idle, !isStale(connection) else {
             if connection.status != .closed { await connection.close() }
             logger.debug("discarding a broken connection", metadata: ["mire.connection": "\(connection.id)"])
             freeSlot()
@@ -222,6 +235,11 @@ public final class PGPool: Sendable {
         waiter?.resume(returning: .connection(connection))
         if let closing { await closing.close() }
         recordState()
+    }
+
+    /// Whether `connection` was opened before the last refusal of a write by a server that takes none.
+    private func isStale(_ connection: PGConnection) -> Bool {
+        state.withLock { connection.id <= $0.staleThrough }
     }
 
     /// Publishes the pool's size and queue to the metrics.

@@ -36,9 +36,9 @@ extension EventStore {
     /// transaction ids are older than every one this cluster issued since, the checkpoints are
     /// adopted as they are. Otherwise each moved event gets transaction id 3 (older than any a
     /// cluster issues, so the moved history is delivered in position order, before anything
-    /// appended here) and each checkpoint is translated exactly: it keeps the set of events it
-    /// had handled, and events appended here since the move count as not yet handled. Leases
-    /// are fenced so that running workers reload. Running it again changes nothing.
+    /// appended here) and every checkpoint is translated exactly: it keeps the set of events it
+    /// had handled — a projection started here since the move included. Leases are fenced so
+    /// that running workers reload. Running it again changes nothing.
     ///
     /// ```swift
     /// let reanchoring = try await store.reanchorCheckpoints()
@@ -48,69 +48,71 @@ extension EventStore {
         try await pool.withTransaction { connection in
             try await connection.query(
                 "LOCK TABLE mire_events, mire_subscriptions, mire_projection_leases IN SHARE ROW EXCLUSIVE MODE")
+            // Every transaction still running (it could append later) has an id of at least `horizon`.
             let facts = try await connection.query(
                 """
-                SELECT c.system_identifier, pg_current_xact_id(),
+                SELECT c.system_identifier, pg_snapshot_xmin(pg_current_snapshot()),
                        (SELECT count(*) FROM mire_subscriptions s
                         WHERE NOT (s.cursor_xid = '0' AND s.cursor_position = 0 AND s.delivered_ahead = '{}')
                           AND (s.cluster_id <> c.system_identifier
-                               OR (s.cluster_id IS NULL AND s.cursor_xid >= pg_current_xact_id())))
+                               OR (s.cluster_id IS NULL
+                                   AND (SELECT max(transaction_id) FROM mire_events) >= pg_snapshot_xmax(pg_current_snapshot()))))
                 FROM pg_control_system() c
                 """
             )[0]
             let clusterID = try facts.decode(Int64.self, at: 0)
-            let now = try facts.decode(PGTransactionID.self, at: 1)
-            guard try facts.decode(Int64.self, at: 2) > 0 else {
-                try await connection.query(
-                    "UPDATE mire_subscriptions SET cluster_id = \(clusterID) WHERE cluster_id IS NULL")
-                return Reanchoring(clusterID: clusterID, method: .none, checkpoints: 0, renumberedEvents: 0)
-            }
-            let history = try await connection.query(
-                """
-                SELECT max(transaction_id) FILTER (WHERE NOT \(unescaped: Self.appendedHere(now))),
-                       min(transaction_id) FILTER (WHERE \(unescaped: Self.appendedHere(now)))
-                FROM mire_events e
-                """
-            )[0]
-            let newestMoved = try history.decode(PGTransactionID?.self, at: 0)
-            let oldestAppendedHere = try history.decode(PGTransactionID?.self, at: 1)
-            // Adopting keeps every order as it is: right when the moved history is older than
-            // anything this cluster issued since (or there is none: an upgrade keeps the ids).
-            let adopt =
-                newestMoved.map { moved in
-                    moved < now && oldestAppendedHere.map { $0 > moved } ?? true
-                } ?? true
+            let horizon = try facts.decode(PGTransactionID.self, at: 1)
+            let foreign = try facts.decode(Int64.self, at: 2)
             var renumbered: Int64 = 0
-            let checkpoints: Int
-            if adopt {
-                checkpoints = try await connection.query(
-                    """
-                    UPDATE mire_subscriptions SET cluster_id = \(clusterID), updated_at = clock_timestamp()
-                    WHERE cluster_id IS DISTINCT FROM \(clusterID)
-                    """
-                ).affectedRows
-            } else {
-                checkpoints = try await connection.query(Self.translateCheckpoints(to: clusterID, now: now))
-                    .affectedRows
-                try await connection.query("ALTER TABLE mire_events DISABLE TRIGGER mire_events_append_only")
-                renumbered = Int64(
-                    try await connection.query(
+            var checkpoints = 0
+            var method = Reanchoring.Method.none
+            if foreign > 0 {
+                let history = try await connection.query(Self.movedHistory(horizon: horizon))[0]
+                let cut = try history.decode(Int64?.self, at: 0)
+                let newestMoved = try history.decode(PGTransactionID?.self, at: 1)
+                let oldestAppendedHere = try history.decode(PGTransactionID?.self, at: 2)
+                // Adopting keeps every order as it is: right when the moved history is older
+                // than anything this cluster issued since, or when nothing was moved (an
+                // upgrade keeps the ids and the rows).
+                let adopt =
+                    newestMoved.map { moved in moved < horizon && oldestAppendedHere.map { $0 > moved } ?? true }
+                    ?? true
+                if adopt {
+                    method = .adopted
+                    checkpoints = try await connection.query(
                         """
-                        UPDATE mire_events e SET transaction_id = '\(unescaped: Self.movedHistoryTransactionID)'
-                        WHERE NOT \(unescaped: Self.appendedHere(now)) AND transaction_id <> '\(unescaped: Self.movedHistoryTransactionID)'
+                        UPDATE mire_subscriptions SET cluster_id = \(clusterID), updated_at = clock_timestamp()
+                        WHERE cluster_id IS DISTINCT FROM \(clusterID)
+                          AND NOT (cursor_xid = '0' AND cursor_position = 0 AND delivered_ahead = '{}')
                         """
-                    ).affectedRows)
-                try await connection.query("ALTER TABLE mire_events ENABLE TRIGGER mire_events_append_only")
+                    ).affectedRows
+                } else if let cut {
+                    method = .renumbered
+                    checkpoints = try await connection.query(
+                        Self.translateCheckpoints(movedThrough: cut, clusterID: clusterID)
+                    ).affectedRows
+                    try await connection.query("ALTER TABLE mire_events DISABLE TRIGGER mire_events_append_only")
+                    renumbered = Int64(
+                        try await connection.query(
+                            """
+                            UPDATE mire_events SET transaction_id = '\(unescaped: Self.movedHistoryTransactionID)'
+                            WHERE global_position <= \(cut) AND transaction_id <> '\(unescaped: Self.movedHistoryTransactionID)'
+                            """
+                        ).affectedRows)
+                    try await connection.query("ALTER TABLE mire_events ENABLE TRIGGER mire_events_append_only")
+                }
+                // A worker holding a lease reloads its checkpoint (it was refusing it anyway).
+                try await connection.query(
+                    """
+                    UPDATE mire_projection_leases
+                    SET fence_token = fence_token + 1, leased_until = clock_timestamp() - interval '1 millisecond', worker_id = NULL
+                    """)
             }
-            // A worker holding a lease reloads its checkpoint (it was refusing it anyway).
             try await connection.query(
-                """
-                UPDATE mire_projection_leases
-                SET fence_token = fence_token + 1, leased_until = clock_timestamp() - interval '1 millisecond', worker_id = NULL
-                """)
+                "UPDATE mire_subscriptions SET cluster_id = \(clusterID) WHERE cluster_id IS DISTINCT FROM \(clusterID)"
+            )
             return Reanchoring(
-                clusterID: clusterID, method: adopt ? .adopted : .renumbered, checkpoints: checkpoints,
-                renumberedEvents: renumbered)
+                clusterID: clusterID, method: method, checkpoints: checkpoints, renumberedEvents: renumbered)
         }
     }
 
@@ -118,43 +120,74 @@ extension EventStore {
     /// than any a cluster issues.
     static let movedHistoryTransactionID = "3"
 
-    /// Whether event row `e` was appended on this cluster (rather than moved here): its `xmin`
-    /// is its own transaction id (Mire writes no subtransactions) and that id was issued here,
-    /// before `now`. A moved row's `xmin` is the copying transaction's; should it match the
-    /// row's old id by chance, the row counts as moved — and is renumbered, which is exact too.
-    static func appendedHere(_ now: PGTransactionID) -> String {
-        "(e.xmin::text::bigint = (e.transaction_id::text::numeric % 4294967296)::bigint"
-            + " AND e.transaction_id < '\(now.rawValue)'::xid8)"
+    /// Where the moved history ends (the newest position of a moved row), the newest moved
+    /// transaction id, and the oldest id of an event appended here since.
+    ///
+    /// A row appended here has its own transaction's id as `xmin` (Mire writes no
+    /// subtransactions), issued here (below `horizon`). A moved row has the copying
+    /// transaction's: a restore copies many source transactions in one (that `xmin` holds
+    /// several ids), logical replication one per source transaction, whose local id matches
+    /// the source's only by chance. Appends here draw positions after every moved row (a dump
+    /// restores the position sequence; a logical cutover must advance it), so the moved
+    /// history is every position up to the newest row that is certainly moved.
+    static func movedHistory(horizon: PGTransactionID) -> PGQuery {
+        """
+        WITH copiers AS (
+            SELECT xmin::text AS id FROM mire_events GROUP BY xmin::text HAVING count(DISTINCT transaction_id) > 1
+        ), cut AS (
+            SELECT max(global_position) AS position FROM mire_events e
+            WHERE e.xmin::text::bigint <> (e.transaction_id::text::numeric % 4294967296)::bigint
+               OR e.transaction_id >= \(horizon)
+               OR e.xmin::text IN (SELECT id FROM copiers)
+        )
+        SELECT cut.position,
+               (SELECT max(transaction_id) FROM mire_events WHERE global_position <= cut.position),
+               (SELECT min(transaction_id) FROM mire_events WHERE global_position > cut.position)
+        FROM cut
+        """
     }
 
-    /// Each checkpoint as the same set of handled events once the moved history is renumbered:
-    /// the cursor moves to the last position before the first unhandled moved event, the handled
-    /// moved events after it are delivered ahead, and events appended here (never handled: the
-    /// runners refused the checkpoint) come after the cursor. Every column on the right is the
-    /// old row's.
-    static func translateCheckpoints(to clusterID: Int64, now: PGTransactionID) -> PGQuery {
-        """
-        WITH handled_until AS (
-            SELECT s.name,
-                   coalesce((SELECT min(e.global_position) FROM mire_events e
-                             WHERE NOT \(unescaped: appendedHere(now))
-                               AND (e.transaction_id, e.global_position) > (s.cursor_xid, s.cursor_position)
-                               AND e.global_position <> ALL (s.delivered_ahead)) - 1,
-                            (SELECT coalesce(max(e.global_position), 0) FROM mire_events e
-                             WHERE NOT \(unescaped: appendedHere(now)))) AS position
-            FROM mire_subscriptions s
-            WHERE NOT (s.cursor_xid = '0' AND s.cursor_position = 0 AND s.delivered_ahead = '{}')
-        )
-        UPDATE mire_subscriptions s SET
-            cursor_xid = '\(unescaped: movedHistoryTransactionID)', cursor_position = h.position,
-            delivered_ahead = coalesce((
-                SELECT array_agg(e.global_position ORDER BY e.global_position) FROM mire_events e
-                WHERE NOT \(unescaped: appendedHere(now)) AND e.global_position > h.position
-                  AND ((e.transaction_id, e.global_position) <= (s.cursor_xid, s.cursor_position)
-                       OR e.global_position = ANY (s.delivered_ahead))), '{}'),
-            cluster_id = \(clusterID), updated_at = clock_timestamp()
-        FROM handled_until h
-        WHERE s.name = h.name
-        """
+    /// Each checkpoint as the same set of handled events in the renumbered order: the moved
+    /// history (positions up to `cut`) by position, then the events appended here by their own
+    /// ids. The set is judged by the old keys — for a checkpoint from another cluster, over the
+    /// moved history only: it never saw the events appended here, whose ids belong to this
+    /// cluster. The cursor moves to just before the first unhandled event in the new order, and
+    /// the handled events after it are delivered ahead. Every column of `s` is the old row's.
+    static func translateCheckpoints(movedThrough cut: Int64, clusterID: Int64) -> PGQuery {
+        let handled = """
+            (((e.old_id, e.position) <= (s.cursor_xid, s.cursor_position) OR e.position = ANY (s.delivered_ahead))
+             AND (s.cluster_id = \(clusterID) OR e.position <= \(cut)))
+            """
+        return """
+            WITH events AS (
+                SELECT global_position AS position, transaction_id AS old_id,
+                       CASE WHEN global_position <= \(cut) THEN '\(unescaped: movedHistoryTransactionID)'::xid8
+                            ELSE transaction_id END AS new_id
+                FROM mire_events
+            ), marks AS (
+                SELECT s.name,
+                       (SELECT e.new_id FROM events e WHERE NOT \(unescaped: handled)
+                        ORDER BY e.new_id, e.position LIMIT 1) AS unhandled_id,
+                       (SELECT e.position FROM events e WHERE NOT \(unescaped: handled)
+                        ORDER BY e.new_id, e.position LIMIT 1) AS unhandled_position,
+                       (SELECT e.new_id FROM events e ORDER BY e.new_id DESC, e.position DESC LIMIT 1) AS last_id,
+                       (SELECT e.position FROM events e ORDER BY e.new_id DESC, e.position DESC LIMIT 1) AS last_position
+                FROM mire_subscriptions s
+                WHERE NOT (s.cursor_xid = '0' AND s.cursor_position = 0 AND s.delivered_ahead = '{}')
+            ), cursors AS (
+                SELECT name,
+                       coalesce(unhandled_id, last_id, '0') AS id,
+                       coalesce(unhandled_position - 1, last_position, 0) AS position
+                FROM marks
+            )
+            UPDATE mire_subscriptions s SET
+                cursor_xid = c.id, cursor_position = c.position,
+                delivered_ahead = coalesce((
+                    SELECT array_agg(e.position ORDER BY e.position) FROM events e
+                    WHERE (e.new_id, e.position) > (c.id, c.position) AND \(unescaped: handled)), '{}'),
+                updated_at = clock_timestamp()
+            FROM cursors c
+            WHERE s.name = c.name
+            """
     }
 }

@@ -147,8 +147,10 @@ public struct ProjectionLeases: Sendable {
                     cluster_id = cluster.id
                 FROM lease, (SELECT system_identifier AS id FROM pg_control_system()) cluster
                 WHERE s.name = \(grant.projection)
-                  -- Never over a checkpoint from another cluster: the runner reloads and refuses it.
-                  AND (s.cluster_id IS NULL OR s.cluster_id = cluster.id)
+                  -- Never over a checkpoint from another cluster (the runner reloads and refuses
+                  -- it); one at the start belongs to any.
+                  AND (s.cluster_id IS NULL OR s.cluster_id = cluster.id
+                       OR (s.cursor_xid = '0' AND s.cursor_position = 0 AND s.delivered_ahead = '{}'))
                   AND s.cursor_xid = \(PGTransactionID(previous.cursor.transactionID))
                   AND s.cursor_position = \(previous.cursor.position)
                   AND s.delivered_ahead = \(previous.deliveredAhead.sorted())
@@ -176,7 +178,8 @@ public struct ProjectionLeases: Sendable {
     public func checkpoint(of projection: String, on connection: PGConnection? = nil) async throws -> Checkpoint {
         let query: PGQuery = """
             SELECT s.cursor_xid, s.cursor_position, s.delivered_ahead, s.cluster_id, c.system_identifier,
-                   pg_snapshot_xmax(pg_current_snapshot())
+                   pg_snapshot_xmax(pg_current_snapshot()),
+                   CASE WHEN s.cluster_id IS NULL THEN (SELECT max(transaction_id) FROM mire_events) END
             FROM pg_control_system() c LEFT JOIN mire_subscriptions s ON s.name = \(projection)
             """
         let rows: PGRows
@@ -194,17 +197,18 @@ public struct ProjectionLeases: Sendable {
         let recorded = try row.decode(Int64?.self, at: 3)
         let current = try row.decode(Int64.self, at: 4)
         let nextTransactionID = try row.decode(PGTransactionID.self, at: 5).rawValue
+        let newestInLog = try row.decode(PGTransactionID?.self, at: 6)?.rawValue
         guard
             checkpoint.cursor == .start && ahead.isEmpty
                 || Self.isOnThisCluster(
-                    recorded: recorded, current: current, cursorTransactionID: xid.rawValue,
+                    recorded: recorded, current: current, newestTransactionID: newestInLog,
                     nextTransactionID: nextTransactionID)
         else {
             throw MireError(
                 code: .foreignCheckpoint,
                 message: "the checkpoint of '\(projection)' was written on another PostgreSQL cluster "
                     + (recorded.map { "(system identifier \($0); this one is \(current))" }
-                        ?? "(its transaction id \(xid.rawValue) is ahead of this cluster's \(nextTransactionID))")
+                        ?? "(the log's transaction ids run ahead of this cluster's, \(nextTransactionID))")
                     + ": its cursor would skip or repeat events here",
                 position: position,
                 recovery: "if the log was moved here on purpose (restore, logical replication, upgrade), run "
@@ -215,13 +219,13 @@ public struct ProjectionLeases: Sendable {
     }
 
     /// Whether a checkpoint belongs to this cluster: its recorded identity is this one's, or —
-    /// recorded before identities were (NULL) — its cursor is not ahead of this cluster's
-    /// transaction ids. A physical standby shares its primary's identity and ids.
+    /// recorded before identities were (NULL) — no event of the log has a transaction id this
+    /// cluster has not issued yet. A physical standby shares its primary's identity and ids.
     static func isOnThisCluster(
-        recorded: Int64?, current: Int64, cursorTransactionID: UInt64, nextTransactionID: UInt64
+        recorded: Int64?, current: Int64, newestTransactionID: UInt64?, nextTransactionID: UInt64
     ) -> Bool {
         if let recorded { return recorded == current }
-        return cursorTransactionID < nextTransactionID
+        return (newestTransactionID ?? 0) < nextTransactionID
     }
 
     /// The lease and checkpoint of a projection.

@@ -53,7 +53,8 @@ extension ProjectionRunner {
             try await connection.query(
                 """
                 UPDATE mire_subscriptions
-                SET cursor_xid = '0', cursor_position = 0, delivered_ahead = '{}', events_handled = 0, updated_at = clock_timestamp()
+                SET cursor_xid = '0', cursor_position = 0, delivered_ahead = '{}', events_handled = 0, updated_at = clock_timestamp(),
+                    cluster_id = NULL
                 WHERE name = \(projection.name)
                 """)
             try await connection.query("DELETE FROM mire_projection_skipped WHERE name = \(projection.name)")

@@ -207,7 +207,7 @@ public final class InMemoryEventStore: AggregateStore {
             let raws = stored.map { state.log[$0].raw }
             return AppendResult(
                 stream: stream, version: raws.last?.version ?? current, positions: raws.map(\.position),
-                wasAlreadyStored: true)
+                wasAlreadyStored: true, lastEventID: events.last?.metadata.eventID)
         }
         guard expected.isSatisfied(by: current) else {
             throw MireError(
@@ -233,6 +233,7 @@ public final class InMemoryEventStore: AggregateStore {
             positions.append(position)
         }
         return AppendResult(
-            stream: stream, version: current + Int64(events.count), positions: positions, wasAlreadyStored: false)
+            stream: stream, version: current + Int64(events.count), positions: positions, wasAlreadyStored: false,
+            lastEventID: events.last?.metadata.eventID)
     }
 }

@@ -38,7 +38,7 @@ struct FailoverTests {
                     acknowledged.append(value)
                 }
                 // The primary goes away; the standby is promoted; the same pool carries on.
-                try primary.stop()
+                try await primary.shutDown()
                 try await standby.promote()
                 for value in Int64(21)...40 {
                     try await store.update(Counter.self, id: "c", retry: patient) { $0.record(.counted(value)) }
@@ -59,7 +59,7 @@ struct FailoverTests {
             let (standby, standbyConfiguration) = standbyPair
             let pool = PGPool(
                 configuration: try LocalPostgresServer.writableConfiguration(among: [primary, standby]),
-                maximumConnections: 2, logger: TestDatabase.logger)
+                maximumConnections: 4, logger: TestDatabase.logger)
             try await TestDatabase.ensuring {
                 let store = EventStore(
                     pool: pool, configuration: .init(wakeUpChannel: nil), logger: TestDatabase.logger)
@@ -67,13 +67,29 @@ struct FailoverTests {
                 for value in Int64(1)...10 {
                     try await store.update(Counter.self, id: "c") { $0.record(.counted(value)) }
                 }
-                #expect(pool.statistics.open >= 1, "the pool holds connections to the old primary")
+                // Four connections to the old primary, idle in the pool.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<4 {
+                        group.addTask {
+                            _ = try await store.pool.withConnection { connection in
+                                try await connection.query("SELECT pg_sleep(0.05)")
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(pool.statistics.open == 4, "the pool holds four connections to the old primary")
 
                 // The old primary is fenced (still up, but read-only), the standby promoted.
                 let fence = try await PGConnection.connect(
                     configuration: primaryConfiguration, logger: TestDatabase.logger)
                 try await fence.query("ALTER SYSTEM SET default_transaction_read_only = on")
                 try await fence.query("SELECT pg_reload_conf()")
+                // The reload reaches each backend by a signal, asynchronously.
+                for _ in 0..<200 {
+                    if try await fence.query("SHOW default_transaction_read_only").single(String.self) == "on" { break }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
                 let refused = await #expect(throws: PGError.self) {
                     try await fence.query("CREATE TABLE refused (v int)")
                 }
@@ -81,10 +97,11 @@ struct FailoverTests {
                 await fence.close()
                 try await standby.promote()
 
-                // The pooled connections to the fenced server fail once each, are dropped, and
-                // the retried saves reach the promoted server.
+                // The first save refused by the fenced server retires every connection opened
+                // before it: the retry (two attempts in all, fewer than the pool's four stale
+                // connections) reaches the promoted server.
                 let retry = RetryPolicy(
-                    maximumAttempts: 5, baseDelay: .milliseconds(10), maximumDelay: .milliseconds(50))
+                    maximumAttempts: 2, baseDelay: .milliseconds(10), maximumDelay: .milliseconds(50))
                 for value in Int64(11)...20 {
                     try await store.update(Counter.self, id: "c", retry: retry) { $0.record(.counted(value)) }
                 }
@@ -96,6 +113,7 @@ struct FailoverTests {
                 let stored = try await promoted.query("SELECT count(*) FROM mire_events").single(Int64.self)
                 await promoted.close()
                 #expect(stored == 20, "every save after the fence went to the promoted server")
+                #expect(pool.statistics.open <= 2, "no connection to the fenced server is left: \(pool.statistics)")
             } cleanup: {
                 await pool.shutdown()
             }

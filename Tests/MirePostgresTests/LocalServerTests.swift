@@ -58,7 +58,7 @@ struct LocalServerTests {
             await reader.close()
 
             // The primary goes; the standby is promoted and has every commit the primary acknowledged.
-            try primary.stop()
+            try await primary.shutDown()
             try await standby.promote()
             let promoted = try await PGConnection.connect(
                 configuration: standbyConfiguration, logger: TestDatabase.logger)
@@ -130,7 +130,9 @@ struct LocalServerTests {
         }
 
         for value in Int32(1)...10 { try await write(value) }
+        let ports = Set(cluster.members.compactMap { $0.runningInstance?.port })
         let first = try await cluster.failover()
+        #expect(Set(cluster.members.compactMap { $0.runningInstance?.port }) == ports, "every member kept its port")
         #expect(first.from == "postgres" && first.to == "replica1")
         #expect(cluster.topology == .init(primary: "replica1", standbys: ["replica2", "postgres"]))
         for value in Int32(11)...20 { try await write(value) }

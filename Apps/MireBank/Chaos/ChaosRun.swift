@@ -175,8 +175,8 @@ struct ChaosRun {
         if let failoverAfter, let primary = target.server, let standby = target.standby {
             try await Task.sleep(for: failoverAfter)
             logger.info("crashing the primary; promoting the standby")
-            try primary.stop(mode: .immediate)
-            let crashed = ContinuousClock.now
+            try await primary.shutDown(mode: .immediate)
+            let crashed = ContinuousClock.now  // the server is down: later acknowledgements came after
             try await standby.promote()
             faults.withLock {
                 $0.failovers += 1

@@ -121,8 +121,10 @@ import MirePQ
         bindings.append(events.map { PGJSONB(utf8: $0.metadata.storedJSON()) })
     }
 
-    /// The outcome of a save from its rows: where each event is, in order.
-    static func result(_ rows: PGRows, stream: StreamID) throws -> (AppendResult, transactionID: UInt64?) {
+    /// The outcome of a save of `events` from its rows: where each event is, in order.
+    static func result(_ rows: PGRows, stream: StreamID, events: [NewEvent]) throws -> (
+        AppendResult, transactionID: UInt64?
+    ) {
         var stored: [(version: Int64, position: Int64)] = []
         stored.reserveCapacity(rows.count)
         var alreadyStored = false
@@ -142,7 +144,7 @@ import MirePQ
         return (
             AppendResult(
                 stream: stream, version: last.version, positions: stored.map(\.position),
-                wasAlreadyStored: alreadyStored),
+                wasAlreadyStored: alreadyStored, lastEventID: events.last?.metadata.eventID),
             transactionID
         )
     }

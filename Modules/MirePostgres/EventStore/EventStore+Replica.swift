@@ -12,7 +12,7 @@ extension EventStore {
         _ consistency: ReadConsistency, isolation: isolated (any Actor)? = #isolation,
         _ read: (QueryTarget) async throws -> T
     ) async throws -> T {
-        guard consistency.usesReplica, let replica = configuration.readReplica else {
+        guard consistency.usesReplica, let replica = configuration.readReplica else {  // the primary
             return try await read(.pool(pool))
         }
         let outcome: ReplicaOutcome
@@ -47,7 +47,9 @@ extension EventStore {
         var pause = Duration.microseconds(500)
         while true {
             let visible = try await connection.query(
-                "SELECT EXISTS (SELECT 1 FROM mire_events WHERE global_position = \(token.position))", prepared: true
+                """
+                SELECT EXISTS (SELECT 1 FROM mire_events WHERE global_position = \(token.position) AND event_id = \(token.eventID))
+                """, prepared: true
             ).single(Bool.self)
             if visible { return true }
             guard ContinuousClock.now + pause < deadline else { return false }

@@ -161,7 +161,7 @@ extension EventStore {
                 if let hot = AppendStatement.hot(stream: stream, expected: expected, events: events) {
                     do {
                         let rows = try await connection.query(hot, prepared: true)
-                        if !rows.isEmpty { return try AppendStatement.result(rows, stream: stream) }
+                        if !rows.isEmpty { return try AppendStatement.result(rows, stream: stream, events: events) }
                     } catch let error as PGError
                         where target.isAutocommit && error.sqlState == "23505"
                         && error.constraint == Self.eventIDConstraint
@@ -174,7 +174,7 @@ extension EventStore {
                 }
                 let rows = try await connection.query(
                     AppendStatement.complete(stream: stream, expected: expected, events: events), prepared: true)
-                return try AppendStatement.result(rows, stream: stream)
+                return try AppendStatement.result(rows, stream: stream, events: events)
             }
         } catch {
             throw Self.mapAppendError(error, stream: stream, expected: expected, autocommit: target.isAutocommit)
@@ -201,12 +201,12 @@ extension EventStore {
             var outcomes: [(AppendResult, UInt64?)] = []
             for (append, rows) in zip(appends, results) {
                 if !rows.isEmpty {
-                    outcomes.append(try AppendStatement.result(rows, stream: append.stream))
+                    outcomes.append(try AppendStatement.result(rows, stream: append.stream, events: append.events))
                     continue
                 }
                 let settled = try await target.query(
                     AppendStatement.complete(stream: append.stream, expected: append.expected, events: append.events))
-                outcomes.append(try AppendStatement.result(settled, stream: append.stream))
+                outcomes.append(try AppendStatement.result(settled, stream: append.stream, events: append.events))
             }
             return outcomes
         } catch {
@@ -273,7 +273,9 @@ extension EventStore {
                 try await connection.commit(after: statements, prepared: true)
             }
             for (item, rows) in zip(work, rowsList) {
-                results[item.offset] = try AppendStatement.result(rows, stream: item.element.stream).0
+                results[item.offset] = try AppendStatement.result(
+                    rows, stream: item.element.stream, events: item.element.events
+                ).0
             }
         } catch {
             // Name the stream whose expectation failed, when the server said which.

@@ -47,9 +47,10 @@ public struct ReadConsistency: Sendable, Hashable {
     /// The replica once it shows the commit of `token` (and so every commit acknowledged before
     /// it: read-your-writes), waiting at most ``ReadReplica/maximumWait``; the primary when it
     /// lags longer, cannot be reached, or none is configured. Never older than `token`. A nil
-    /// token (a save that wrote nothing) is ``replica``.
+    /// token (a save that wrote nothing, having read the primary) is ``primary``: nothing says
+    /// how far the replica must be.
     public static func replica(after token: CommitToken?) -> ReadConsistency {
-        ReadConsistency(usesReplica: true, token: token)
+        token == nil ? .primary : ReadConsistency(usesReplica: true, token: token)
     }
 
     /// Whether the read may go to the replica.

@@ -138,7 +138,7 @@ struct Database: AsyncParsableCommand {
 
     struct Failover: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Promote the embedded cluster's first standby; the old primary becomes a standby.",
+            abstract: "Promote the embedded cluster's synchronous standby; the old primary becomes a standby.",
             discussion: """
                 Needs `db start --replicas 1` or more. The primary stops cleanly, its synchronous \
                 standby is promoted (so no acknowledged commit is lost), the other standbys follow \

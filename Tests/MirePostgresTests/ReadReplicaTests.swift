@@ -6,16 +6,6 @@ import MirePostgres
 import MireTestSupport
 import Testing
 
-/// A log of numbers, so that a stale read shows as a missing one.
-private struct Tally: Aggregate {
-    static let category = "tally"
-    enum Event: Codable, Sendable { case counted(Int64) }
-    var values: [Int64] = []
-    mutating func apply(_ event: Event) {
-        if case .counted(let value) = event { values.append(value) }
-    }
-}
-
 /// Loads on a hot standby: read-your-writes with commit tokens, and the fall-backs to the primary.
 /// Serialized: they count the process-wide `mire_replica_reads` metric.
 @Suite("Reads on a standby", .serialized, .timeLimit(.minutes(3)))
@@ -35,12 +25,13 @@ struct ReadReplicaTests {
                 for writer in 0..<4 {
                     group.addTask {
                         for value in Int64(1)...40 {
-                            let saved = try await store.update(Tally.self, id: "w\(writer)") {
+                            let saved = try await store.update(Numbers.self, id: "w\(writer)") {
                                 $0.record(.counted(value))
                             }
                             let token = try #require(saved.commitToken)
                             let read = try #require(
-                                try await store.load(Tally.self, id: "w\(writer)", consistency: .replica(after: token)))
+                                try await store.load(
+                                    Numbers.self, id: "w\(writer)", consistency: .replica(after: token)))
                             #expect(read.version == saved.root.version, "a token read is never older than its save")
                             #expect(read.state.values == Array(1...value))
                         }
@@ -59,9 +50,9 @@ struct ReadReplicaTests {
         try await withReplicaStore(maximumWait: .milliseconds(300)) { store, standby in
             var token: CommitToken?
             for value in Int64(1)...3 {
-                token = try await store.update(Tally.self, id: "t") { $0.record(.counted(value)) }.commitToken
+                token = try await store.update(Numbers.self, id: "t") { $0.record(.counted(value)) }.commitToken
             }
-            let caughtUp = try await store.load(Tally.self, id: "t", consistency: .replica(after: token))
+            let caughtUp = try await store.load(Numbers.self, id: "t", consistency: .replica(after: token))
             #expect(caughtUp?.version == 3)
 
             // The standby stops replaying (it still receives and flushes WAL, so commits go on).
@@ -74,12 +65,12 @@ struct ReadReplicaTests {
                 }
                 try await Task.sleep(for: .milliseconds(10))
             }
-            let saved = try await store.update(Tally.self, id: "t") { $0.record(.counted(4)) }
+            let saved = try await store.update(Numbers.self, id: "t") { $0.record(.counted(4)) }
 
             let before = served(metrics)
-            let stale = try await store.load(Tally.self, id: "t", consistency: .replica)
+            let stale = try await store.load(Numbers.self, id: "t", consistency: .replica)
             #expect(stale?.version == 3, "without a token the standby answers, as it is")
-            let fresh = try await store.load(Tally.self, id: "t", consistency: .replica(after: saved.commitToken))
+            let fresh = try await store.load(Numbers.self, id: "t", consistency: .replica(after: saved.commitToken))
             #expect(fresh?.version == 4, "with a token: the primary, after the bounded wait")
             var after = served(metrics)
             #expect(after.replica - before.replica == 1)
@@ -87,7 +78,7 @@ struct ReadReplicaTests {
 
             try await admin.query("SELECT pg_wal_replay_resume()")
             await admin.close()
-            let replayed = try await store.load(Tally.self, id: "t", consistency: .replica(after: saved.commitToken))
+            let replayed = try await store.load(Numbers.self, id: "t", consistency: .replica(after: saved.commitToken))
             #expect(replayed?.version == 4)
             #expect(served(metrics).replica - after.replica == 1, "replaying again, the standby serves it")
 
@@ -98,14 +89,14 @@ struct ReadReplicaTests {
             #expect(CommitToken("mire-commit:\(fourth.position)") == nil)
             after = served(metrics)
             let forged = CommitToken(position: fourth.position, eventID: UUID())
-            _ = try await store.load(Tally.self, id: "t", consistency: .replica(after: forged))
+            _ = try await store.load(Numbers.self, id: "t", consistency: .replica(after: forged))
             #expect(served(metrics).behind - after.behind == 1)
             #expect(ReadConsistency.replica(after: nil) == .primary, "no token: nothing says how fresh, so the primary")
 
             // The standby goes away: replica reads are served by the primary.
             after = served(metrics)
             try await standby.server.shutDown()
-            let withoutStandby = try await store.load(Tally.self, id: "t", consistency: .replica)
+            let withoutStandby = try await store.load(Numbers.self, id: "t", consistency: .replica)
             #expect(withoutStandby?.version == 4)
             #expect(served(metrics).unavailable - after.unavailable == 1)
         }

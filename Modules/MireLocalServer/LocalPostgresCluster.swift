@@ -105,7 +105,8 @@ public struct LocalPostgresCluster: Sendable {
     /// connect with ``writableConfiguration(database:)`` follow.
     ///
     /// If the standby does not catch up within ten seconds nothing is promoted, and
-    /// ``start(replicas:)`` brings the old primary back.
+    /// ``start(replicas:)`` brings the old primary back. Once the promotion happened, the new
+    /// roles are recorded before anything else can fail.
     public func failover() async throws -> Failover {
         let topology = topology
         let oldPrimary = member(topology.primary)
@@ -116,16 +117,21 @@ public struct LocalPostgresCluster: Sendable {
         try await oldPrimary.shutDown()
         let lastCheckpoint = try await oldPrimary.latestCheckpointLocation()
         try await Self.waitUntilReplayed(lastCheckpoint, by: newPrimary)
-        try await newPrimary.promote()
+        do {
+            try await newPrimary.promote()
+        } catch {
+            // pg_ctl may give up waiting while the promotion completes: then it did happen.
+            guard try await !Self.isInRecovery(newPrimary) else { throw error }
+        }
         let milliseconds = (ContinuousClock.now - started).wholeMilliseconds
+        // The new roles at once: until it is a standby again, the old primary is no member.
+        var standbys = topology.standbys.filter { $0 != next }
+        try save(Topology(primary: next, standbys: standbys))
         guard let port = newPrimary.runningInstance?.port else {
             throw MireError(
                 code: .localServer, message: "the promoted standby \(next) is not running",
                 recovery: "inspect \(newPrimary.rootDirectory.path)/server.log")
         }
-        // The new roles at once: until it is a standby again, the old primary is no member.
-        var standbys = topology.standbys.filter { $0 != next }
-        try save(Topology(primary: next, standbys: standbys))
         for name in standbys where member(name).isRunning {
             try await member(name).alterSystem(
                 "SET primary_conninfo = 'host=127.0.0.1 port=\(port) user=\(LocalPostgresServer.superuser) application_name=\(name)'"
@@ -172,6 +178,20 @@ public struct LocalPostgresCluster: Sendable {
                 recovery: "start the cluster with at least one replica (mire-bank db start --replicas 1)")
         }
         return name
+    }
+
+    /// Whether `server` is still a standby (`pg_is_in_recovery()`).
+    private static func isInRecovery(_ server: LocalPostgresServer) async throws -> Bool {
+        let connection = try await PGConnection.connect(
+            configuration: try server.configuration(), logger: .init(label: "mire.local-server"))
+        do {
+            let recovering = try await connection.query("SELECT pg_is_in_recovery()").single(Bool.self)
+            await connection.close()
+            return recovering
+        } catch {
+            await connection.close()
+            throw error
+        }
     }
 
     /// Waits until `standby` has replayed the WAL up to and past `location` (at most 10 s).

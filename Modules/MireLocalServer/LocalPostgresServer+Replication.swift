@@ -135,13 +135,19 @@ extension LocalPostgresServer {
     /// location"): after a clean stop, the end of everything it wrote but that record.
     func latestCheckpointLocation() async throws -> String {
         try await Self.blocking {
-            let result = try ServerBinaries.locate().run("pg_controldata", [self.dataDirectory.path])
-            let line = result.output.split(separator: "\n").first { $0.hasPrefix("Latest checkpoint location:") }
-            guard result.status == 0, let location = line?.split(separator: " ").last,
+            // In the C locale: translated labels would not parse.
+            let result = try ServerBinaries.locate().run(
+                "pg_controldata", [self.dataDirectory.path], environment: ["LC_ALL=C"])
+            let lines = result.output.split(separator: "\n")
+            let state = lines.first { $0.hasPrefix("Database cluster state:") }
+            let line = lines.first { $0.hasPrefix("Latest checkpoint location:") }
+            guard result.status == 0, state?.hasSuffix("shut down") == true,
+                let location = line?.split(separator: " ").last,
                 location.contains("/"), location.allSatisfy({ $0.isHexDigit || $0 == "/" })
             else {
                 throw MireError(
-                    code: .localServer, message: "pg_controldata did not report a checkpoint: \(result.output)",
+                    code: .localServer,
+                    message: "pg_controldata did not report a clean shutdown and its checkpoint: \(result.output)",
                     recovery: "inspect \(self.dataDirectory.path)")
             }
             return String(location)

@@ -57,13 +57,19 @@ struct ServerBinaries: Sendable {
         return ServerBinaries(binDirectory: URL(filePath: directory), runAsPostgres: isRoot)
     }
 
-    /// Runs a server program and returns its exit status and combined output.
-    func run(_ tool: String, _ arguments: [String]) throws(MireError) -> (status: Int32, output: String) {
+    /// Runs a server program and returns its exit status and combined output. `environment`
+    /// (`NAME=value`) is set for it, e.g. `LC_ALL=C` for output to parse.
+    func run(_ tool: String, _ arguments: [String], environment: [String] = []) throws(MireError) -> (
+        status: Int32, output: String
+    ) {
         let path = binDirectory.appending(path: tool).path
         do {
             if runAsPostgres {
-                return try ChildProcess.run("/usr/bin/env", ["runuser", "-u", "postgres", "--", path] + arguments)
+                return try ChildProcess.run(
+                    "/usr/bin/env",
+                    ["runuser", "-u", "postgres", "--", "/usr/bin/env"] + environment + [path] + arguments)
             }
+            if !environment.isEmpty { return try ChildProcess.run("/usr/bin/env", environment + [path] + arguments) }
             return try ChildProcess.run(path, arguments)
         } catch {
             throw MireError(code: .localServer, message: "could not run \(tool): \(error)", underlying: error)

@@ -213,9 +213,12 @@ public final class PGPool: Sendable {
         // A server that takes no writes refused this one's write (a failover): every connection
         // opened until now may be on that server, so each is dropped when next seen; new ones
         // go through libpq's choice of host again.
+        // (A refusal on a connection already known to be stale says nothing new.)
         if connection.refusedWrites.load(ordering: .acquiring) {
             let newest = PGConnection.lastIssuedID
-            state.withLock { $0.staleThrough = max($0.staleThrough, newest) }
+            state.withLock { state in
+                if connection.id > state.staleThrough { state.staleThrough = newest }
+            }
         }
         // Checked after the rollback: a connection that could not roll back was closed.
         guard connection.status == .idle, !isStale(connection) else {

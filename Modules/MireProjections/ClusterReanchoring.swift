@@ -48,26 +48,26 @@ extension EventStore {
         try await pool.withTransaction { connection in
             try await connection.query(
                 "LOCK TABLE mire_events, mire_subscriptions, mire_projection_leases IN SHARE ROW EXCLUSIVE MODE")
-            // Every transaction still running (it could append later) has an id of at least `horizon`.
+            // Every transaction still running (it could append later) has an id of at least
+            // `horizon`; this cluster has issued no id of `next` or above.
             let facts = try await connection.query(
                 """
-                SELECT c.system_identifier, pg_snapshot_xmin(pg_current_snapshot()),
+                SELECT c.system_identifier, pg_snapshot_xmin(pg_current_snapshot()), pg_snapshot_xmax(pg_current_snapshot()),
                        (SELECT count(*) FROM mire_subscriptions s
                         WHERE NOT (s.cursor_xid = '0' AND s.cursor_position = 0 AND s.delivered_ahead = '{}')
-                          AND (s.cluster_id <> c.system_identifier
-                               OR (s.cluster_id IS NULL
-                                   AND (SELECT max(transaction_id) FROM mire_events) >= pg_snapshot_xmax(pg_current_snapshot()))))
+                          AND s.cluster_id IS DISTINCT FROM c.system_identifier)
                 FROM pg_control_system() c
                 """
             )[0]
             let clusterID = try facts.decode(Int64.self, at: 0)
             let horizon = try facts.decode(PGTransactionID.self, at: 1)
-            let foreign = try facts.decode(Int64.self, at: 2)
+            let next = try facts.decode(PGTransactionID.self, at: 2)
+            let foreign = try facts.decode(Int64.self, at: 3)
             var renumbered: Int64 = 0
             var checkpoints = 0
             var method = Reanchoring.Method.none
             if foreign > 0 {
-                let history = try await connection.query(Self.movedHistory(horizon: horizon))[0]
+                let history = try await connection.query(Self.movedHistory(next: next))[0]
                 let cut = try history.decode(Int64?.self, at: 0)
                 let newestMoved = try history.decode(PGTransactionID?.self, at: 1)
                 let oldestAppendedHere = try history.decode(PGTransactionID?.self, at: 2)
@@ -124,20 +124,20 @@ extension EventStore {
     /// transaction id, and the oldest id of an event appended here since.
     ///
     /// A row appended here has its own transaction's id as `xmin` (Mire writes no
-    /// subtransactions), issued here (below `horizon`). A moved row has the copying
+    /// subtransactions), issued here (below `next`). A moved row has the copying
     /// transaction's: a restore copies many source transactions in one (that `xmin` holds
     /// several ids), logical replication one per source transaction, whose local id matches
     /// the source's only by chance. Appends here draw positions after every moved row (a dump
     /// restores the position sequence; a logical cutover must advance it), so the moved
     /// history is every position up to the newest row that is certainly moved.
-    static func movedHistory(horizon: PGTransactionID) -> PGQuery {
+    static func movedHistory(next: PGTransactionID) -> PGQuery {
         """
         WITH copiers AS (
             SELECT xmin::text AS id FROM mire_events GROUP BY xmin::text HAVING count(DISTINCT transaction_id) > 1
         ), cut AS (
             SELECT max(global_position) AS position FROM mire_events e
             WHERE e.xmin::text::bigint <> (e.transaction_id::text::numeric % 4294967296)::bigint
-               OR e.transaction_id >= \(horizon)
+               OR e.transaction_id >= \(next)
                OR e.xmin::text IN (SELECT id FROM copiers)
         )
         SELECT cut.position,
@@ -156,7 +156,7 @@ extension EventStore {
     static func translateCheckpoints(movedThrough cut: Int64, clusterID: Int64) -> PGQuery {
         let handled = """
             (((e.old_id, e.position) <= (s.cursor_xid, s.cursor_position) OR e.position = ANY (s.delivered_ahead))
-             AND (s.cluster_id = \(clusterID) OR e.position <= \(cut)))
+             AND (coalesce(s.cluster_id = \(clusterID), false) OR e.position <= \(cut)))
             """
         return """
             WITH events AS (

@@ -177,9 +177,7 @@ public struct ProjectionLeases: Sendable {
     /// ```
     public func checkpoint(of projection: String, on connection: PGConnection? = nil) async throws -> Checkpoint {
         let query: PGQuery = """
-            SELECT s.cursor_xid, s.cursor_position, s.delivered_ahead, s.cluster_id, c.system_identifier,
-                   pg_snapshot_xmax(pg_current_snapshot()),
-                   CASE WHEN s.cluster_id IS NULL THEN (SELECT max(transaction_id) FROM mire_events) END
+            SELECT s.cursor_xid, s.cursor_position, s.delivered_ahead, s.cluster_id, c.system_identifier
             FROM pg_control_system() c LEFT JOIN mire_subscriptions s ON s.name = \(projection)
             """
         let rows: PGRows
@@ -196,19 +194,14 @@ public struct ProjectionLeases: Sendable {
             cursor: .init(transactionID: xid.rawValue, position: position), deliveredAhead: Set(ahead))
         let recorded = try row.decode(Int64?.self, at: 3)
         let current = try row.decode(Int64.self, at: 4)
-        let nextTransactionID = try row.decode(PGTransactionID.self, at: 5).rawValue
-        let newestInLog = try row.decode(PGTransactionID?.self, at: 6)?.rawValue
-        guard
-            checkpoint.cursor == .start && ahead.isEmpty
-                || Self.isOnThisCluster(
-                    recorded: recorded, current: current, newestTransactionID: newestInLog,
-                    nextTransactionID: nextTransactionID)
-        else {
+        // A checkpoint at the start belongs to any cluster; any other must name this one
+        // (migration 008 named the checkpoints it found, unless the log had been moved).
+        guard checkpoint.cursor == .start && ahead.isEmpty || recorded == current else {
             throw MireError(
                 code: .foreignCheckpoint,
                 message: "the checkpoint of '\(projection)' was written on another PostgreSQL cluster "
                     + (recorded.map { "(system identifier \($0); this one is \(current))" }
-                        ?? "(the log's transaction ids run ahead of this cluster's, \(nextTransactionID))")
+                        ?? "(it names no cluster: it was copied with a moved log)")
                     + ": its cursor would skip or repeat events here",
                 position: position,
                 recovery: "if the log was moved here on purpose (restore, logical replication, upgrade), run "
@@ -216,16 +209,6 @@ public struct ProjectionLeases: Sendable {
                     + "otherwise point the store at the cluster the checkpoint came from")
         }
         return checkpoint
-    }
-
-    /// Whether a checkpoint belongs to this cluster: its recorded identity is this one's, or —
-    /// recorded before identities were (NULL) — no event of the log has a transaction id this
-    /// cluster has not issued yet. A physical standby shares its primary's identity and ids.
-    static func isOnThisCluster(
-        recorded: Int64?, current: Int64, newestTransactionID: UInt64?, nextTransactionID: UInt64
-    ) -> Bool {
-        if let recorded { return recorded == current }
-        return (newestTransactionID ?? 0) < nextTransactionID
     }
 
     /// The lease and checkpoint of a projection.

@@ -43,7 +43,12 @@ struct ClusterIdentityTests {
             // delivered ahead, and transaction ids that do not follow positions.
             try await writeWithOutOfOrderCommitsAndRollbacks(to: store)
             try await runner(for: store, "seen").runUntilCaughtUp()
-            try await append(10, to: store, from: 1_000)  // in the log, not yet projected
+            try await append(10, to: store, from: 1_000)  // in the log, not yet projected by "seen"
+            try await runner(for: store, "caught").runUntilCaughtUp()  // at the end of the log
+            // As checkpoints written before migration 008 would be: naming no cluster.
+            try await store.pool.withConnection { connection in
+                try await connection.query("UPDATE mire_subscriptions SET cluster_id = NULL")
+            }
         }
         try copyDatabase(from: sourceConfiguration, to: copyConfiguration)
 
@@ -53,9 +58,14 @@ struct ClusterIdentityTests {
             }
             #expect(refused?.code == .foreignCheckpoint, "\(String(describing: refused))")
 
-            // Before anyone re-anchors: writers append here, and a new projection starts here
-            // (its checkpoint is this cluster's; on the younger cluster it cannot pass the
-            // moved history's ids, so it delivers part of the log).
+            // Before anyone re-anchors: a transaction holds an id open (every later one is
+            // above the horizon), writers append here, and a new projection starts here (its
+            // checkpoint is this cluster's; on the younger cluster it cannot pass the moved
+            // history's ids, so it delivers part of the log).
+            let holder = try await PGConnection.connect(configuration: copyConfiguration, logger: TestDatabase.logger)
+            try await holder.query("CREATE TABLE held (v int)")
+            try await holder.query("BEGIN")
+            try await holder.query("INSERT INTO held VALUES (1)")
             try await append(5, to: store, from: 2_000)
             let fresh = runner(for: store, "fresh")
             let running = Task { try await fresh.run() }
@@ -65,12 +75,14 @@ struct ClusterIdentityTests {
 
             let reanchoring = try await store.reanchorCheckpoints()
             #expect(reanchoring.method == (target == .younger ? .renumbered : .adopted))
-            #expect(reanchoring.checkpoints >= 1)
+            #expect(reanchoring.checkpoints >= 2)
             #expect(try await store.reanchorCheckpoints().method == .none, "running it again changes nothing")
+            try await holder.query("ROLLBACK")
+            await holder.close()
 
             try await append(5, to: store, from: 3_000)
             try await ProjectionRunner(
-                store: store, projections: [projection("seen"), projection("fresh")],
+                store: store, projections: [projection("seen"), projection("caught"), projection("fresh")],
                 configuration: testConfiguration("w"), logger: TestDatabase.logger
             ).runUntilCaughtUp()
             let log = try await store.pool.withConnection { connection in
@@ -78,7 +90,7 @@ struct ClusterIdentityTests {
                     try $0.decode(Int64.self, at: 0)
                 }
             }
-            for name in ["seen", "fresh"] {
+            for name in ["seen", "caught", "fresh"] {
                 let rows = try await store.pool.withConnection { connection in
                     try await connection.query(
                         "SELECT position, deliveries FROM seen WHERE projection = \(name) ORDER BY 1"

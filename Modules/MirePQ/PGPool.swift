@@ -51,14 +51,14 @@ public final class PGPool: Sendable {
         var continuations: [Machine.WaiterID: CheckedContinuation<Grant, any Error>] = [:]
         /// Outcomes that reached a waiter before it suspended (served or cancelled early).
         var early: [Machine.WaiterID: Result<Grant, any Error>] = [:]
-        /// Connections whose id is at most this one were opened before a server refused a write
-        /// because it takes none (a failover): each is dropped instead of being lent again,
-        /// since it may sit on the same old primary.
-        var staleThrough = 0
     }
 
     private let state: Mutex<State>
     private let metrics: PoolMetrics
+    /// Connections whose id is at most this one were opened before a server refused a write
+    /// because it takes none (a failover): each is dropped instead of being lent again, since it
+    /// may sit on the same old primary. An atomic, so that the hot path takes no second lock.
+    private let staleThrough = Atomic<Int>(0)
 
     /// A pool that opens connections lazily, up to `maximumConnections`.
     public init(configuration: PGConfiguration, maximumConnections: Int = 10, logger: Logger) {
@@ -216,8 +216,12 @@ public final class PGPool: Sendable {
         // (A refusal on a connection already known to be stale says nothing new.)
         if connection.refusedWrites.load(ordering: .acquiring) {
             let newest = PGConnection.lastIssuedID
-            state.withLock { state in
-                if connection.id > state.staleThrough { state.staleThrough = newest }
+            var current = staleThrough.load(ordering: .acquiring)
+            while connection.id > current, current < newest {
+                let (exchanged, original) = staleThrough.compareExchange(
+                    expected: current, desired: newest, ordering: .acquiringAndReleasing)
+                if exchanged { break }
+                current = original
             }
         }
         // Checked after the rollback: a connection that could not roll back was closed.
@@ -242,7 +246,7 @@ public final class PGPool: Sendable {
 
     /// Whether `connection` was opened before the last refusal of a write by a server that takes none.
     private func isStale(_ connection: PGConnection) -> Bool {
-        state.withLock { connection.id <= $0.staleThrough }
+        connection.id <= staleThrough.load(ordering: .acquiring)
     }
 
     /// Publishes the pool's size and queue to the metrics.

@@ -1,6 +1,7 @@
 import DriverWorkloads
 import Foundation
 import Logging
+import MireMacros
 import MirePQ
 import MireTransactions
 
@@ -11,6 +12,8 @@ import MireTransactions
 
 let rounds = max(1, Int(ProcessInfo.processInfo.environment["MIRE_BENCH_ROUNDS"] ?? "") ?? 5)
 
+/// With a generated decoder (`@MireEvent`), as the bank's account events have.
+@MireEvent
 enum LedgerEvent: Codable, Sendable {
     case credited(Int64)
     case debited(Int64)

@@ -12,7 +12,7 @@ import Testing
 
 /// `mire-bank-server` as a user runs it: a process configured by environment, against a real
 /// PostgreSQL, driven over HTTP, stopped with SIGTERM.
-@Suite("mire-bank-server over HTTP")
+@Suite("mire-bank-server over HTTP", .timeLimit(.minutes(5)))
 struct BankServerTests {
     @Test func theBankOverHTTPConvergesAndStopsCleanly() async throws {
         let database = try LocalPostgresServer.throwaway()

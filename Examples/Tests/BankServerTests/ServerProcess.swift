@@ -104,9 +104,26 @@ final class PipeReader: Sendable {
 
     var text: String { state.withLock { $0.text } }
 
-    /// Returns once the writer has closed its end and everything it wrote has been read.
+    /// Returns once the writer has closed its end and everything it wrote has been read. Call it
+    /// after the writer exited: if Foundation has not reported the end within five seconds (it
+    /// once never did, and a CI run hung here), what is left is read directly.
     func waitForEnd() async {
-        while !state.withLock({ $0.ended }) { try? await Task.sleep(for: .milliseconds(10)) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !state.withLock({ $0.ended }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        guard !state.withLock({ $0.ended }) else { return }
+        pipe.fileHandleForReading.readabilityHandler = nil
+        let descriptor = pipe.fileHandleForReading.fileDescriptor
+        var readable = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while poll(&readable, 1, 100) > 0 {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count <= 0 { break }
+            let chunk = String(decoding: buffer[..<count], as: UTF8.self)
+            state.withLock { $0.text += chunk }
+        }
+        state.withLock { $0.ended = true }
     }
 }
 

@@ -9,7 +9,7 @@ import Testing
 
 /// postgres-nio and Mire in one process, on one throwaway server: each reads what the other
 /// wrote, and a file that imports both compiles (``Ledger``).
-@Suite("Mire beside postgres-nio")
+@Suite("Mire beside postgres-nio", .timeLimit(.minutes(5)))
 struct CoexistenceTests {
     @Test func bothDriversSeeTheSameEvents() async throws {
         let server = try LocalPostgresServer.throwaway()

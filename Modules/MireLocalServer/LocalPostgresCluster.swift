@@ -157,20 +157,13 @@ public struct LocalPostgresCluster: Sendable {
     private static func synchronousStandby(of primary: LocalPostgresServer, among names: [String]) async throws
         -> String
     {
-        let connection = try await PGConnection.connect(
-            configuration: try primary.configuration(), logger: .init(label: "mire.local-server"))
-        let streaming: [String]
-        do {
-            streaming = try await connection.query(
+        let streaming = try await primary.withConnection { connection in
+            try await connection.query(
                 """
                 SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'
                 ORDER BY sync_state = 'sync' DESC, sync_priority
                 """
             ).map { try $0.decode(String.self, at: 0) }
-            await connection.close()
-        } catch {
-            await connection.close()
-            throw error
         }
         guard let name = streaming.first(where: names.contains) else {
             throw MireError(
@@ -182,35 +175,19 @@ public struct LocalPostgresCluster: Sendable {
 
     /// Whether `server` is still a standby (`pg_is_in_recovery()`).
     private static func isInRecovery(_ server: LocalPostgresServer) async throws -> Bool {
-        let connection = try await PGConnection.connect(
-            configuration: try server.configuration(), logger: .init(label: "mire.local-server"))
-        do {
-            let recovering = try await connection.query("SELECT pg_is_in_recovery()").single(Bool.self)
-            await connection.close()
-            return recovering
-        } catch {
-            await connection.close()
-            throw error
-        }
+        try await server.withConnection { try await $0.query("SELECT pg_is_in_recovery()").single(Bool.self) }
     }
 
     /// Waits until `standby` has replayed the WAL up to and past `location` (at most 10 s).
     private static func waitUntilReplayed(_ location: String, by standby: LocalPostgresServer) async throws {
-        let connection = try await PGConnection.connect(
-            configuration: try standby.configuration(), logger: .init(label: "mire.local-server"))
-        var replayed = false
-        do {
+        let replayed = try await standby.withConnection { connection in
             for _ in 0..<1_000 {
-                replayed = try await connection.query(
-                    "SELECT pg_last_wal_replay_lsn() > \(location)::pg_lsn"
-                ).single(Bool.self)
-                if replayed { break }
+                let done = try await connection.query("SELECT pg_last_wal_replay_lsn() > \(location)::pg_lsn")
+                    .single(Bool.self)
+                if done { return true }
                 try await Task.sleep(for: .milliseconds(10))
             }
-            await connection.close()
-        } catch {
-            await connection.close()
-            throw error
+            return false
         }
         guard replayed else {
             throw MireError(

@@ -77,12 +77,20 @@ extension LocalPostgresServer {
     /// try await standby.alterSystem("SET recovery_min_apply_delay = '20ms'")
     /// ```
     public func alterSystem(_ change: String) async throws {
+        try await withConnection { connection in
+            try await connection.query(PGQuery(unsafeSQL: "ALTER SYSTEM " + change, bindings: .init()))
+            try await connection.query("SELECT pg_reload_conf()")
+        }
+    }
+
+    /// Runs `body` on a connection to this running server as its superuser, closed afterwards.
+    func withConnection<T>(_ body: (PGConnection) async throws -> T) async throws -> T {
         let connection = try await PGConnection.connect(
             configuration: try configuration(), logger: .init(label: "mire.local-server"))
         do {
-            try await connection.query(PGQuery(unsafeSQL: "ALTER SYSTEM " + change, bindings: .init()))
-            try await connection.query("SELECT pg_reload_conf()")
+            let result = try await body(connection)
             await connection.close()
+            return result
         } catch {
             await connection.close()
             throw error

@@ -32,8 +32,6 @@ func startPair() async throws -> (primary: LocalPostgresServer, standby: LocalPo
     return (primary, standby)
 }
 
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
 /// What the writers of a failover round share: when each save was acknowledged, how many each
 /// writer was told were saved, and when to stop.
 final class WriterLog: Sendable {

@@ -211,22 +211,19 @@ print(
 var results: [[String: Double]] = []
 var round = 0
 for workers in [1, 4] {
-    var mire: [Double] = []
-    var raw: [Double] = []
+    var measured = RoundRatios()
     for _ in 0..<rounds {
         round += 1
-        mire.append(
+        measured.mire.append(
             workers == 1
                 ? try await mireSteps(PaymentSaga1.self, partitions: 1, round: round)
                 : try await mireSteps(PaymentSaga4.self, partitions: 4, round: round))
-        raw.append(try await rawSteps(clients: workers, round: round))
+        measured.raw.append(try await rawSteps(clients: workers, round: round))
     }
-    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-    let ratio = median(zip(mire, raw).map { $0 / $1 })
-    print(String(format: "%7d %8.0f %8.0f %9.2f", workers, median(mire), median(raw), ratio))
-    print(
-        "         rounds: Mire " + mire.map { String(format: "%.0f", $0) }.joined(separator: "/") + ", raw "
-            + raw.map { String(format: "%.0f", $0) }.joined(separator: "/"))
-    results.append(["workers": Double(workers), "mire": median(mire), "raw": median(raw), "ratio": ratio])
+    measured.print(label: workers)
+    results.append([
+        "workers": Double(workers), "mire": median(measured.mire), "raw": median(measured.raw),
+        "ratio": measured.ratio,
+    ])
 }
 await pool.shutdown()

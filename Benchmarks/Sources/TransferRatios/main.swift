@@ -115,19 +115,11 @@ for clients in [1, 8] {
     let transfers = clients == 1 ? 1_000 : 4_000
     _ = try await mireRate(clients: clients, transfers: 50)  // warm-up
     _ = try await rawRate(clients: clients, transfers: 50)
-    var mire: [Double] = []
-    var raw: [Double] = []
-    // Rounds alternate the two sides, so each ratio compares measurements taken seconds apart
-    // (this machine drifts by ±15% within minutes).
+    var measured = RoundRatios()
     for _ in 0..<rounds {
-        mire.append(try await mireRate(clients: clients, transfers: transfers))
-        raw.append(try await rawRate(clients: clients, transfers: transfers))
+        measured.mire.append(try await mireRate(clients: clients, transfers: transfers))
+        measured.raw.append(try await rawRate(clients: clients, transfers: transfers))
     }
-    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-    let ratio = median(zip(mire, raw).map { $0 / $1 })
-    print(String(format: "%7d %8.0f %8.0f %9.2f", clients, median(mire), median(raw), ratio))
-    print(
-        "         rounds: Mire " + mire.map { String(format: "%.0f", $0) }.joined(separator: "/") + ", raw "
-            + raw.map { String(format: "%.0f", $0) }.joined(separator: "/"))
+    measured.print(label: clients)
 }
 await pool.shutdown()

@@ -1,5 +1,4 @@
 import Logging
-import Metrics
 public import MireCore
 package import MirePQ
 
@@ -26,7 +25,7 @@ extension EventStore {
                 return try await read(.connection(connection))
             }
             if let served {
-                Self.countReplicaRead(.replica)
+                metrics.replicaReads(servedBy: .replica).increment()
                 return served
             }
             outcome = .primaryReplicaBehind
@@ -34,7 +33,7 @@ extension EventStore {
             logger.debug("the replica failed a read; reading on the primary", metadata: ["error": "\(error)"])
             outcome = .primaryReplicaUnavailable
         }
-        Self.countReplicaRead(outcome)
+        metrics.replicaReads(servedBy: outcome).increment()
         return try await read(.pool(pool))
     }
 
@@ -63,7 +62,4 @@ extension EventStore {
         return postgres?.asRead.isRetryable ?? false
     }
 
-    private static func countReplicaRead(_ outcome: ReplicaOutcome) {
-        Counter(label: "mire_replica_reads", dimensions: [("served_by", outcome.rawValue)]).increment()
-    }
 }

@@ -18,6 +18,7 @@ final class StoreMetrics: Sendable {
 
     private let timers = Mutex<[Key: Timer]>([:])
     private let conflictCounters = Mutex<[String: Counter]>([:])
+    private let replicaReadCounters = Mutex<[ReplicaOutcome: Counter]>([:])
 
     /// `mire_<operation>_duration` for `category` and `outcome`.
     func duration(_ operation: EventStore.MeasuredOperation, category: String, outcome: String) -> Timer {
@@ -32,6 +33,13 @@ final class StoreMetrics: Sendable {
     func conflicts(category: String) -> Counter {
         Self.cached(category, in: conflictCounters) {
             Counter(label: "mire_save_conflicts", dimensions: [("category", category)])
+        }
+    }
+
+    /// `mire_replica_reads` for where a replica-routed read was served.
+    func replicaReads(servedBy outcome: ReplicaOutcome) -> Counter {
+        Self.cached(outcome, in: replicaReadCounters) {
+            Counter(label: "mire_replica_reads", dimensions: [("served_by", outcome.rawValue)])
         }
     }
 

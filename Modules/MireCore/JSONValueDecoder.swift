@@ -185,56 +185,26 @@ final class JSONValueDecoder: Decoder, SingleValueDecodingContainer {
 
     // MARK: Readers (no path: callers add it to the error)
 
+    /// The leaf readers over this decoder's bytes.
     @inline(__always)
-    private func mismatch(at offset: Int) -> JSONValueError {
-        let kind = JSONValueKind(firstByte: byte(at: offset))
-        return kind == .null ? .null : .mismatch(found: kind)
-    }
+    private var leaves: JSONLeafReader { JSONLeafReader(bytes: bytes, end: end) }
 
-    func bool(at offset: Int) throws(JSONValueError) -> Bool {
-        switch byte(at: offset) {
-        case UInt8(ascii: "t"): return true
-        case UInt8(ascii: "f"): return false
-        case let other: throw .mismatch(found: JSONValueKind(firstByte: other))  // null too, as in JSONDecoder
-        }
-    }
-
-    func string(at offset: Int) throws(JSONValueError) -> String {
-        guard byte(at: offset) == JSONScan.quote else { throw mismatch(at: offset) }
-        guard let string = JSONStringParsing.string(bytes, at: offset, end: end) else { throw .corrupt }
-        return string
-    }
-
-    /// The number token at `offset`, or the error for a value that is not a number.
     @inline(__always)
-    private func number(at offset: Int) throws(JSONValueError) -> UnsafeBufferPointer<UInt8> {
-        let first = byte(at: offset)
-        guard first == UInt8(ascii: "-") || JSONNumberParsing.isDigit(first) else { throw mismatch(at: offset) }
-        return UnsafeBufferPointer(start: bytes + offset, count: JSONScan.numberEnd(bytes, offset, end) - offset)
-    }
+    func bool(at offset: Int) throws(JSONValueError) -> Bool { try leaves.bool(at: offset) }
+
+    @inline(__always)
+    func string(at offset: Int) throws(JSONValueError) -> String { try leaves.string(at: offset) }
 
     @inline(__always)
     func integer<I: FixedWidthInteger & Decodable>(_ type: I.Type, at offset: Int) throws(JSONValueError) -> I {
-        guard let integer: I = JSONNumberParsing.integer(try number(at: offset)) else { throw .corrupt }
-        return integer
+        try leaves.integer(type, at: offset)
     }
 
-    func double(at offset: Int) throws(JSONValueError) -> Double {
-        let text = try number(at: offset)
-        guard JSONNumberParsing.isValid(text) else { throw .corrupt }
-        let value = JSONNumberParsing.double(text)
-        // Out of range either way is an error in JSONDecoder, never ±infinity or a silent 0.
-        guard value.isFinite, value != 0 || JSONNumberParsing.isTrueZero(text) else { throw .corrupt }
-        return value
-    }
+    @inline(__always)
+    func double(at offset: Int) throws(JSONValueError) -> Double { try leaves.double(at: offset) }
 
-    func float(at offset: Int) throws(JSONValueError) -> Float {
-        let text = try number(at: offset)
-        guard JSONNumberParsing.isValid(text) else { throw .corrupt }
-        let value = JSONNumberParsing.float(text)
-        guard value.isFinite, value != 0 || JSONNumberParsing.isTrueZero(text) else { throw .corrupt }
-        return value
-    }
+    @inline(__always)
+    func float(at offset: Int) throws(JSONValueError) -> Float { try leaves.float(at: offset) }
 
     /// Data from a Base64 string (JSONDecoder's default strategy).
     private func data(at offset: Int, path: @autoclosure () -> [any CodingKey]) throws -> Data {

@@ -45,10 +45,10 @@ public struct MireEventMacro: ExtensionMacro {
             extension \(type.trimmed): MireCore.GeneratedEventDecoding {
                 public static func decodeStoredCase(
                     _ caseName: String, from payload: MireCore.StoredEventPayload
-                ) throws -> Self? {
+                ) throws -> Self {
                     switch caseName {
                     \(raw: switchCases)
-                    default: return nil
+                    default: throw payload.unknownCase(caseName)
                     }
                 }
             }

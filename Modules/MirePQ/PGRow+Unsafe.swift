@@ -8,7 +8,17 @@ extension PGRow {
     /// let version = try row.int64(at: 0)
     /// ```
     package func int64(at column: Int) throws(PGError) -> Int64 {
-        try decode(Int64.self, at: column)
+        // The common case read directly: a binary, non-NULL int8. Anything else (and every
+        // error) goes through `decode`, which widens int2 and int4 and explains failures.
+        let result = rows.handle.pointer
+        let (row, col) = (Int32(truncatingIfNeeded: index), Int32(truncatingIfNeeded: column))
+        if column >= 0, column < Int(PQnfields(result)), PQftype(result, col) == PGDataType.int8.oid,
+            PQfformat(result, col) == 1, PQgetisnull(result, row, col) == 0, PQgetlength(result, row, col) == 8,
+            let value = PQgetvalue(result, row, col)
+        {
+            return Int64(bigEndian: UnsafeRawPointer(value).loadUnaligned(as: Int64.self))
+        }
+        return try decode(Int64.self, at: column)
     }
 
     /// Column `column` as a non-NULL `int4`, specialised like ``int64(at:)``.
@@ -20,15 +30,16 @@ extension PGRow {
         try decode(Int32.self, at: column)
     }
 
-    /// Calls `body` with the binary bytes of column `column` as the server sent them (nil when
-    /// the value is NULL), without copying. The bytes are valid only inside `body`.
+    /// The binary bytes of column `column` as the server sent them (nil when the value is NULL),
+    /// without copying and without a closure per value: for loops over many rows. The bytes
+    /// belong to the rows, so they are valid only while the caller keeps the rows alive.
     ///
     /// ```swift
-    /// let text = try row.withUnsafeBinaryValue(at: 3) { $0.map { String(decoding: $0, as: UTF8.self) } }
+    /// let total = withExtendedLifetime(rows) {
+    ///     rows.reduce(0) { $0 + ((try? $1.unsafeBinaryValue(at: 2))??.count ?? 0) }
+    /// }
     /// ```
-    package func withUnsafeBinaryValue<R>(
-        at column: Int, _ body: (UnsafeRawBufferPointer?) throws -> R
-    ) throws -> R {
+    package func unsafeBinaryValue(at column: Int) throws(PGError) -> UnsafeRawBufferPointer? {
         let result = rows.handle.pointer
         guard column >= 0, column < Int(PQnfields(result)) else {
             throw PGError(
@@ -40,13 +51,9 @@ extension PGRow {
                 code: .decoding,
                 message: "column '\(String(cString: PQfname(result, col)))' (index \(column)) is in text format")
         }
-        // The row holds the result: libpq's bytes stay valid while `body` runs.
-        return try withExtendedLifetime(self) {
-            let row = Int32(index)
-            if PQgetisnull(result, row, col) == 1 { return try body(nil) }
-            return try body(
-                UnsafeRawBufferPointer(start: PQgetvalue(result, row, col), count: Int(PQgetlength(result, row, col))))
-        }
+        let row = Int32(truncatingIfNeeded: index)
+        if PQgetisnull(result, row, col) == 1 { return nil }
+        return UnsafeRawBufferPointer(start: PQgetvalue(result, row, col), count: Int(PQgetlength(result, row, col)))
     }
 
     /// The type of column `column`, or nil when the row has no such column.

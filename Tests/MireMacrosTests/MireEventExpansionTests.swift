@@ -38,7 +38,7 @@ struct MireEventExpansionTests {
                 extension AccountEvent: MireCore.GeneratedEventDecoding {
                     public static func decodeStoredCase(
                         _ caseName: String, from payload: MireCore.StoredEventPayload
-                    ) throws -> Self? {
+                    ) throws -> Self {
                         switch caseName {
                         case "opened":
                             return Self.`opened`(owner: try payload.decode((String).self, forKey: "owner"))
@@ -51,7 +51,7 @@ struct MireEventExpansionTests {
                         case "default":
                             return Self.`default`()
                         default:
-                            return nil
+                            throw payload.unknownCase(caseName)
                         }
                     }
                 }
@@ -154,12 +154,12 @@ struct MireEventExpansionTests {
                 extension E: MireCore.GeneratedEventDecoding {
                     public static func decodeStoredCase(
                         _ caseName: String, from payload: MireCore.StoredEventPayload
-                    ) throws -> Self? {
+                    ) throws -> Self {
                         switch caseName {
                         case "none":
                             return Self.`none`
                         default:
-                            return nil
+                            throw payload.unknownCase(caseName)
                         }
                     }
                 }

@@ -10,7 +10,9 @@ import MirePostgres
 // statement, + reading the columns, + decoding the events, and EventStore.load (with the
 // generated decoder of @MireEvent); then decoding alone (no database), the load with synthesized
 // Codable only, and the load in pages of 256. ROUNDS (default 200) loads per layer,
-// interleaved; medians. Also a target for profilers (ONLY=n runs layer n alone).
+// interleaved; medians of wall time and of this process's CPU time (all its threads: the
+// client's whole cost, the server's excluded). Also a target for profilers (ONLY=n runs layer n
+// alone).
 
 let environment = ProcessInfo.processInfo.environment
 let rounds = Int(environment["ROUNDS"] ?? "") ?? 200
@@ -45,9 +47,17 @@ try await Task.detached {
     let pagedStore = EventStore(pool: pool, configuration: EventStore.Configuration(loadPageSize: 256), logger: logger)
     let payloads = (0..<1_000).map { Data("{\"amount\":\($0 + 1)}".utf8) }
     var times: [Int: [Double]] = [:]
+    var cpu: [Int: [Double]] = [:]
+    func processCPUMicroseconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+    }
     for round in 0..<(rounds + 10) {
         for index in names.indices where only == nil || only == index {
             let started = ContinuousClock.now
+            let cpuStarted = processCPUMicroseconds()
             switch index {
             case 0:
                 let count = try raw.run(
@@ -97,14 +107,19 @@ try await Task.detached {
                 let total = try await store.load(Ledger.self, id: "long")?.state.total
                 precondition(total == 1_000)
             }
-            if round >= 10 { times[index, default: []].append((ContinuousClock.now - started).seconds * 1e6) }
+            if round >= 10 {
+                times[index, default: []].append((ContinuousClock.now - started).seconds * 1e6)
+                cpu[index, default: []].append(processCPUMicroseconds() - cpuStarted)
+            }
         }
     }
     for index in names.indices where times[index] != nil {
         let sorted = times[index]!.sorted()
+        let cpuSorted = cpu[index]!.sorted()
         print(
             names[index].padding(toLength: 24, withPad: " ", startingAt: 0)
-                + String(format: "%8.0f µs", sorted[sorted.count / 2]))
+                + String(
+                    format: "%8.0f µs  client CPU %6.0f µs", sorted[sorted.count / 2], cpuSorted[cpuSorted.count / 2]))
     }
     await connection.close()
     await pool.shutdown()

@@ -344,102 +344,118 @@ for line in floorLines { print(line) }
 
 // MARK: A 100-event save and a 1,000-event load, against raw libpq
 
-let pool = PGPool(configuration: configuration, maximumConnections: 1, logger: logger)
-let store = EventStore(pool: pool, logger: logger)
-let raw = try RawLibPQ(conninfo: conninfo)
-
-/// Raw equivalent of one save: version check, stream row advanced, events inserted — one statement.
-let rawAppend = """
-    WITH s AS (
-        UPDATE mire_streams SET version = version + array_length($3::text[], 1)
-        WHERE stream_id = $1 AND version = $2::int8 RETURNING version - array_length($3::text[], 1) AS base
-    )
-    INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload)
-    SELECT $1, s.base + i.ord, 'raw', gen_random_uuid(), 'raw.deposited', i.payload::jsonb
-    FROM s, unnest($3::text[]) WITH ORDINALITY AS i(payload, ord)
-    RETURNING global_position
-    """
-var rawVersion: Int64 = 0
-try raw.run("INSERT INTO mire_streams (stream_id, category, version) VALUES ('raw-1', 'raw', 0)", [])
-@MainActor func rawSave(_ count: Int) throws {
-    let payloads = "{" + Array(repeating: #""{\"amount\": 1}""#, count: count).joined(separator: ",") + "}"
-    let inserted = try raw.run(rawAppend, ["raw-1", String(rawVersion), payloads])
-    precondition(inserted == count, "the raw version check failed")
-    rawVersion += Int64(count)
-}
-
-var ledger = try await store.loadOrDefault(Ledger.self, id: "bench-1")
-@MainActor func mireSave(_ count: Int) async throws {
-    var root = ledger
-    for _ in 0..<count { root.record(.deposited(amount: 1)) }
-    try await store.save(&root)
-    ledger = root
-}
-
-// A 1,000-event stream to load.
-do {
-    var long = try await store.loadOrDefault(Ledger.self, id: "long")
-    for _ in 0..<1_000 { long.record(.deposited(amount: 1)) }
-    try await store.save(&long)
-}
-@MainActor func mireLoad() async throws {
-    let loaded = try await store.load(Ledger.self, id: "long")
-    precondition(loaded?.state.total == 1_000)
-}
-@MainActor func rawLoad() throws {
-    let rows = try raw.run(
-        "SELECT stream_version, event_type, payload FROM mire_events WHERE stream_id = $1 ORDER BY stream_version",
-        ["ledger-long"])
-    precondition(rows == 1_000)
-}
-
-func median(_ values: [Duration]) -> Duration { values.sorted()[values.count / 2] }
-func micros(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
-}
-
-struct Workload {
-    let name: String
-    let repetitions: Int
-    let events: Int
-    let mire: @MainActor () async throws -> Void
-    let raw: @MainActor () throws -> Void
-}
-let workloads = [
-    Workload(
-        name: "save 100 events in one save", repetitions: 200, events: 100, mire: { try await mireSave(100) },
-        raw: { try rawSave(100) }),
-    Workload(
-        name: "load a 1,000-event stream", repetitions: 200, events: 1_000, mire: { try await mireLoad() },
-        raw: { try rawLoad() }),
-]
-
 struct TimedRow: Codable {
     var name: String
     var mireMicroseconds: Double
     var rawMicroseconds: Double
 }
-var timedRows: [TimedRow] = []
+
+/// Both sides of the one-connection workloads. Used by one task only (the detached task below):
+/// it is never shared, so `@unchecked Sendable` only carries it there.
+final class OneConnection: @unchecked Sendable {
+    let store: EventStore
+    let raw: RawLibPQ
+    var rawVersion: Int64 = 0
+    var ledger: AggregateRoot<Ledger>
+
+    init(store: EventStore, raw: RawLibPQ) async throws {
+        self.store = store
+        self.raw = raw
+        try raw.run("INSERT INTO mire_streams (stream_id, category, version) VALUES ('raw-1', 'raw', 0)", [])
+        ledger = try await store.loadOrDefault(Ledger.self, id: "bench-1")
+        // A 1,000-event stream to load.
+        var long = try await store.loadOrDefault(Ledger.self, id: "long")
+        for _ in 0..<1_000 { long.record(.deposited(amount: 1)) }
+        try await store.save(&long)
+    }
+
+    /// Raw equivalent of one save: version check, stream row advanced, events inserted — one statement.
+    static let rawAppend = """
+        WITH s AS (
+            UPDATE mire_streams SET version = version + array_length($3::text[], 1)
+            WHERE stream_id = $1 AND version = $2::int8 RETURNING version - array_length($3::text[], 1) AS base
+        )
+        INSERT INTO mire_events (stream_id, stream_version, category, event_id, event_type, payload)
+        SELECT $1, s.base + i.ord, 'raw', gen_random_uuid(), 'raw.deposited', i.payload::jsonb
+        FROM s, unnest($3::text[]) WITH ORDINALITY AS i(payload, ord)
+        RETURNING global_position
+        """
+
+    func rawSave(_ count: Int) throws {
+        let payloads = "{" + Array(repeating: #""{\"amount\": 1}""#, count: count).joined(separator: ",") + "}"
+        let inserted = try raw.run(Self.rawAppend, ["raw-1", String(rawVersion), payloads])
+        precondition(inserted == count, "the raw version check failed")
+        rawVersion += Int64(count)
+    }
+
+    func mireSave(_ count: Int) async throws {
+        var root = ledger
+        for _ in 0..<count { root.record(.deposited(amount: 1)) }
+        try await store.save(&root)
+        ledger = root
+    }
+
+    func mireLoad() async throws {
+        let loaded = try await store.load(Ledger.self, id: "long")
+        precondition(loaded?.state.total == 1_000)
+    }
+
+    func rawLoad() throws {
+        let rows = try raw.run(
+            "SELECT stream_version, event_type, payload FROM mire_events WHERE stream_id = $1 ORDER BY stream_version",
+            ["ledger-long"])
+        precondition(rows == 1_000)
+    }
+
+    /// Medians of `repetitions` alternating runs of each side, after 20 of each to warm up.
+    func time(
+        _ name: String, repetitions: Int, mire: (OneConnection) async throws -> Void,
+        raw: (OneConnection) throws -> Void
+    ) async throws -> TimedRow {
+        func micros(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
+        }
+        let clock = ContinuousClock()
+        var mireTimes: [Duration] = []
+        var rawTimes: [Duration] = []
+        for _ in 0..<20 {
+            try await mire(self)
+            try raw(self)
+        }
+        for _ in 0..<repetitions {
+            mireTimes.append(try await clock.measure { try await mire(self) })
+            rawTimes.append(try clock.measure { try raw(self) })
+        }
+        return TimedRow(
+            name: name, mireMicroseconds: micros(mireTimes.sorted()[repetitions / 2]),
+            rawMicroseconds: micros(rawTimes.sorted()[repetitions / 2]))
+    }
+}
+
+let pool = PGPool(configuration: configuration, maximumConnections: 1, logger: logger)
+let store = EventStore(pool: pool, logger: logger)
+let raw = try RawLibPQ(conninfo: conninfo)
+// Off the main actor, as a server's request handlers run: the main actor is one thread of its
+// own, and every await there ends with a hop back to it.
+let timedRows = try await Task.detached {
+    let sides = try await OneConnection(store: store, raw: raw)
+    return [
+        try await sides.time(
+            "save 100 events in one save", repetitions: 200, mire: { try await $0.mireSave(100) },
+            raw: { try $0.rawSave(100) }),
+        try await sides.time(
+            "load a 1,000-event stream", repetitions: 200, mire: { try await $0.mireLoad() },
+            raw: { try $0.rawLoad() }),
+    ]
+}.value
 print("\nOne connection, medians (raw/Mire: 1.00 = no overhead)")
 print("workload                          Mire µs      raw µs   raw/Mire")
-let clock = ContinuousClock()
-for workload in workloads {
-    var mireTimes: [Duration] = []
-    var rawTimes: [Duration] = []
-    for _ in 0..<20 {
-        try await workload.mire()
-        try workload.raw()
-    }
-    for _ in 0..<workload.repetitions {
-        mireTimes.append(try await clock.measure { try await workload.mire() })
-        rawTimes.append(try clock.measure { try workload.raw() })
-    }
-    let m = micros(median(mireTimes))
-    let r = micros(median(rawTimes))
-    timedRows.append(TimedRow(name: workload.name, mireMicroseconds: m, rawMicroseconds: r))
+for row in timedRows {
     print(
-        workload.name.padding(toLength: 32, withPad: " ", startingAt: 0)
-            + String(format: "%9.0f  %10.0f  %8.2f×", m, r, r / m))
+        row.name.padding(toLength: 32, withPad: " ", startingAt: 0)
+            + String(
+                format: "%9.0f  %10.0f  %8.2f×", row.mireMicroseconds, row.rawMicroseconds,
+                row.rawMicroseconds / row.mireMicroseconds))
 }
 await pool.shutdown()
 await setupPool.shutdown()

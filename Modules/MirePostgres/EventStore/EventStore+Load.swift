@@ -268,32 +268,33 @@ extension EventStore {
         }
         let skipped = payloadColumn == .jsonb ? 1 : 0
         var names = EventTypeNameCache()
-        for index in indices {
-            let row = rows[index]
-            // Replay needs only type and payload; metadata and times are not decoded here.
-            let version = try row.int64(at: 6)
-            let position = try row.int64(at: 7)
-            func corrupt(_ message: String) -> MireError {
-                MireError(
-                    code: .corruptStream, message: message, stream: stream.rawValue, version: version,
-                    position: position, recovery: "the log was changed outside Mire; restore it from a backup")
-            }
-            let event = try row.withUnsafeBinaryValue(at: 8) { type in
-                try row.withUnsafeBinaryValue(at: 9) { payload in
-                    guard let type else { throw corrupt("the event has no type (NULL)") }
-                    guard let payload else { throw corrupt("the event has no payload (NULL)") }
-                    if skipped == 1 {
-                        guard let format = payload.first, format == 1 else {
-                            throw corrupt(
-                                "the payload is in jsonb format \(payload.first.map { "\($0)" } ?? "none"), not 1")
-                        }
-                    }
-                    return try codec.decode(
-                        typeBytes: type, payloadBytes: UnsafeRawBufferPointer(rebasing: payload[skipped...]),
-                        names: &names, stream: stream.rawValue, version: version, position: position)
+        // The rows hold libpq's bytes: kept alive for the whole page, read without a copy.
+        try withExtendedLifetime(rows) {
+            for index in indices {
+                let row = rows[index]
+                // Replay needs only type and payload; metadata and times are not decoded here.
+                let version = try row.int64(at: 6)
+                let position = try row.int64(at: 7)
+                func corrupt(_ message: String) -> MireError {
+                    MireError(
+                        code: .corruptStream, message: message, stream: stream.rawValue, version: version,
+                        position: position, recovery: "the log was changed outside Mire; restore it from a backup")
                 }
+                guard let type = try row.unsafeBinaryValue(at: 8) else { throw corrupt("the event has no type (NULL)") }
+                guard let payload = try row.unsafeBinaryValue(at: 9) else {
+                    throw corrupt("the event has no payload (NULL)")
+                }
+                if skipped == 1 {
+                    guard let format = payload.first, format == 1 else {
+                        throw corrupt(
+                            "the payload is in jsonb format \(payload.first.map { "\($0)" } ?? "none"), not 1")
+                    }
+                }
+                let event = try codec.decode(
+                    typeBytes: type, payloadBytes: UnsafeRawBufferPointer(rebasing: payload[skipped...]),
+                    names: &names, stream: stream.rawValue, version: version, position: position)
+                events.append((version, position, event))
             }
-            events.append((version, position, event))
         }
         return events
     }

@@ -36,7 +36,74 @@ struct FuzzLegacy: Aggregate {
     mutating func apply(_ event: FuzzEvent) { count &+= 1 }
 }
 
+/// `FuzzEvent` with the decoder `@MireEvent` generates, written out (the macro plugin is not built
+/// here): its flat-payload reader and its keyed path must agree with `Codable` on every input.
+enum GeneratedFuzzEvent: Codable, Sendable, Equatable, GeneratedEventDecoding {
+    case opened(owner: String)
+    case deposited(amount: Int64)
+    case tagged(String, [String: Double])
+    case nested(points: [[Int8]], note: String?)
+    case rated(score: Double, flag: Bool, count: Int, label: String?)
+    case closed
+
+    static func decodeStoredCase(_ caseName: String, from payload: StoredEventPayload) throws -> Self {
+        switch caseName {
+        case "opened": return .opened(owner: try payload.decode(String.self, forKey: "owner"))
+        case "deposited": return .deposited(amount: try payload.decode(Int64.self, forKey: "amount"))
+        case "tagged":
+            return .tagged(
+                try payload.decode(String.self, forKey: "_0"), try payload.decode([String: Double].self, forKey: "_1"))
+        case "nested":
+            return .nested(
+                points: try payload.decode([[Int8]].self, forKey: "points"),
+                note: try payload.decodeIfPresent(String.self, forKey: "note"))
+        case "rated":
+            return .rated(
+                score: try payload.decode(Double.self, forKey: "score"),
+                flag: try payload.decode(Bool.self, forKey: "flag"),
+                count: try payload.decode(Int.self, forKey: "count"),
+                label: try payload.decodeIfPresent(String.self, forKey: "label"))
+        case "closed": return .closed
+        default: throw payload.unknownCase(caseName)
+        }
+    }
+}
+
+/// The same enum decoded by synthesized `Codable` only.
+enum PlainFuzzEvent: Codable, Sendable, Equatable {
+    case opened(owner: String)
+    case deposited(amount: Int64)
+    case tagged(String, [String: Double])
+    case nested(points: [[Int8]], note: String?)
+    case rated(score: Double, flag: Bool, count: Int, label: String?)
+    case closed
+
+    init(_ event: GeneratedFuzzEvent) {
+        switch event {
+        case .opened(let owner): self = .opened(owner: owner)
+        case .deposited(let amount): self = .deposited(amount: amount)
+        case .tagged(let name, let values): self = .tagged(name, values)
+        case .nested(let points, let note): self = .nested(points: points, note: note)
+        case .rated(let score, let flag, let count, let label):
+            self = .rated(score: score, flag: flag, count: count, label: label)
+        case .closed: self = .closed
+        }
+    }
+}
+
+struct GeneratedFuzzAggregate: Aggregate {
+    static let category = "fuzz"
+    mutating func apply(_ event: GeneratedFuzzEvent) {}
+}
+
+struct PlainFuzzAggregate: Aggregate {
+    static let category = "fuzz"
+    mutating func apply(_ event: PlainFuzzEvent) {}
+}
+
 let codec = EventCodec<FuzzAggregate>()
+let generated = EventCodec<GeneratedFuzzAggregate>()
+let plainGenerated = EventCodec<PlainFuzzAggregate>()
 let legacy = EventCodec<FuzzLegacy>()
 let knownTypes = [
     "fuzz.opened", "fuzz.deposited", "fuzz.tagged", "fuzz.nested", "fuzz.closed-v2", "fuzz.withdrawal", "fuzz.credited",
@@ -55,6 +122,7 @@ public func test(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
         payload = Array(input)
     }
     check(codec, type: type, payload: payload)
+    checkGenerated(type: Array("fuzz.".utf8) + type.drop { $0 != UInt8(ascii: ".") }.dropFirst(), payload: payload)
     check(legacy, type: Array("legacy.".utf8) + type.drop { $0 != UInt8(ascii: ".") }.dropFirst(), payload: payload)
     return 0
 }
@@ -83,5 +151,29 @@ func check<A: Aggregate>(_ codec: EventCodec<A>, type: [UInt8], payload: [UInt8]
     if case .success(let event) = plain, let (storedType, stored) = try? codec.encode(event) {
         let again = try? codec.decode(type: storedType, payload: stored)
         precondition(again == event, "an event does not survive encode → decode")
+    }
+}
+
+/// The generated decoder (flat reader or keyed container) against `Codable`: the same event, or
+/// failures with the same code.
+func checkGenerated(type: [UInt8], payload: [UInt8]) {
+    func decode<A: Aggregate>(_ codec: EventCodec<A>) -> Result<A.Event, MireError> {
+        var names = EventTypeNameCache()
+        return type.withUnsafeBytes { typeBytes in
+            payload.withUnsafeBytes { payloadBytes in
+                Result { () throws(MireError) in
+                    try codec.decode(
+                        typeBytes: typeBytes, payloadBytes: payloadBytes, names: &names, stream: "s", version: 1,
+                        position: 1)
+                }
+            }
+        }
+    }
+    switch (decode(generated), decode(plainGenerated)) {
+    case (.success(let a), .success(let b)):
+        precondition(PlainFuzzEvent(a) == b, "the generated decoder disagrees with Codable")
+    case (.failure(let a), .failure(let b)):
+        precondition(a.code == b.code, "the generated decoder fails differently from Codable")
+    default: preconditionFailure("the generated decoder and Codable disagree on success")
     }
 }

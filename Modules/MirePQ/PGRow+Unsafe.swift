@@ -10,15 +10,23 @@ extension PGRow {
     package func int64(at column: Int) throws(PGError) -> Int64 {
         // The common case read directly: a binary, non-NULL int8. Anything else (and every
         // error) goes through `decode`, which widens int2 and int4 and explains failures.
-        let result = rows.handle.pointer
-        let (row, col) = (Int32(truncatingIfNeeded: index), Int32(truncatingIfNeeded: column))
-        if column >= 0, column < Int(PQnfields(result)), PQftype(result, col) == PGDataType.int8.oid,
-            PQfformat(result, col) == 1, PQgetisnull(result, row, col) == 0, PQgetlength(result, row, col) == 8,
-            let value = PQgetvalue(result, row, col)
-        {
-            return Int64(bigEndian: UnsafeRawPointer(value).loadUnaligned(as: Int64.self))
+        if let value = fixedWidthValue(at: column, of: .int8, size: 8) {
+            return Int64(bigEndian: value.loadUnaligned(as: Int64.self))
         }
         return try decode(Int64.self, at: column)
+    }
+
+    /// The bytes of column `column` when it is a binary, non-NULL value of `type` and `size`
+    /// bytes; nil otherwise (the caller then decodes it the general way).
+    @inline(__always)
+    private func fixedWidthValue(at column: Int, of type: PGDataType, size: Int32) -> UnsafeRawPointer? {
+        let result = rows.handle.pointer
+        let (row, col) = (Int32(truncatingIfNeeded: index), Int32(truncatingIfNeeded: column))
+        guard column >= 0, column < Int(PQnfields(result)), PQftype(result, col) == type.oid,
+            PQfformat(result, col) == 1, PQgetisnull(result, row, col) == 0, PQgetlength(result, row, col) == size,
+            let value = PQgetvalue(result, row, col)
+        else { return nil }
+        return UnsafeRawPointer(value)
     }
 
     /// Column `column` as a non-NULL `int4`, specialised like ``int64(at:)``.
@@ -27,7 +35,10 @@ extension PGRow {
     /// let kind = try row.int32(at: 0)
     /// ```
     package func int32(at column: Int) throws(PGError) -> Int32 {
-        try decode(Int32.self, at: column)
+        if let value = fixedWidthValue(at: column, of: .int4, size: 4) {
+            return Int32(bigEndian: value.loadUnaligned(as: Int32.self))
+        }
+        return try decode(Int32.self, at: column)
     }
 
     /// The binary bytes of column `column` as the server sent them (nil when the value is NULL),

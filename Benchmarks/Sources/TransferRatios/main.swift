@@ -116,10 +116,19 @@ for clients in [1, 8] {
     _ = try await mireRate(clients: clients, transfers: 50)  // warm-up
     _ = try await rawRate(clients: clients, transfers: 50)
     var measured = RoundRatios()
+    var serverMicroseconds: (mire: [Double], raw: [Double]) = ([], [])
     for _ in 0..<rounds {
+        var started = ServerCPU.seconds()
         measured.mire.append(try await mireRate(clients: clients, transfers: transfers))
+        serverMicroseconds.mire.append((ServerCPU.seconds() - started) * 1e6 / Double(transfers))
+        started = ServerCPU.seconds()
         measured.raw.append(try await rawRate(clients: clients, transfers: transfers))
+        serverMicroseconds.raw.append((ServerCPU.seconds() - started) * 1e6 / Double(transfers))
     }
     measured.print(label: clients)
+    print(
+        String(
+            format: "         server CPU per transfer (medians): Mire %.0f µs, raw %.0f µs",
+            median(serverMicroseconds.mire), median(serverMicroseconds.raw)))
 }
 await pool.shutdown()

@@ -208,14 +208,21 @@ extension JSONBytesDecoder {
         }
         let value = JSONScan.skipWhitespace(UnsafePointer(buffer.base), 4, buffer.documentEnd)
         let payload: StoredEventPayload
+        let valueEnd: Int
         if let flat = JSONFlatObject(buffer: buffer, containers: containers, object: value) {
             payload = StoredEventPayload(flat)
+            valueEnd = flat.objectEnd
         } else {
             let decoder = JSONValueDecoder(
                 buffer: buffer, containers: containers, value: 0, parentPath: nil, lastComponent: nil)
             payload = StoredEventPayload(
                 try JSONKeyedContainer<JSONCodingKey>(decoder: decoder, object: value, parent: nil, pending: nil))
+            valueEnd = decoder.valueEnd(value)
         }
+        // The payload must be the wrapper's only member: `{"amount":1},"closed":{}` passes the
+        // syntax check inside {"":…}, but Codable reads {"deposited":…,"closed":{}}: two cases.
+        let afterValue = JSONScan.skipWhitespace(UnsafePointer(buffer.base), valueEnd, buffer.documentEnd)
+        guard afterValue == buffer.documentEnd - 1 else { throw JSONFlatObject.GaveUp() }
         return try T.decodeStoredCase(caseName, from: payload)
     }
 }

@@ -17,6 +17,8 @@ struct JSONFlatObject {
     /// Where the object starts in `buffer`.
     private let object: Int
     private let count: Int
+    /// The offset after the object's closing brace.
+    let objectEnd: Int
     private let members: (JSONMember, JSONMember, JSONMember, JSONMember)
 
     /// The flat object at `offset` of a checked document; nil when the value there is not one.
@@ -68,6 +70,7 @@ struct JSONFlatObject {
         self.containers = containers
         self.object = offset
         self.count = count
+        self.objectEnd = index + 1
         self.members = found
     }
 

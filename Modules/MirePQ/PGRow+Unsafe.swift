@@ -21,8 +21,12 @@ extension PGRow {
     @inline(__always)
     private func fixedWidthValue(at column: Int, of type: PGDataType, size: Int32) -> UnsafeRawPointer? {
         let result = rows.handle.pointer
-        let (row, col) = (Int32(truncatingIfNeeded: index), Int32(truncatingIfNeeded: column))
-        guard column >= 0, column < Int(PQnfields(result)), PQftype(result, col) == type.oid,
+        // Out of range here falls to `decode`, which refuses the column or traps on the row.
+        guard index >= 0, index < Int(PQntuples(result)), column >= 0, column < Int(PQnfields(result)) else {
+            return nil
+        }
+        let (row, col) = (Int32(index), Int32(column))
+        guard PQftype(result, col) == type.oid,
             PQfformat(result, col) == 1, PQgetisnull(result, row, col) == 0, PQgetlength(result, row, col) == size,
             let value = PQgetvalue(result, row, col)
         else { return nil }
@@ -62,7 +66,7 @@ extension PGRow {
                 code: .decoding,
                 message: "column '\(String(cString: PQfname(result, col)))' (index \(column)) is in text format")
         }
-        let row = Int32(truncatingIfNeeded: index)
+        let row = Int32(index)
         if PQgetisnull(result, row, col) == 1 { return nil }
         return UnsafeRawBufferPointer(start: PQgetvalue(result, row, col), count: Int(PQgetlength(result, row, col)))
     }

@@ -148,6 +148,10 @@ struct MireEventDecodingTests {
         ("account.deposited", #"{"amount":9223372036854775808}"#),
         ("account.default", #"{"value":"7"}"#),
         ("account.pair", #"{"_0":1,"label":null,"_2":null}"#),
+        // A payload that would add a member to the {"case": payload} document Codable reads.
+        ("account.deposited", #"{"amount":1},"closed":{}"#),
+        ("account.deposited", #"{"amount":1,"a":[1],"b":{}} ,"closed":{}"#),
+        ("account.deposited", #"{"amount":1} , "#),
     ]
 
     /// What a decode gave, with the enum's name taken out so both enums can be compared.

@@ -1,5 +1,83 @@
 internal import CLibPQ
 
+/// One column of a result, its type and format checked once, for loops that read it on every
+/// row: a read costs libpq's three value accessors instead of the full checks of `PGRow.decode`.
+/// Anything but the common case (a binary, non-NULL value of the expected type and width) is read
+/// by `PGRow.decode`, so values and errors are the same.
+///
+/// ```swift
+/// let versions = PGBinaryColumn(rows, 0)
+/// let total = try rows.indices.reduce(0) { $0 + (try versions.int64(row: $1)) }
+/// ```
+package struct PGBinaryColumn {
+    private let rows: PGRows
+    private let column: Int
+    private let rowCount: Int
+    private let exists: Bool
+    private let isBinary: Bool
+    private let type: UInt32
+
+    /// Column `column` of `rows` (any index: one out of range is refused when read).
+    package init(_ rows: PGRows, _ column: Int) {
+        let result = rows.handle.pointer
+        self.rows = rows
+        self.column = column
+        rowCount = Int(PQntuples(result))
+        exists = column >= 0 && column < Int(PQnfields(result))
+        isBinary = exists && PQfformat(result, Int32(column)) == 1
+        type = exists ? PQftype(result, Int32(column)) : 0
+    }
+
+    /// The value's bytes on `row` when it is a binary, non-NULL value of `type` and `size` bytes.
+    @inline(__always)
+    private func fixedWidth(row: Int, of type: PGDataType, size: Int32) -> UnsafeRawPointer? {
+        guard isBinary, self.type == type.oid, row >= 0, row < rowCount else { return nil }
+        let (result, r, c) = (rows.handle.pointer, Int32(row), Int32(column))
+        guard PQgetisnull(result, r, c) == 0, PQgetlength(result, r, c) == size, let value = PQgetvalue(result, r, c)
+        else { return nil }
+        return UnsafeRawPointer(value)
+    }
+
+    /// The non-NULL `int8` on `row` (`int2` and `int4` widened, as `decode` does).
+    package func int64(row: Int) throws(PGError) -> Int64 {
+        if let value = fixedWidth(row: row, of: .int8, size: 8) {
+            return Int64(bigEndian: value.loadUnaligned(as: Int64.self))
+        }
+        return try rows[row].decode(Int64.self, at: column)
+    }
+
+    /// The non-NULL `int4` on `row`.
+    package func int32(row: Int) throws(PGError) -> Int32 {
+        if let value = fixedWidth(row: row, of: .int4, size: 4) {
+            return Int32(bigEndian: value.loadUnaligned(as: Int32.self))
+        }
+        return try rows[row].decode(Int32.self, at: column)
+    }
+
+    /// The binary bytes on `row` as the server sent them (nil when NULL), without copying. They
+    /// belong to the rows: valid only while the caller keeps the rows alive.
+    package func unsafeBytes(row: Int) throws(PGError) -> UnsafeRawBufferPointer? {
+        let result = rows.handle.pointer
+        guard exists else {
+            throw PGError(
+                code: .decoding, message: "no column at index \(column); the row has \(PQnfields(result))")
+        }
+        guard isBinary else {
+            throw PGError(
+                code: .decoding,
+                message:
+                    "column '\(String(cString: PQfname(result, Int32(column))))' (index \(column)) is in text format"
+            )
+        }
+        guard row >= 0, row < rowCount else {
+            throw PGError(code: .decoding, message: "no row at index \(row); the result has \(rowCount)")
+        }
+        let (r, c) = (Int32(row), Int32(column))
+        if PQgetisnull(result, r, c) == 1 { return nil }
+        return UnsafeRawBufferPointer(start: PQgetvalue(result, r, c), count: Int(PQgetlength(result, r, c)))
+    }
+}
+
 extension PGRow {
     /// Column `column` as a non-NULL `int8`, specialised (no generic dispatch per call) for
     /// loops over many rows.
@@ -8,29 +86,7 @@ extension PGRow {
     /// let version = try row.int64(at: 0)
     /// ```
     package func int64(at column: Int) throws(PGError) -> Int64 {
-        // The common case read directly: a binary, non-NULL int8. Anything else (and every
-        // error) goes through `decode`, which widens int2 and int4 and explains failures.
-        if let value = fixedWidthValue(at: column, of: .int8, size: 8) {
-            return Int64(bigEndian: value.loadUnaligned(as: Int64.self))
-        }
-        return try decode(Int64.self, at: column)
-    }
-
-    /// The bytes of column `column` when it is a binary, non-NULL value of `type` and `size`
-    /// bytes; nil otherwise (the caller then decodes it the general way).
-    @inline(__always)
-    private func fixedWidthValue(at column: Int, of type: PGDataType, size: Int32) -> UnsafeRawPointer? {
-        let result = rows.handle.pointer
-        // Out of range here falls to `decode`, which refuses the column or traps on the row.
-        guard index >= 0, index < Int(PQntuples(result)), column >= 0, column < Int(PQnfields(result)) else {
-            return nil
-        }
-        let (row, col) = (Int32(index), Int32(column))
-        guard PQftype(result, col) == type.oid,
-            PQfformat(result, col) == 1, PQgetisnull(result, row, col) == 0, PQgetlength(result, row, col) == size,
-            let value = PQgetvalue(result, row, col)
-        else { return nil }
-        return UnsafeRawPointer(value)
+        try PGBinaryColumn(rows, column).int64(row: index)
     }
 
     /// Column `column` as a non-NULL `int4`, specialised like ``int64(at:)``.
@@ -39,36 +95,7 @@ extension PGRow {
     /// let kind = try row.int32(at: 0)
     /// ```
     package func int32(at column: Int) throws(PGError) -> Int32 {
-        if let value = fixedWidthValue(at: column, of: .int4, size: 4) {
-            return Int32(bigEndian: value.loadUnaligned(as: Int32.self))
-        }
-        return try decode(Int32.self, at: column)
-    }
-
-    /// The binary bytes of column `column` as the server sent them (nil when the value is NULL),
-    /// without copying and without a closure per value: for loops over many rows. The bytes
-    /// belong to the rows, so they are valid only while the caller keeps the rows alive.
-    ///
-    /// ```swift
-    /// let total = withExtendedLifetime(rows) {
-    ///     rows.reduce(0) { $0 + ((try? $1.unsafeBinaryValue(at: 2))??.count ?? 0) }
-    /// }
-    /// ```
-    package func unsafeBinaryValue(at column: Int) throws(PGError) -> UnsafeRawBufferPointer? {
-        let result = rows.handle.pointer
-        guard column >= 0, column < Int(PQnfields(result)) else {
-            throw PGError(
-                code: .decoding, message: "no column at index \(column); the row has \(PQnfields(result))")
-        }
-        let col = Int32(column)
-        guard PQfformat(result, col) == 1 else {
-            throw PGError(
-                code: .decoding,
-                message: "column '\(String(cString: PQfname(result, col)))' (index \(column)) is in text format")
-        }
-        let row = Int32(index)
-        if PQgetisnull(result, row, col) == 1 { return nil }
-        return UnsafeRawBufferPointer(start: PQgetvalue(result, row, col), count: Int(PQgetlength(result, row, col)))
+        try PGBinaryColumn(rows, column).int32(row: index)
     }
 
     /// The type of column `column`, or nil when the row has no such column.

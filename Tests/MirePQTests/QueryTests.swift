@@ -25,6 +25,47 @@ struct QueryTests {
         }
     }
 
+    /// The per-column reader loads use reads what `decode` reads, and fails as it does.
+    @Test func columnReadsMatchDecodeAndFailTheSameWay() async throws {
+        try await TestDatabase.withPool { pool throws in
+            try await pool.withConnection { connection throws in
+                let rows = try await connection.query(
+                    """
+                    SELECT * FROM (VALUES
+                        (1::int8, 2::int4, 3::int2, 'ab'::text, NULL::int8),
+                        (-258::int8, -1::int4, 7::int2, ''::text, 5::int8),
+                        (9223372036854775807::int8, 2147483647::int4, (-32768)::int2, 'x'::text, NULL::int8)
+                    ) AS v(a, b, c, d, e)
+                    """)
+                func outcome(_ body: () throws -> Any) -> String {
+                    do { return "\(try body())" } catch { return "error: \(error)" }
+                }
+                for row in rows.indices {
+                    for column in 0..<5 {
+                        #expect(
+                            outcome { try PGBinaryColumn(rows, column).int64(row: row) }
+                                == outcome { try rows[row].decode(Int64.self, at: column) })
+                        #expect(
+                            outcome { try PGBinaryColumn(rows, column).int32(row: row) }
+                                == outcome { try rows[row].decode(Int32.self, at: column) })
+                    }
+                    let text = try PGBinaryColumn(rows, 3).unsafeBytes(row: row).map {
+                        String(decoding: $0, as: UTF8.self)
+                    }
+                    #expect(text == (try rows[row].decode(String.self, at: 3)))
+                }
+                #expect(try PGBinaryColumn(rows, 4).unsafeBytes(row: 0) == nil)
+                #expect(try PGBinaryColumn(rows, 4).unsafeBytes(row: 1)?.count == 8)
+                #expect(
+                    outcome { try PGBinaryColumn(rows, 9).int64(row: 0) }
+                        == outcome { try rows[0].decode(Int64.self, at: 9) })
+                #expect(throws: PGError.self) { try PGBinaryColumn(rows, 9).unsafeBytes(row: 0) }
+                #expect(throws: PGError.self) { try PGBinaryColumn(rows, 3).unsafeBytes(row: 3) }
+                #expect(throws: PGError.self) { try PGBinaryColumn(rows, 3).unsafeBytes(row: -1) }
+            }
+        }
+    }
+
     @Test func optionalValuesBindAsValueOrNull() {
         let present: String? = "x"
         let absent: String? = nil

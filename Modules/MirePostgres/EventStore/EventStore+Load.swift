@@ -269,19 +269,22 @@ extension EventStore {
         let skipped = payloadColumn == .jsonb ? 1 : 0
         var names = EventTypeNameCache()
         // The rows hold libpq's bytes: kept alive for the whole page, read without a copy.
+        let (versions, positions) = (PGBinaryColumn(rows, 6), PGBinaryColumn(rows, 7))
+        let (types, payloads) = (PGBinaryColumn(rows, 8), PGBinaryColumn(rows, 9))
         try withExtendedLifetime(rows) {
             for index in indices {
-                let row = rows[index]
                 // Replay needs only type and payload; metadata and times are not decoded here.
-                let version = try row.int64(at: 6)
-                let position = try row.int64(at: 7)
+                let version = try versions.int64(row: index)
+                let position = try positions.int64(row: index)
                 func corrupt(_ message: String) -> MireError {
                     MireError(
                         code: .corruptStream, message: message, stream: stream.rawValue, version: version,
                         position: position, recovery: "the log was changed outside Mire; restore it from a backup")
                 }
-                guard let type = try row.unsafeBinaryValue(at: 8) else { throw corrupt("the event has no type (NULL)") }
-                guard let payload = try row.unsafeBinaryValue(at: 9) else {
+                guard let type = try types.unsafeBytes(row: index) else {
+                    throw corrupt("the event has no type (NULL)")
+                }
+                guard let payload = try payloads.unsafeBytes(row: index) else {
                     throw corrupt("the event has no payload (NULL)")
                 }
                 if skipped == 1 {

@@ -76,13 +76,13 @@ enum LoadStatement {
         events.reserveCapacity(rows.count)
         var previous = Int64.min
         var ordered = true
+        let (kinds, versions) = (PGBinaryColumn(rows, 0), PGBinaryColumn(rows, 6))
         for index in rows.indices {
-            let row = rows[index]
-            if try row.int32(at: 0) == 0 {
-                head = row
+            if try kinds.int32(row: index) == 0 {
+                head = rows[index]
                 continue
             }
-            let version = try row.int64(at: 6)
+            let version = try versions.int64(row: index)
             if version < previous { ordered = false }
             previous = version
             events.append(index)

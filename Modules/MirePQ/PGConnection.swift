@@ -284,7 +284,7 @@ public actor PGConnection {
                 code: .client, message: handle.errorMessage.isEmpty ? "no result from libpq" : handle.errorMessage,
                 query: query)
         }
-        let owned = ResultHandle(result)
+        let owned = ResultHandle(result, noticeSink: handle.noticeSink)
         switch PQresultStatus(result) {
         case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
             return PGRows(handle: owned)

@@ -4,7 +4,16 @@ internal import CLibPQ
 /// shared across threads; `PQclear` runs when the last reference goes.
 final class ResultHandle: @unchecked Sendable {
     let pointer: OpaquePointer
-    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    /// The connection's notice receiver, which libpq copied into the result (it reports misuse,
+    /// such as a row out of range, through it): kept alive as long as the result, which may
+    /// outlive its connection.
+    private let noticeSink: NoticeSink?
+
+    init(_ pointer: OpaquePointer, noticeSink: NoticeSink?) {
+        self.pointer = pointer
+        self.noticeSink = noticeSink
+    }
+
     deinit { PQclear(pointer) }
 }
 
@@ -82,6 +91,9 @@ public struct PGRow: Sendable {
         guard column >= 0, column < Int(PQnfields(result)) else {
             throw PGError(
                 code: .decoding, message: "no column at index \(column); the row has \(PQnfields(result))")
+        }
+        guard index >= 0, index < Int(PQntuples(result)) else {
+            throw PGError(code: .decoding, message: "no row at index \(index); the result has \(PQntuples(result))")
         }
         let row = Int32(index)
         let col = Int32(column)

@@ -38,7 +38,9 @@ struct QueryTests {
                     ) AS v(a, b, c, d, e)
                     """)
                 func outcome(_ body: () throws -> Any) -> String {
-                    do { return "\(try body())" } catch { return "error: \(error)" }
+                    do { return "\(try body())" } catch {
+                        return "error: \((error as? PGError)?.message ?? "\(error)")"
+                    }
                 }
                 for row in rows.indices {
                     for column in 0..<5 {
@@ -62,8 +64,32 @@ struct QueryTests {
                 #expect(throws: PGError.self) { try PGBinaryColumn(rows, 9).unsafeBytes(row: 0) }
                 #expect(throws: PGError.self) { try PGBinaryColumn(rows, 3).unsafeBytes(row: 3) }
                 #expect(throws: PGError.self) { try PGBinaryColumn(rows, 3).unsafeBytes(row: -1) }
+                // A row that does not exist is refused by every reader alike, before libpq sees it.
+                for row in [3, -1] {
+                    let messages = [
+                        outcome { try rows[row].decode(Int64.self, at: 0) },
+                        outcome { try rows[row].decode(Int64?.self, at: 0) },
+                        outcome { try PGBinaryColumn(rows, 0).int64(row: row) },
+                        outcome { try PGBinaryColumn(rows, 3).unsafeBytes(row: row) as Any },
+                    ]
+                    for message in messages { #expect(message.contains("no row at index \(row)"), "\(message)") }
+                }
             }
         }
+    }
+
+    /// Rows outlive their connection: reading them afterwards, even wrongly, touches nothing the
+    /// connection freed (libpq reports misuse through the notice receiver it copied from it).
+    @Test func rowsReadAfterTheirConnectionClosedAreSafe() async throws {
+        var connection: PGConnection? = try await PGConnection.connect(
+            configuration: TestDatabase.configuration(), logger: TestDatabase.logger)
+        let rows = try await connection!.query("SELECT 7::int8, 'x'::text")
+        await connection!.close()
+        connection = nil
+        #expect(try rows[0].decode(Int64.self, at: 0) == 7)
+        #expect(throws: PGError.self) { try rows[5].decode(Int64.self, at: 0) }
+        #expect(throws: PGError.self) { try rows[0].decode(Int64.self, at: 9) }
+        #expect(try PGBinaryColumn(rows, 1).unsafeBytes(row: 0)?.count == 1)
     }
 
     @Test func optionalValuesBindAsValueOrNull() {

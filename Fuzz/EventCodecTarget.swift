@@ -9,7 +9,21 @@ enum FuzzEvent: Codable, Sendable, Equatable {
     case deposited(amount: Int64)
     case tagged(String, [String: Double])
     case nested(points: [[Int8]], note: String?)
+    case rated(score: Double, flag: Bool, count: Int, label: String?)
     case closed
+
+    /// The same event from the enum with a generated decoder.
+    init(_ event: GeneratedFuzzEvent) {
+        switch event {
+        case .opened(let owner): self = .opened(owner: owner)
+        case .deposited(let amount): self = .deposited(amount: amount)
+        case .tagged(let name, let values): self = .tagged(name, values)
+        case .nested(let points, let note): self = .nested(points: points, note: note)
+        case .rated(let score, let flag, let count, let label):
+            self = .rated(score: score, flag: flag, count: count, label: label)
+        case .closed: self = .closed
+        }
+    }
 }
 
 struct FuzzAggregate: Aggregate {
@@ -37,7 +51,8 @@ struct FuzzLegacy: Aggregate {
 }
 
 /// `FuzzEvent` with the decoder `@MireEvent` generates, written out (the macro plugin is not built
-/// here): its flat-payload reader and its keyed path must agree with `Codable` on every input.
+/// here): its flat-payload reader and its keyed path must agree with `FuzzEvent`'s `Codable` on
+/// every input.
 enum GeneratedFuzzEvent: Codable, Sendable, Equatable, GeneratedEventDecoding {
     case opened(owner: String)
     case deposited(amount: Int64)
@@ -69,44 +84,19 @@ enum GeneratedFuzzEvent: Codable, Sendable, Equatable, GeneratedEventDecoding {
     }
 }
 
-/// The same enum decoded by synthesized `Codable` only.
-enum PlainFuzzEvent: Codable, Sendable, Equatable {
-    case opened(owner: String)
-    case deposited(amount: Int64)
-    case tagged(String, [String: Double])
-    case nested(points: [[Int8]], note: String?)
-    case rated(score: Double, flag: Bool, count: Int, label: String?)
-    case closed
-
-    init(_ event: GeneratedFuzzEvent) {
-        switch event {
-        case .opened(let owner): self = .opened(owner: owner)
-        case .deposited(let amount): self = .deposited(amount: amount)
-        case .tagged(let name, let values): self = .tagged(name, values)
-        case .nested(let points, let note): self = .nested(points: points, note: note)
-        case .rated(let score, let flag, let count, let label):
-            self = .rated(score: score, flag: flag, count: count, label: label)
-        case .closed: self = .closed
-        }
-    }
-}
-
+/// `FuzzAggregate` with the generated decoder: the same names.
 struct GeneratedFuzzAggregate: Aggregate {
-    static let category = "fuzz"
+    static let category = FuzzAggregate.category
+    static let eventTypeNames = FuzzAggregate.eventTypeNames
     mutating func apply(_ event: GeneratedFuzzEvent) {}
-}
-
-struct PlainFuzzAggregate: Aggregate {
-    static let category = "fuzz"
-    mutating func apply(_ event: PlainFuzzEvent) {}
 }
 
 let codec = EventCodec<FuzzAggregate>()
 let generated = EventCodec<GeneratedFuzzAggregate>()
-let plainGenerated = EventCodec<PlainFuzzAggregate>()
 let legacy = EventCodec<FuzzLegacy>()
 let knownTypes = [
-    "fuzz.opened", "fuzz.deposited", "fuzz.tagged", "fuzz.nested", "fuzz.closed-v2", "fuzz.withdrawal", "fuzz.credited",
+    "fuzz.opened", "fuzz.deposited", "fuzz.tagged", "fuzz.nested", "fuzz.rated", "fuzz.closed-v2", "fuzz.withdrawal",
+    "fuzz.credited",
 ]
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -122,7 +112,7 @@ public func test(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
         payload = Array(input)
     }
     check(codec, type: type, payload: payload)
-    checkGenerated(type: Array("fuzz.".utf8) + type.drop { $0 != UInt8(ascii: ".") }.dropFirst(), payload: payload)
+    checkGenerated(type: type, payload: payload)
     check(legacy, type: Array("legacy.".utf8) + type.drop { $0 != UInt8(ascii: ".") }.dropFirst(), payload: payload)
     return 0
 }
@@ -132,17 +122,7 @@ func check<A: Aggregate>(_ codec: EventCodec<A>, type: [UInt8], payload: [UInt8]
         try codec.decode(
             type: String(decoding: type, as: UTF8.self), payload: Data(payload), stream: "s", version: 1, position: 1)
     }
-    var names = EventTypeNameCache()
-    let bytes: Result<FuzzEvent, MireError> = type.withUnsafeBytes { typeBytes in
-        payload.withUnsafeBytes { payloadBytes in
-            Result { () throws(MireError) in
-                try codec.decode(
-                    typeBytes: typeBytes, payloadBytes: payloadBytes, names: &names, stream: "s", version: 1,
-                    position: 1)
-            }
-        }
-    }
-    switch (plain, bytes) {
+    switch (plain, decodeBytes(codec, type: type, payload: payload)) {
     case (.success(let a), .success(let b)): precondition(a == b, "the two decode paths disagree")
     case (.failure(let a), .failure(let b)): precondition(a.code == b.code, "the two decode paths fail differently")
     default: preconditionFailure("one decode path failed, the other did not")
@@ -154,24 +134,26 @@ func check<A: Aggregate>(_ codec: EventCodec<A>, type: [UInt8], payload: [UInt8]
     }
 }
 
-/// The generated decoder (flat reader or keyed container) against `Codable`: the same event, or
-/// failures with the same code.
-func checkGenerated(type: [UInt8], payload: [UInt8]) {
-    func decode<A: Aggregate>(_ codec: EventCodec<A>) -> Result<A.Event, MireError> {
-        var names = EventTypeNameCache()
-        return type.withUnsafeBytes { typeBytes in
-            payload.withUnsafeBytes { payloadBytes in
-                Result { () throws(MireError) in
-                    try codec.decode(
-                        typeBytes: typeBytes, payloadBytes: payloadBytes, names: &names, stream: "s", version: 1,
-                        position: 1)
-                }
+/// The path loads use: the type name's and payload's bytes, with a name cache.
+func decodeBytes<A: Aggregate>(_ codec: EventCodec<A>, type: [UInt8], payload: [UInt8]) -> Result<A.Event, MireError> {
+    var names = EventTypeNameCache()
+    return type.withUnsafeBytes { typeBytes in
+        payload.withUnsafeBytes { payloadBytes in
+            Result { () throws(MireError) in
+                try codec.decode(
+                    typeBytes: typeBytes, payloadBytes: payloadBytes, names: &names, stream: "s", version: 1,
+                    position: 1)
             }
         }
     }
-    switch (decode(generated), decode(plainGenerated)) {
+}
+
+/// The generated decoder (flat reader or keyed container) against `Codable`: the same event, or
+/// failures with the same code.
+func checkGenerated(type: [UInt8], payload: [UInt8]) {
+    switch (decodeBytes(generated, type: type, payload: payload), decodeBytes(codec, type: type, payload: payload)) {
     case (.success(let a), .success(let b)):
-        precondition(PlainFuzzEvent(a) == b, "the generated decoder disagrees with Codable")
+        precondition(FuzzEvent(a) == b, "the generated decoder disagrees with Codable")
     case (.failure(let a), .failure(let b)):
         precondition(a.code == b.code, "the generated decoder fails differently from Codable")
     default: preconditionFailure("the generated decoder and Codable disagree on success")

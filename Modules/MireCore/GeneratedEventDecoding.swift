@@ -73,34 +73,10 @@ public struct StoredEventPayload {
         // are read straight from the bytes instead of through their own init(from:).
         switch storage {
         case .flat(let flat):
-            if T.self == Int64.self {
-                return unsafeBitCast(
-                    try flat.value(forKey: key) { reader, at throws(JSONValueError) in
-                        try reader.integer(Int64.self, at: at)
-                    }, to: T.self)
+            guard JSONFlatObject.readsInPlace(T.self) else {
+                return try flat.container().decode(type, forKey: JSONCodingKey(stringValue: key))
             }
-            if T.self == String.self {
-                return unsafeBitCast(
-                    try flat.value(forKey: key) { reader, at throws(JSONValueError) in try reader.string(at: at) },
-                    to: T.self)
-            }
-            if T.self == Int.self {
-                return unsafeBitCast(
-                    try flat.value(forKey: key) { reader, at throws(JSONValueError) in
-                        try reader.integer(Int.self, at: at)
-                    }, to: T.self)
-            }
-            if T.self == Bool.self {
-                return unsafeBitCast(
-                    try flat.value(forKey: key) { reader, at throws(JSONValueError) in try reader.bool(at: at) },
-                    to: T.self)
-            }
-            if T.self == Double.self {
-                return unsafeBitCast(
-                    try flat.value(forKey: key) { reader, at throws(JSONValueError) in try reader.double(at: at) },
-                    to: T.self)
-            }
-            return try flat.container().decode(type, forKey: JSONCodingKey(stringValue: key))
+            return try flat.leaf(T.self, forKey: key)
         case .keyed(let container):
             let key = JSONCodingKey(stringValue: key)
             if T.self == Int64.self { return unsafeBitCast(try container.decode(Int64.self, forKey: key), to: T.self) }
@@ -125,37 +101,10 @@ public struct StoredEventPayload {
     public func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: String) throws -> T? {
         switch storage {
         case .flat(let flat):
-            if T.self == Int64.self {
-                return unsafeBitCast(
-                    try flat.valueIfPresent(forKey: key) { reader, at throws(JSONValueError) in
-                        try reader.integer(Int64.self, at: at)
-                    }, to: T?.self)
+            guard JSONFlatObject.readsInPlace(T.self) else {
+                return try flat.container().decodeIfPresent(type, forKey: JSONCodingKey(stringValue: key))
             }
-            if T.self == String.self {
-                return unsafeBitCast(
-                    try flat.valueIfPresent(forKey: key) { reader, at throws(JSONValueError) in
-                        try reader.string(at: at)
-                    }, to: T?.self)
-            }
-            if T.self == Int.self {
-                return unsafeBitCast(
-                    try flat.valueIfPresent(forKey: key) { reader, at throws(JSONValueError) in
-                        try reader.integer(Int.self, at: at)
-                    }, to: T?.self)
-            }
-            if T.self == Bool.self {
-                return unsafeBitCast(
-                    try flat.valueIfPresent(forKey: key) { reader, at throws(JSONValueError) in try reader.bool(at: at)
-                    },
-                    to: T?.self)
-            }
-            if T.self == Double.self {
-                return unsafeBitCast(
-                    try flat.valueIfPresent(forKey: key) { reader, at throws(JSONValueError) in
-                        try reader.double(at: at)
-                    }, to: T?.self)
-            }
-            return try flat.container().decodeIfPresent(type, forKey: JSONCodingKey(stringValue: key))
+            return try flat.leafIfPresent(T.self, forKey: key)
         case .keyed(let container):
             let key = JSONCodingKey(stringValue: key)
             if T.self == Int64.self {

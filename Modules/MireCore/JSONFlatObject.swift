@@ -99,22 +99,40 @@ struct JSONFlatObject {
         return found
     }
 
-    /// The value for `name`, read by `read`; throws when it is missing or `read` refuses it.
-    @inline(__always)
-    func value<T>(forKey name: String, _ read: (JSONLeafReader, Int) throws(JSONValueError) -> T) throws -> T {
+    /// Whether values of `type` are read in place (`Int64`, `String`, `Int`, `Bool`, `Double`);
+    /// others go through ``container()``.
+    static func readsInPlace<T>(_ type: T.Type) -> Bool {
+        switch JSONLeafType(T.self) {
+        case .int64, .string, .int, .bool, .double: true
+        default: false
+        }
+    }
+
+    /// The value for `name`, of a type ``readsInPlace(_:)``; throws when it is missing or refused.
+    func leaf<T>(_ type: T.Type, forKey name: String) throws -> T {
         guard let offset = try find(name) else { throw GaveUp() }
-        return try read(JSONLeafReader(bytes: UnsafePointer(buffer.base), end: buffer.end), offset)
+        return try read(T.self, at: offset)
     }
 
     /// The value for `name`, or nil when it is missing or `null` (as synthesized `Codable` reads
     /// an optional associated value).
-    @inline(__always)
-    func valueIfPresent<T>(forKey name: String, _ read: (JSONLeafReader, Int) throws(JSONValueError) -> T) throws
-        -> T?
-    {
-        let reader = JSONLeafReader(bytes: UnsafePointer(buffer.base), end: buffer.end)
-        guard let offset = try find(name), reader.byte(at: offset) != UInt8(ascii: "n") else { return nil }
-        return try read(reader, offset)
+    func leafIfPresent<T>(_ type: T.Type, forKey name: String) throws -> T? {
+        guard let offset = try find(name), leaves.byte(at: offset) != UInt8(ascii: "n") else { return nil }
+        return try read(T.self, at: offset)
+    }
+
+    private var leaves: JSONLeafReader { JSONLeafReader(bytes: UnsafePointer(buffer.base), end: buffer.end) }
+
+    /// The leaf value at `offset` as `T`, one of the types ``readsInPlace(_:)``.
+    private func read<T>(_ type: T.Type, at offset: Int) throws -> T {
+        switch JSONLeafType(T.self) {
+        case .int64: unsafeBitCast(try leaves.integer(Int64.self, at: offset), to: T.self)
+        case .string: unsafeBitCast(try leaves.string(at: offset), to: T.self)
+        case .int: unsafeBitCast(try leaves.integer(Int.self, at: offset), to: T.self)
+        case .bool: unsafeBitCast(try leaves.bool(at: offset), to: T.self)
+        case .double: unsafeBitCast(try leaves.double(at: offset), to: T.self)
+        default: throw GaveUp()
+        }
     }
 
     /// The object as a keyed container, for a value of a type that is not a leaf.

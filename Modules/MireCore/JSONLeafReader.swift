@@ -46,18 +46,21 @@ struct JSONLeafReader {
     }
 
     func double(at offset: Int) throws(JSONValueError) -> Double {
-        let text = try number(at: offset)
-        guard JSONNumberParsing.isValid(text) else { throw .corrupt }
-        let value = JSONNumberParsing.double(text)
-        // Out of range either way is an error in JSONDecoder, never ±infinity or a silent 0.
-        guard value.isFinite, value != 0 || JSONNumberParsing.isTrueZero(text) else { throw .corrupt }
-        return value
+        try floatingPoint(at: offset, JSONNumberParsing.double)
     }
 
     func float(at offset: Int) throws(JSONValueError) -> Float {
+        try floatingPoint(at: offset, JSONNumberParsing.float)
+    }
+
+    @inline(__always)
+    private func floatingPoint<F: BinaryFloatingPoint>(
+        at offset: Int, _ parse: (UnsafeBufferPointer<UInt8>) -> F
+    ) throws(JSONValueError) -> F {
         let text = try number(at: offset)
         guard JSONNumberParsing.isValid(text) else { throw .corrupt }
-        let value = JSONNumberParsing.float(text)
+        let value = parse(text)
+        // Out of range either way is an error in JSONDecoder, never ±infinity or a silent 0.
         guard value.isFinite, value != 0 || JSONNumberParsing.isTrueZero(text) else { throw .corrupt }
         return value
     }

@@ -9,8 +9,9 @@ import MirePQ
 // libpq (binary parameters, prepared), through a Mire connection, through the pool, and through
 // EventStore.save; then two prototypes of the driver's thread hand-offs (the statement handed to a
 // queue and back, as Mire's driver does; and a non-blocking send by the caller with one
-// event-loop thread reading replies). Rounds of CHUNK (default 500) saves per layer, ROUNDS (default 10) rounds,
-// layers interleaved; medians. DURABLE=0 for a server that does not wait for the disk (the
+// event-loop thread reading replies); and three statements in one pooled scope (a short
+// transaction's hand-offs). Rounds of CHUNK (default 500) saves per layer, ROUNDS (default 10)
+// rounds, layers interleaved; medians. DURABLE=0 for a server that does not wait for the disk (the
 // client's share then stands out). Also a target for profilers.
 
 let environment = ProcessInfo.processInfo.environment
@@ -64,7 +65,7 @@ try await Task.detached {
     }
     let names = [
         "raw libpq (binary, prepared)", "Mire connection.query", "Mire pool + query", "EventStore.save",
-        "prototype: queue hand-off", "prototype: event loop",
+        "prototype: queue hand-off", "prototype: event loop", "pool scope: 3 × SELECT 1",
     ]
     let only = environment["ONLY"].flatMap(Int.init)  // run one layer only (for a profiler)
     for _ in 0..<(rounds + 1) {
@@ -93,6 +94,12 @@ try await Task.detached {
                     try await queueHandoff.append(
                         sql: AppendStatement.existingStreamSQL, stream: "queue-p", version: versions["queue-p"]!)
                     versions["queue-p"]! += 1
+                case 6:
+                    // A short transaction's shape: statements in one scope, each handed to the
+                    // connection's thread and back (divide by three for one statement's cost).
+                    try await pool.withConnection { connection in
+                        for _ in 0..<3 { try await connection.query("SELECT 1", prepared: true) }
+                    }
                 default:
                     // The other design: a non-blocking send by the caller, one event-loop thread.
                     try await eventLoop.append(stream: "loop-p", version: versions["loop-p"]!)

@@ -100,6 +100,9 @@ public struct StreamID: Hashable, Sendable, CustomStringConvertible, Codable {
                 recovery: "use a shorter id, e.g. a UUID"
             )
         }
+        // Printable ASCII holds no control character: only other text needs Unicode's categories
+        // (looked up per scalar, a visible share of a save's client time).
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 >= 0x7F }) else { return }
         if let bad = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
             throw MireError(
                 code: .invalidStreamID,

@@ -29,6 +29,15 @@ struct StreamIDTests {
         #expect(error?.recovery != nil)
     }
 
+    /// Control characters anywhere in a well-formed id: ASCII's (including DEL, at the edge of
+    /// the printable range) and Unicode's (C1, beyond ASCII) alike.
+    @Test(arguments: ["a-line\nbreak", "a-nul\u{0}", "a-tab\tbed", "a-del\u{7F}", "a-nel\u{85}x", "a-é\u{9F}"])
+    func controlCharactersAreRefused(_ text: String) {
+        let error = #expect(throws: MireError.self) { try StreamID(text) }
+        #expect(error?.code == .invalidStreamID)
+        #expect(error?.message.contains("control character") == true)
+    }
+
     @Test func invalidPartsAreRefused() {
         #expect(throws: MireError.self) { try StreamID(category: "", id: "1") }
         #expect(throws: MireError.self) { try StreamID(category: "a-b", id: "1") }

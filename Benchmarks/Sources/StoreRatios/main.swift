@@ -1,6 +1,7 @@
 import DriverWorkloads
 import Foundation
 import Logging
+@_spi(Internals) import MireCore
 import MirePQ
 @_spi(Internals) import MirePostgres
 import Synchronization
@@ -139,9 +140,28 @@ func librarySaves(writers: Int, newStreams: Bool) async throws -> Double {
 /// How a floor client waits for libpq: on a thread of its own (as pgbench does; not allowed in
 /// Mire, whose callers are on the cooperative pool), by handing the blocking call to a queue and
 /// back (Mire's driver reduced to its two hand-offs), or by sending from the caller and reading
-/// replies on an event-loop thread (one hand-off).
+/// replies on an event-loop thread (one hand-off). `eventLoopWithStoreWork` is the event loop
+/// plus the least client work any event store does per save, done alongside each statement: the
+/// event encoded, a fresh event id, the statement's bindings (no pool, no result decoding).
 enum FloorDesign: String, CaseIterable, Codable {
-    case blockingThreads, queueHandoff, eventLoop
+    case blockingThreads, queueHandoff, eventLoop, eventLoopWithStoreWork
+}
+
+/// The least client work of an event store's save, for `FloorDesign.eventLoopWithStoreWork`:
+/// the event encoded by Mire's codec, a fresh event id and the statement's bindings, as
+/// `EventStore.save` makes them. The prototype then sends its own copy of the same statement
+/// (pgbench's payload), so only the CPU is added.
+func storeWorkOfOneSave(stream: String, version: Int64) throws -> PGQuery {
+    let (type, payload) = try EventCodec<Notebook>().encode(.noted(amount: 1, note: note))
+    var bindings = PGBindings()
+    bindings.append(stream)
+    bindings.append("floor")
+    bindings.append(EventMetadata().eventID)
+    bindings.append(type)
+    bindings.append(PGJSONB(utf8: payload))
+    bindings.append(PGJSONB(text: "{}"))
+    bindings.append(version)
+    return PGQuery(unsafeSQL: AppendStatement.existingStreamSQL, bindings: bindings)
 }
 
 /// Saves per writer thread, handed over when the last one finishes.
@@ -202,12 +222,12 @@ func floorSaves(writers: Int, design: FloorDesign) async throws -> Double {
                 elapsed = ContinuousClock.now - started
             }
         }
-    case .queueHandoff, .eventLoop:
+    case .queueHandoff, .eventLoop, .eventLoopWithStoreWork:
         let queues = try (0..<writers).map { _ in
             try QueueHandoffPrototype(conninfo: conninfo, sql: sql, payload: payloadLiteral)
         }
         let loops =
-            design == .eventLoop
+            design != .queueHandoff
             ? try (0..<writers).map { _ in try EventLoopPrototype(conninfo: conninfo, sql: sql, payload: payloadLiteral)
             }
             : []
@@ -224,6 +244,10 @@ func floorSaves(writers: Int, design: FloorDesign) async throws -> Double {
                             let version = start[writer] + Int64(saves)
                             if loops.isEmpty {
                                 try await queues[writer].append(sql: sql, stream: stream, version: version)
+                            } else if design == .eventLoopWithStoreWork {
+                                let query = try storeWorkOfOneSave(stream: stream, version: version)
+                                try await loops[writer].append(stream: stream, version: version)
+                                withExtendedLifetime(query) {}
                             } else {
                                 try await loops[writer].append(stream: stream, version: version)
                             }
@@ -319,10 +343,12 @@ for writers in writerCounts {
         libraryExistingPerSecond: figure("libraryExisting"), floorPerSecond: floor)
     floorLines.append(
         String(
-            format: "%7d  %18.0f  %15.0f (%.2f×)  %15.0f (%.2f×)  %13.0f (%.2f×)  %16.0f (%.2f×)", writers,
-            figure("statementExisting"), figure("blockingThreads"), ratio("blockingThreads", to: "statementExisting"),
-            figure("queueHandoff"), ratio("queueHandoff", to: "statementExisting"), figure("eventLoop"),
-            ratio("eventLoop", to: "statementExisting"), figure("libraryExisting"),
+            format: "%7d  %18.0f  %15.0f (%.2f×)  %15.0f (%.2f×)  %13.0f (%.2f×)  %22.0f (%.2f×)  %16.0f (%.2f×)",
+            writers, figure("statementExisting"), figure("blockingThreads"),
+            ratio("blockingThreads", to: "statementExisting"), figure("queueHandoff"),
+            ratio("queueHandoff", to: "statementExisting"), figure("eventLoop"),
+            ratio("eventLoop", to: "statementExisting"), figure("eventLoopWithStoreWork"),
+            ratio("eventLoopWithStoreWork", to: "statementExisting"), figure("libraryExisting"),
             ratio("libraryExisting", to: "statementExisting")))
     writeRows.append(row)
     print(
@@ -339,7 +365,9 @@ for writers in writerCounts {
 }
 
 print("\nThe design's floor: the existing-stream statement, no Mire code (saves/s; / pgbench running it)")
-print("writers  statement (pgbench)  blocking threads       queue hand-off        event loop       library (Mire)")
+print(
+    "writers  statement (pgbench)  blocking threads       queue hand-off        event loop"
+        + "  event loop + store work       library (Mire)")
 for line in floorLines { print(line) }
 
 // MARK: A 100-event save and a 1,000-event load, against raw libpq

@@ -110,3 +110,38 @@ public final class QueueHandoffPrototype: @unchecked Sendable {
         }
     }
 }
+
+/// Mire's driver shape without Mire's code: an actor whose executor is a private serial queue,
+/// its method making the blocking call, so the caller's task hops onto the queue and back (where
+/// `QueueHandoffPrototype` hands a closure over and resumes a continuation). Compares the two
+/// ways of handing a statement to the connection's thread.
+public actor ActorHandoffPrototype {
+    nonisolated let executor = PrototypeQueueExecutor()
+    let raw: RawLibPQ
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    public init(conninfo: String, sql: String, payload: String = #"{"amount":1}"#) throws {
+        raw = try RawLibPQ(conninfo: conninfo)
+        raw.appendPayload = payload
+        try raw.prepareAppend(sql)
+    }
+
+    public func append(sql: String, stream: String, version: Int64) throws {
+        try raw.appendPrepared(sql, stream: stream, version: version)
+    }
+}
+
+/// A serial executor on a private Dispatch queue, as Mire's connections have.
+final class PrototypeQueueExecutor: SerialExecutor {
+    let queue = DispatchQueue(label: "actor-handoff")
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedSerialExecutor()) }
+    }
+
+    func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+}

@@ -7,10 +7,10 @@ import MirePQ
 
 // Where a save's time goes, layer by layer, on one connection: the save statement through raw
 // libpq (binary parameters, prepared), through a Mire connection, through the pool, and through
-// EventStore.save; then two prototypes of the driver's thread hand-offs (the statement handed to a
-// queue and back, as Mire's driver does; and a non-blocking send by the caller with one
-// event-loop thread reading replies); and three statements in one pooled scope (a short
-// transaction's hand-offs). Rounds of CHUNK (default 500) saves per layer, ROUNDS (default 10)
+// EventStore.save; then three prototypes of the driver's thread hand-offs with no Mire code (a
+// closure handed to a queue that resumes a continuation; a non-blocking send by the caller with
+// one event-loop thread reading replies; an actor on a private queue, Mire's shape); and three
+// statements in one pooled scope (a short transaction's hand-offs). Rounds of CHUNK (default 500) saves per layer, ROUNDS (default 10)
 // rounds, layers interleaved; medians. DURABLE=0 for a server that does not wait for the disk (the
 // client's share then stands out). Also a target for profilers.
 
@@ -31,7 +31,8 @@ try await Task.detached {
     let conninfo = BenchmarkServer.conninfo(configuration)
     let queueHandoff = try QueueHandoffPrototype(conninfo: conninfo, sql: AppendStatement.existingStreamSQL)
     let eventLoop = try EventLoopPrototype(conninfo: conninfo, sql: AppendStatement.existingStreamSQL)
-    for stream in ["raw-p", "conn-p", "pool-p", "queue-p", "loop-p"] {
+    let actorHandoff = try ActorHandoffPrototype(conninfo: conninfo, sql: AppendStatement.existingStreamSQL)
+    for stream in ["raw-p", "conn-p", "pool-p", "queue-p", "loop-p", "actor-p"] {
         try await connection.query("INSERT INTO mire_streams (stream_id, category, version) VALUES (\(stream), 'p', 0)")
     }
     @Sendable func statement(_ stream: String, _ version: Int64) -> PGQuery {
@@ -45,7 +46,9 @@ try await Task.detached {
         bindings.append(version)
         return PGQuery(unsafeSQL: AppendStatement.existingStreamSQL, bindings: bindings)
     }
-    var versions: [String: Int64] = ["raw-p": 0, "conn-p": 0, "pool-p": 0, "queue-p": 0, "loop-p": 0]
+    var versions: [String: Int64] = [
+        "raw-p": 0, "conn-p": 0, "pool-p": 0, "queue-p": 0, "loop-p": 0, "actor-p": 0,
+    ]
     var ledger = try AggregateRoot<Ledger>(id: "profile")
     var times: [String: [Double]] = [:]
     var cpu: [String: [Double]] = [:]
@@ -66,6 +69,7 @@ try await Task.detached {
     let names = [
         "raw libpq (binary, prepared)", "Mire connection.query", "Mire pool + query", "EventStore.save",
         "prototype: queue hand-off", "prototype: event loop", "pool scope: 3 × SELECT 1",
+        "prototype: actor hand-off",
     ]
     let only = environment["ONLY"].flatMap(Int.init)  // run one layer only (for a profiler)
     for _ in 0..<(rounds + 1) {
@@ -94,6 +98,11 @@ try await Task.detached {
                     try await queueHandoff.append(
                         sql: AppendStatement.existingStreamSQL, stream: "queue-p", version: versions["queue-p"]!)
                     versions["queue-p"]! += 1
+                case 7:
+                    // Mire's shape (an actor on a private queue) with no Mire code.
+                    try await actorHandoff.append(
+                        sql: AppendStatement.existingStreamSQL, stream: "actor-p", version: versions["actor-p"]!)
+                    versions["actor-p"]! += 1
                 case 6:
                     // A short transaction's shape: statements in one scope, each handed to the
                     // connection's thread and back (divide by three for one statement's cost).

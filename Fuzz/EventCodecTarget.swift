@@ -4,56 +4,10 @@
 // outcome must be an event or a MireError, never a trap. Built by Fuzz/run.
 import Foundation
 
-enum FuzzEvent: Codable, Sendable, Equatable {
-    case opened(owner: String)
-    case deposited(amount: Int64)
-    case tagged(String, [String: Double])
-    case nested(points: [[Int8]], note: String?)
-    case rated(score: Double, flag: Bool, count: Int, label: String?)
-    case closed
-
-    /// The same event from the enum with a generated decoder.
-    init(_ event: GeneratedFuzzEvent) {
-        switch event {
-        case .opened(let owner): self = .opened(owner: owner)
-        case .deposited(let amount): self = .deposited(amount: amount)
-        case .tagged(let name, let values): self = .tagged(name, values)
-        case .nested(let points, let note): self = .nested(points: points, note: note)
-        case .rated(let score, let flag, let count, let label):
-            self = .rated(score: score, flag: flag, count: count, label: label)
-        case .closed: self = .closed
-        }
-    }
-}
-
-struct FuzzAggregate: Aggregate {
-    static let category = "fuzz"
-    static let eventTypeNames = ["closed": "fuzz.closed-v2"]
-    var count = 0
-    mutating func apply(_ event: FuzzEvent) { count &+= 1 }
-}
-
-struct FuzzLegacy: Aggregate {
-    static let category = "legacy"
-    static let upcasters: [EventUpcaster] = [
-        .rename("legacy.credited", to: "legacy.deposited"),
-        // A reshaped payload, as the docs show one: {"cents": n} became {"amount": n}.
-        EventUpcaster(from: "legacy.withdrawal", to: "legacy.deposited") { payload in
-            var object = try EventUpcaster.jsonObject(payload)
-            object["amount"] = object.removeValue(forKey: "cents")
-            return try EventUpcaster.jsonData(object)
-        },
-        // A cycle: the codec must stop after a bounded number of steps.
-        .rename("legacy.ping", to: "legacy.pong"), .rename("legacy.pong", to: "legacy.ping"),
-    ]
-    var count = 0
-    mutating func apply(_ event: FuzzEvent) { count &+= 1 }
-}
-
-/// `FuzzEvent` with the decoder `@MireEvent` generates, written out (the macro plugin is not built
-/// here): its flat-payload reader and its keyed path must agree with `FuzzEvent`'s `Codable` on
-/// every input.
-enum GeneratedFuzzEvent: Codable, Sendable, Equatable, GeneratedEventDecoding {
+/// The fuzzed events, with the decoder `@MireEvent` generates written out (the macro plugin is
+/// not built here). `CodableFuzzEvent` decodes the same payloads through `Codable` alone: the
+/// generated decoder's flat-payload reader and keyed path must agree with it on every input.
+enum FuzzEvent: Codable, Sendable, Equatable, GeneratedEventDecoding {
     case opened(owner: String)
     case deposited(amount: Int64)
     case tagged(String, [String: Double])
@@ -84,11 +38,43 @@ enum GeneratedFuzzEvent: Codable, Sendable, Equatable, GeneratedEventDecoding {
     }
 }
 
+/// A `FuzzEvent` coded by its synthesized `Codable` only (not a `GeneratedEventDecoding`, so the
+/// codec takes the `Codable` path): the reference the generated decoder is checked against.
+struct CodableFuzzEvent: Codable, Sendable, Equatable {
+    let event: FuzzEvent
+    init(from decoder: any Decoder) throws { event = try FuzzEvent(from: decoder) }
+    func encode(to encoder: any Encoder) throws { try event.encode(to: encoder) }
+}
+
+struct FuzzAggregate: Aggregate {
+    static let category = "fuzz"
+    static let eventTypeNames = ["closed": "fuzz.closed-v2"]
+    var count = 0
+    mutating func apply(_ event: CodableFuzzEvent) { count &+= 1 }
+}
+
+struct FuzzLegacy: Aggregate {
+    static let category = "legacy"
+    static let upcasters: [EventUpcaster] = [
+        .rename("legacy.credited", to: "legacy.deposited"),
+        // A reshaped payload, as the docs show one: {"cents": n} became {"amount": n}.
+        EventUpcaster(from: "legacy.withdrawal", to: "legacy.deposited") { payload in
+            var object = try EventUpcaster.jsonObject(payload)
+            object["amount"] = object.removeValue(forKey: "cents")
+            return try EventUpcaster.jsonData(object)
+        },
+        // A cycle: the codec must stop after a bounded number of steps.
+        .rename("legacy.ping", to: "legacy.pong"), .rename("legacy.pong", to: "legacy.ping"),
+    ]
+    var count = 0
+    mutating func apply(_ event: CodableFuzzEvent) { count &+= 1 }
+}
+
 /// `FuzzAggregate` with the generated decoder: the same names.
 struct GeneratedFuzzAggregate: Aggregate {
     static let category = FuzzAggregate.category
     static let eventTypeNames = FuzzAggregate.eventTypeNames
-    mutating func apply(_ event: GeneratedFuzzEvent) {}
+    mutating func apply(_ event: FuzzEvent) {}
 }
 
 let codec = EventCodec<FuzzAggregate>()
@@ -117,8 +103,8 @@ public func test(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
     return 0
 }
 
-func check<A: Aggregate>(_ codec: EventCodec<A>, type: [UInt8], payload: [UInt8]) where A.Event == FuzzEvent {
-    let plain: Result<FuzzEvent, MireError> = Result { () throws(MireError) in
+func check<A: Aggregate>(_ codec: EventCodec<A>, type: [UInt8], payload: [UInt8]) where A.Event == CodableFuzzEvent {
+    let plain: Result<CodableFuzzEvent, MireError> = Result { () throws(MireError) in
         try codec.decode(
             type: String(decoding: type, as: UTF8.self), payload: Data(payload), stream: "s", version: 1, position: 1)
     }
@@ -153,7 +139,7 @@ func decodeBytes<A: Aggregate>(_ codec: EventCodec<A>, type: [UInt8], payload: [
 func checkGenerated(type: [UInt8], payload: [UInt8]) {
     switch (decodeBytes(generated, type: type, payload: payload), decodeBytes(codec, type: type, payload: payload)) {
     case (.success(let a), .success(let b)):
-        precondition(FuzzEvent(a) == b, "the generated decoder disagrees with Codable")
+        precondition(a == b.event, "the generated decoder disagrees with Codable")
     case (.failure(let a), .failure(let b)):
         precondition(a.code == b.code, "the generated decoder fails differently from Codable")
     default: preconditionFailure("the generated decoder and Codable disagree on success")

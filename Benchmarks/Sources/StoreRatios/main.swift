@@ -1,7 +1,6 @@
 import DriverWorkloads
 import Foundation
 import Logging
-@_spi(Internals) import MireCore
 import MirePQ
 @_spi(Internals) import MirePostgres
 import Synchronization
@@ -148,17 +147,17 @@ enum FloorDesign: String, CaseIterable, Codable {
 }
 
 /// The least client work of an event store's save, for `FloorDesign.eventLoopWithStoreWork`:
-/// the event encoded by Mire's codec, a fresh event id and the statement's bindings, as
-/// `EventStore.save` makes them. The prototype then sends its own copy of the same statement
-/// (pgbench's payload), so only the CPU is added.
+/// the event encoded by Mire's codec with a fresh id, and the statement's bindings, as
+/// `AppendStatement.hot` makes them (it is internal to the store). The prototype then sends its
+/// own copy of the same statement (pgbench's payload), so only the CPU is added.
 func storeWorkOfOneSave(stream: String, version: Int64) throws -> PGQuery {
-    let (type, payload) = try EventCodec<Notebook>().encode(.noted(amount: 1, note: note))
+    let event = try NewEvent(Notebook.self, .noted(amount: 1, note: note))
     var bindings = PGBindings()
     bindings.append(stream)
     bindings.append("floor")
-    bindings.append(EventMetadata().eventID)
-    bindings.append(type)
-    bindings.append(PGJSONB(utf8: payload))
+    bindings.append(event.metadata.eventID)
+    bindings.append(event.type)
+    bindings.append(PGJSONB(utf8: event.payload))
     bindings.append(PGJSONB(text: "{}"))
     bindings.append(version)
     return PGQuery(unsafeSQL: AppendStatement.existingStreamSQL, bindings: bindings)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Appends PostgreSQL binary-format values (big-endian) to a byte array.
 public struct PGBinaryWriter: Sendable {
     /// The bytes written so far.
@@ -19,6 +21,11 @@ public struct PGBinaryWriter: Sendable {
     /// Writes raw bytes.
     public mutating func writeBytes(_ other: some Sequence<UInt8>) {
         bytes.append(contentsOf: other)
+    }
+
+    /// Writes the bytes of `data` in one copy (appending `Data` as a sequence goes byte by byte).
+    mutating func writeBytes(_ data: Data) {
+        data.withUnsafeBytes { bytes.append(contentsOf: $0) }
     }
 
     /// Writes a 4-byte length, then what `body` writes, then goes back to fill the length in

@@ -53,7 +53,7 @@ extension PGConnection {
             let sent: Int32
             if prepared && preparedRange.contains(index) {
                 let name: String
-                if let known = preparedStatements[statement.sql] ?? newlyPrepared[statement.sql] {
+                if let known = preparedStatements.name(for: statement.sql) ?? newlyPrepared[statement.sql] {
                     name = known
                 } else {
                     name = "mire_\(preparedStatements.count + newlyPrepared.count + 1)"
@@ -65,7 +65,7 @@ extension PGConnection {
                     newlyPrepared[statement.sql] = name
                 }
                 sent = withParameters(statement.bindings) { count, _, values, lengths, formats in
-                    PQsendQueryPrepared(connection, name, count, values, lengths, formats, 1)
+                    name.withCString { PQsendQueryPrepared(connection, $0, count, values, lengths, formats, 1) }
                 }
             } else {
                 sent = withParameters(statement.bindings) { count, types, values, lengths, formats in
@@ -100,7 +100,7 @@ extension PGConnection {
                 do {
                     let rows = try check(result, query: sql, mayCommit: mayCommit)
                     switch item {
-                    case .prepare(let name, let text): preparedStatements[text] = name
+                    case .prepare(let name, let text): preparedStatements.insert(name, for: text)
                     case .statement(let index): results[index] = rows
                     }
                 } catch let error as PGError {

@@ -28,7 +28,7 @@ public actor PGConnection {
     let handle: LibPQHandle
     let canceller: QueryCanceller
     /// SQL text → server-side prepared statement name, for this connection.
-    var preparedStatements: [String: String] = [:]
+    var preparedStatements = PreparedStatementNames()
     var logger: Logger
     /// The server's process id for this connection (for `pg_cancel_backend`,
     /// `pg_terminate_backend`, and to find a transaction whose commit outcome is unknown).
@@ -254,7 +254,9 @@ public actor PGConnection {
         let statementName: String? = prepared ? try prepareIfNeeded(query) : nil
         let result = withParameters(query.bindings) { count, types, values, lengths, formats in
             if let statementName {
-                PQexecPrepared(handle.pointer, statementName, count, values, lengths, formats, 1)
+                // A short name is a small string, not stored null-terminated: `withCString` puts
+                // it on the stack, where passing the String would allocate its C copy.
+                statementName.withCString { PQexecPrepared(handle.pointer, $0, count, values, lengths, formats, 1) }
             } else {
                 PQexecParams(handle.pointer, query.sql, count, types, values, lengths, formats, 1)
             }
@@ -264,13 +266,13 @@ public actor PGConnection {
 
     /// Prepares `query` on this connection once; returns its statement name.
     private func prepareIfNeeded(_ query: PGQuery) throws -> String {
-        if let name = preparedStatements[query.sql] { return name }
+        if let name = preparedStatements.name(for: query.sql) { return name }
         let name = "mire_\(preparedStatements.count + 1)"
         let result = query.bindings.types.withUnsafeBufferPointer { types in
             PQprepare(handle.pointer, name, query.sql, Int32(types.count), types.baseAddress)
         }
         _ = try check(result, query: query.sql, mayCommit: false)  // only the PREPARE was in flight
-        preparedStatements[query.sql] = name
+        preparedStatements.insert(name, for: query.sql)
         return name
     }
 
@@ -349,7 +351,7 @@ public actor PGConnection {
     public func close() {
         statusStore.store(ConnectionStatus.closed.rawValue, ordering: .releasing)
         handle.finish()
-        preparedStatements = [:]
+        preparedStatements.removeAll()
         logger.trace("connection closed")
     }
 }

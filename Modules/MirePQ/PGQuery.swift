@@ -110,6 +110,7 @@ public struct PGBindings: Sendable, Hashable {
 
     /// Binds `value` as the next parameter.
     public mutating func append(_ value: some PGEncodable) {
+        if types.isEmpty { reserveForATypicalStatement() }
         types.append(type(of: value).postgresType.oid)
         let start = storage.count
         offsets.append(start)
@@ -122,5 +123,14 @@ public struct PGBindings: Sendable, Hashable {
         value.encode(into: &writer)
         swap(&writer.bytes, &storage)
         lengths.append(Int32(clamping: storage.count - start))
+    }
+
+    /// Room for a typical statement's parameters, made once: the four arrays would otherwise
+    /// grow one reallocation at a time (1, 2, 4, 8 elements) on every statement.
+    private mutating func reserveForATypicalStatement() {
+        types.reserveCapacity(8)
+        offsets.reserveCapacity(8)
+        lengths.reserveCapacity(8)
+        storage.reserveCapacity(256)
     }
 }

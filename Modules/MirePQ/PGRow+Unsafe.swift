@@ -54,6 +54,20 @@ package struct PGBinaryColumn {
         return try rows[row].decode(Int32.self, at: column)
     }
 
+    /// The non-NULL `xid8` on `row`.
+    package func transactionID(row: Int) throws(PGError) -> PGTransactionID {
+        if let value = fixedWidth(row: row, of: .xid8, size: 8) {
+            return PGTransactionID(UInt64(bigEndian: value.loadUnaligned(as: UInt64.self)))
+        }
+        return try rows[row].decode(PGTransactionID.self, at: column)
+    }
+
+    /// The non-NULL `bool` on `row`.
+    package func bool(row: Int) throws(PGError) -> Bool {
+        if let value = fixedWidth(row: row, of: .bool, size: 1) { return value.load(as: UInt8.self) != 0 }
+        return try rows[row].decode(Bool.self, at: column)
+    }
+
     /// The binary bytes on `row` as the server sent them (nil when NULL), without copying. They
     /// belong to the rows: valid only while the caller keeps the rows alive.
     package func unsafeBytes(row: Int) throws(PGError) -> UnsafeRawBufferPointer? {

@@ -37,11 +37,6 @@ struct QueryTests {
                         (9223372036854775807::int8, 2147483647::int4, (-32768)::int2, 'x'::text, NULL::int8)
                     ) AS v(a, b, c, d, e)
                     """)
-                func outcome(_ body: () throws -> Any) -> String {
-                    do { return "\(try body())" } catch {
-                        return "error: \((error as? PGError)?.message ?? "\(error)")"
-                    }
-                }
                 for row in rows.indices {
                     for column in 0..<5 {
                         #expect(
@@ -74,6 +69,35 @@ struct QueryTests {
                     ]
                     for message in messages { #expect(message.contains("no row at index \(row)"), "\(message)") }
                 }
+            }
+        }
+    }
+
+    /// The `xid8` and `bool` column readers the save's result uses read what `decode` reads, and
+    /// fail as it does (NULL, another type, a missing column).
+    @Test func transactionIDAndBoolColumnReadsMatchDecode() async throws {
+        try await TestDatabase.withPool { pool throws in
+            try await pool.withConnection { connection throws in
+                let rows = try await connection.query(
+                    """
+                    SELECT * FROM (VALUES
+                        ('18446744073709551615'::xid8, true, NULL::xid8, NULL::bool, 1::int8),
+                        (pg_current_xact_id(), false, '7'::xid8, true, 2::int8)
+                    ) AS v(a, b, c, d, e)
+                    """)
+                for row in rows.indices {
+                    for column in 0..<6 {
+                        #expect(
+                            outcome { try PGBinaryColumn(rows, column).transactionID(row: row) }
+                                == outcome { try rows[row].decode(PGTransactionID.self, at: column) })
+                        #expect(
+                            outcome { try PGBinaryColumn(rows, column).bool(row: row) }
+                                == outcome { try rows[row].decode(Bool.self, at: column) })
+                    }
+                }
+                #expect(try PGBinaryColumn(rows, 0).transactionID(row: 0) == PGTransactionID(.max))
+                #expect(try PGBinaryColumn(rows, 1).bool(row: 0) == true)
+                #expect(try PGBinaryColumn(rows, 1).bool(row: 1) == false)
             }
         }
     }
@@ -274,5 +298,12 @@ final class LogCollector: LogHandler, Sendable {
     func log(event: LogEvent) {
         let text = "\(event.message) \(event.metadata.map { "\($0)" } ?? "")"
         storage.withLock { $0.append(text) }
+    }
+}
+
+/// What a read gives, as text: its value, or its error's message (to compare two ways of reading).
+private func outcome(_ body: () throws -> Any) -> String {
+    do { return "\(try body())" } catch {
+        return "error: \((error as? PGError)?.message ?? "\(error)")"
     }
 }

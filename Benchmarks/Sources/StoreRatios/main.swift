@@ -301,11 +301,30 @@ var writeRows: [WriteRow] = []
 /// The median of `values` (the upper one of an even count).
 func medianOf(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-// MIRE_BENCH_PROFILE=existing|new: only the library's saves, for a profiler (no comparison).
+// MIRE_BENCH_PROFILE=existing|new: only the library's saves, for a profiler (no comparison);
+// =queueHandoff|eventLoop|…: only that floor design. Prints saves/s and this process's CPU per save.
 if let profiled = environment["MIRE_BENCH_PROFILE"] {
+    /// CPU seconds (user + system) this process has used so far.
+    func clientCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
     for writers in writerCounts {
-        let rate = try await librarySaves(writers: writers, newStreams: profiled == "new")
-        print(String(format: "library, %@ streams, %d writers: %.0f saves/s", profiled, writers, rate))
+        let clientBefore = clientCPUSeconds()
+        let rate =
+            if let design = FloorDesign(rawValue: profiled) {
+                try await floorSaves(writers: writers, design: design)
+            } else {
+                try await librarySaves(writers: writers, newStreams: profiled == "new")
+            }
+        // CPU per save over the warm-up second and the measured run, both at about this rate.
+        let saves = rate * Double(seconds + 1)
+        print(
+            String(
+                format: "%@, %d writers: %.0f saves/s, client CPU %.1f µs per save", profiled, writers, rate,
+                (clientCPUSeconds() - clientBefore) * 1e6 / saves))
     }
     exit(0)
 }

@@ -129,11 +129,14 @@ import MirePQ
         stored.reserveCapacity(rows.count)
         var alreadyStored = false
         var transactionID: UInt64?
-        for row in rows {
-            let position = try row.decode(Int64.self, at: 0)
-            let version = try row.decode(Int64.self, at: 1)
-            let xid = try row.decode(PGTransactionID.self, at: 2)
-            if row.columnCount > 3 { alreadyStored = try row.decode(Bool.self, at: 3) }
+        // Read by column: a value's type and format are checked once per column, not per call.
+        let (positions, versions, xids) = (PGBinaryColumn(rows, 0), PGBinaryColumn(rows, 1), PGBinaryColumn(rows, 2))
+        let storedFlags = rows.first.map { $0.columnCount > 3 } == true ? PGBinaryColumn(rows, 3) : nil
+        for row in rows.indices {
+            let position = try positions.int64(row: row)
+            let version = try versions.int64(row: row)
+            let xid = try xids.transactionID(row: row)
+            if let storedFlags { alreadyStored = try storedFlags.bool(row: row) }
             stored.append((version, position))
             if !alreadyStored { transactionID = xid.rawValue }
         }

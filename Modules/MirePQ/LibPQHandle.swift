@@ -10,8 +10,10 @@ final class NoticeSink: Sendable {
     init(logger: Logger) { self.logger = logger }
 }
 
-/// Owns a `PGconn`. Confinement: used only on its ``PGConnection``'s executor (or, before
-/// the connection exists, on the queue that opened it); `PQfinish` runs in `deinit`.
+/// Owns a `PGconn`. Confinement: used only by whoever holds its connection's ``ConnectionGate``:
+/// a job of the ``PGConnection``'s executor, or a statement its caller sent and the event loop's
+/// reading of its reply (before the connection exists, only the queue that opened it);
+/// `PQfinish` runs in `deinit`.
 final class LibPQHandle: @unchecked Sendable {
     let pointer: OpaquePointer
     let noticeSink: NoticeSink
@@ -115,6 +117,15 @@ final class QueryCanceller: Sendable {
     /// Marks the statement finished (waiting for a cancel being sent, if any).
     func end() {
         state.withLock { $0.running = false }
+    }
+
+    /// ``end()`` unless that would wait (a cancel is being sent): false then, and nothing changed.
+    /// For the event loop's thread, which must never wait on one connection's cancel.
+    func endWithoutWaiting() -> Bool {
+        state.withLockIfAvailable { state in
+            state.running = false
+            return true
+        } ?? false
     }
 
     /// Asks the server to cancel statement `ticket` if it is still running.

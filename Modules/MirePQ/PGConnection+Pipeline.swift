@@ -53,10 +53,12 @@ extension PGConnection {
             let sent: Int32
             if prepared && preparedRange.contains(index) {
                 let name: String
-                if let known = preparedStatements.name(for: statement.sql) ?? newlyPrepared[statement.sql] {
+                if let known = preparedStatements.withLock({ $0.name(for: statement.sql) })
+                    ?? newlyPrepared[statement.sql]
+                {
                     name = known
                 } else {
-                    name = "mire_\(preparedStatements.count + newlyPrepared.count + 1)"
+                    name = "mire_\(preparedStatements.withLock { $0.count } + newlyPrepared.count + 1)"
                     let queued = statement.bindings.types.withUnsafeBufferPointer { types in
                         PQsendPrepare(connection, name, statement.sql, Int32(types.count), types.baseAddress)
                     }
@@ -100,7 +102,7 @@ extension PGConnection {
                 do {
                     let rows = try check(result, query: sql, mayCommit: mayCommit)
                     switch item {
-                    case .prepare(let name, let text): preparedStatements.insert(name, for: text)
+                    case .prepare(let name, let text): preparedStatements.withLock { $0.insert(name, for: text) }
                     case .statement(let index): results[index] = rows
                     }
                 } catch let error as PGError {

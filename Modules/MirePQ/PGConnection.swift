@@ -7,7 +7,10 @@ import Synchronization
 ///
 /// Each connection is an actor bound to its own serial executor (a private Dispatch queue), so
 /// libpq's blocking calls never run on Swift's cooperative thread pool. A statement runs to
-/// completion without suspending, so two calls can never interleave on the wire.
+/// completion without suspending, so two calls can never interleave on the wire. A statement
+/// already prepared on the connection takes a shorter way: its caller sends it without blocking
+/// and `PGEventLoop` reads the reply (see `sendFromCaller`); `ConnectionGate` keeps the two
+/// ways apart.
 ///
 /// Get one from a ``PGPool`` (`withConnection`, `withTransaction`) or open one yourself:
 ///
@@ -27,9 +30,10 @@ public actor PGConnection {
     nonisolated let executor: SerialQueueExecutor
     let handle: LibPQHandle
     let canceller: QueryCanceller
-    /// SQL text → server-side prepared statement name, for this connection.
-    var preparedStatements = PreparedStatementNames()
-    var logger: Logger
+    /// SQL text → server-side prepared statement name, for this connection. Used by whoever holds
+    /// the handle (see ``ConnectionGate``); the mutex is never contended.
+    nonisolated let preparedStatements = Mutex(PreparedStatementNames())
+    nonisolated let logger: Logger
     /// The server's process id for this connection (for `pg_cancel_backend`,
     /// `pg_terminate_backend`, and to find a transaction whose commit outcome is unknown).
     public nonisolated let backendPID: Int32
@@ -96,14 +100,14 @@ public actor PGConnection {
 
     /// Publishes where the connection stands after an operation, and closes it when nobody can
     /// vouch for its state (broken, a command still active, pipeline mode not left).
-    func settle() {
+    nonisolated func settle() {
         guard !handle.isFinished else { return }
         let current =
             handle.isBroken || PQpipelineStatus(handle.pointer) != PQ_PIPELINE_OFF
             ? ConnectionStatus.closed : ConnectionStatus(transactionStatus: PQtransactionStatus(handle.pointer))
         if current == .closed {
             logger.debug("closing a connection in an uncertain state")
-            close()
+            closeHandle()
         } else {
             statusStore.store(current.rawValue, ordering: .releasing)
         }
@@ -112,7 +116,7 @@ public actor PGConnection {
     /// The error for a connection found broken. `mayHaveExecuted`: the statement had gone out
     /// and could have committed on its own (autocommit, or a `COMMIT`); a statement inside an
     /// open transaction cannot have — the transaction dies with the connection.
-    func connectionLost(_ sql: String?, mayHaveExecuted: Bool) -> PGError {
+    nonisolated func connectionLost(_ sql: String?, mayHaveExecuted: Bool) -> PGError {
         var error = PGError(
             code: .connectionLost,
             message: handle.isFinished ? "the connection is closed" : "the connection was lost: \(handle.errorMessage)",
@@ -125,7 +129,7 @@ public actor PGConnection {
     /// Reads whatever the server sent while the connection was idle: a backend terminated or a
     /// server shut down meanwhile announced it (FATAL, then EOF), and sending a statement now
     /// would wrongly make its outcome unknown.
-    func consumeIdleInput() {
+    nonisolated func consumeIdleInput() {
         // A closed connection's handle is freed: never touch it.
         guard !handle.isBroken else { return }
         // The FATAL message and the end of the stream arrive together; reading takes two calls.
@@ -137,7 +141,7 @@ public actor PGConnection {
 
     /// Whether a statement sent now could commit by itself: no transaction block is open and
     /// no `BEGIN` waits in the prelude.
-    var isAutocommit: Bool { status == .idle && prelude.withLock { $0.isEmpty } }
+    nonisolated var isAutocommit: Bool { status == .idle && prelude.withLock { $0.isEmpty } }
 
     /// Takes the statements waiting to go out with the next one.
     func takePrelude() -> [PGQuery] {
@@ -157,7 +161,13 @@ public actor PGConnection {
     /// let rows = try await connection.query("SELECT name FROM users WHERE id = \(id)", prepared: true)
     /// ```
     @discardableResult
-    public func query(_ query: PGQuery, prepared: Bool = false) async throws -> PGRows {
+    public nonisolated func query(_ query: PGQuery, prepared: Bool = false) async throws -> PGRows {
+        if prepared, let rows = try await sendFromCaller(query) { return rows }
+        return try await queryOnExecutor(query, prepared: prepared)
+    }
+
+    /// ``query(_:prepared:)`` on the connection's own thread.
+    private func queryOnExecutor(_ query: PGQuery, prepared: Bool) async throws -> PGRows {
         try await cancellable { connection in try connection.execute(query, prepared: prepared) }
     }
 
@@ -266,20 +276,20 @@ public actor PGConnection {
 
     /// Prepares `query` on this connection once; returns its statement name.
     private func prepareIfNeeded(_ query: PGQuery) throws -> String {
-        if let name = preparedStatements.name(for: query.sql) { return name }
-        let name = "mire_\(preparedStatements.count + 1)"
+        if let name = preparedStatements.withLock({ $0.name(for: query.sql) }) { return name }
+        let name = "mire_\(preparedStatements.withLock { $0.count } + 1)"
         let result = query.bindings.types.withUnsafeBufferPointer { types in
             PQprepare(handle.pointer, name, query.sql, Int32(types.count), types.baseAddress)
         }
         _ = try check(result, query: query.sql, mayCommit: false)  // only the PREPARE was in flight
-        preparedStatements.insert(name, for: query.sql)
+        preparedStatements.withLock { $0.insert(name, for: query.sql) }
         return name
     }
 
     /// Turns a `PGresult` of a statement that was sent into rows or a typed error. An error that
     /// ends the session (a lost connection, FATAL, `57P0x`) closes the connection; `mayCommit`
     /// says whether the statement could have committed by itself (see ``connectionLost(_:mayHaveExecuted:)``).
-    func check(_ result: OpaquePointer?, query: String?, mayCommit: Bool) throws -> PGRows {
+    nonisolated func check(_ result: OpaquePointer?, query: String?, mayCommit: Bool) throws -> PGRows {
         guard let result else {
             if handle.isBroken { throw connectionLost(query, mayHaveExecuted: mayCommit) }
             throw PGError(
@@ -297,7 +307,7 @@ public actor PGConnection {
             if error.code == .connectionLost {
                 error.mayHaveExecuted = mayCommit
                 error.backendPID = backendPID
-                close()
+                closeHandle()
             }
             throw error
         }
@@ -307,7 +317,7 @@ public actor PGConnection {
     /// (25006) and the server takes no writes at all; the connection is then marked for the
     /// pool to drop. Inside a pipeline the server reports a changed parameter only after the
     /// whole pipeline, so the pipeline classifies its outcome again at its end.
-    func classifyingReadOnlyServer(_ error: PGError) -> PGError {
+    nonisolated func classifyingReadOnlyServer(_ error: PGError) -> PGError {
         guard error.sqlState == "25006", error.code == .server, serverTakesNoWrites else { return error }
         var error = error
         error.code = .readOnlyServer
@@ -318,7 +328,7 @@ public actor PGConnection {
     /// Whether the server says, in the parameters it reports to every session, that it takes no
     /// writes: a hot standby (`in_hot_standby`, PostgreSQL 14+) or a read-only primary
     /// (`default_transaction_read_only`). Known without a round trip.
-    private var serverTakesNoWrites: Bool {
+    private nonisolated var serverTakesNoWrites: Bool {
         func reported(_ name: String) -> Bool {
             guard let value = PQparameterStatus(handle.pointer, name) else { return false }
             return String(cString: value) == "on"
@@ -349,9 +359,15 @@ public actor PGConnection {
     /// Closes the connection now (it is also closed when the last reference goes away).
     /// Every later call fails with `connectionLost`.
     public func close() {
+        closeHandle()
+    }
+
+    /// ``close()`` for whoever holds the handle: the executor, or the event loop reading the
+    /// reply of a statement its caller sent.
+    nonisolated func closeHandle() {
         statusStore.store(ConnectionStatus.closed.rawValue, ordering: .releasing)
         handle.finish()
-        preparedStatements.removeAll()
+        preparedStatements.withLock { $0.removeAll() }
         logger.trace("connection closed")
     }
 }

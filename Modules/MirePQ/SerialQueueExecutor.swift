@@ -8,6 +8,9 @@ import Foundation
 /// thread per core: two blocking queries there would freeze every other task).
 final class SerialQueueExecutor: SerialExecutor {
     let queue: DispatchQueue
+    /// Shares the connection's handle between this executor's jobs and statements sent by their
+    /// callers (see ``ConnectionGate``).
+    let gate = ConnectionGate()
 
     init(label: String) {
         queue = DispatchQueue(label: label)
@@ -18,7 +21,11 @@ final class SerialQueueExecutor: SerialExecutor {
         queue.async {
             let previous = RunningExecutor.get()
             RunningExecutor.set(self)
-            defer { RunningExecutor.set(previous) }
+            self.gate.beginJob()
+            defer {
+                self.gate.endJob()
+                RunningExecutor.set(previous)
+            }
             job.runSynchronously(on: self.asUnownedSerialExecutor())
         }
     }

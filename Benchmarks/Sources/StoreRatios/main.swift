@@ -230,41 +230,72 @@ func floorSaves(writers: Int, design: FloorDesign) async throws -> Double {
             ? try (0..<writers).map { _ in try EventLoopPrototype(conninfo: conninfo, sql: sql, payload: payloadLiteral)
             }
             : []
-        for phase in 0..<2 {
-            let started = ContinuousClock.now
-            let deadline = started + (phase == 0 ? .seconds(1) : .seconds(seconds))
-            let start = versions
-            let counts = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
-                for writer in 0..<writers {
-                    group.addTask {
-                        var saves = 0
-                        let stream = "floor-\(run)-\(writer)"
-                        while ContinuousClock.now < deadline {
-                            let version = start[writer] + Int64(saves)
-                            if loops.isEmpty {
-                                try await queues[writer].append(sql: sql, stream: stream, version: version)
-                            } else if design == .eventLoopWithStoreWork {
-                                let query = try storeWorkOfOneSave(stream: stream, version: version)
-                                try await loops[writer].append(stream: stream, version: version)
-                                withExtendedLifetime(query) {}
-                            } else {
-                                try await loops[writer].append(stream: stream, version: version)
-                            }
-                            saves += 1
-                        }
-                        return (writer, saves)
-                    }
-                }
-                return try await group.reduce(into: [Int](repeating: 0, count: writers)) { $0[$1.0] = $1.1 }
-            }
-            for writer in 0..<writers { versions[writer] += Int64(counts[writer]) }
-            if phase == 1 {
-                measured = counts.reduce(0, +)
-                elapsed = ContinuousClock.now - started
+        return try await concurrentSavesPerSecond(writers: writers) { writer, version in
+            let stream = "floor-\(run)-\(writer)"
+            if loops.isEmpty {
+                try await queues[writer].append(sql: sql, stream: stream, version: version)
+            } else if design == .eventLoopWithStoreWork {
+                let query = try storeWorkOfOneSave(stream: stream, version: version)
+                try await loops[writer].append(stream: stream, version: version)
+                withExtendedLifetime(query) {}
+            } else {
+                try await loops[writer].append(stream: stream, version: version)
             }
         }
     }
     return Double(measured) / elapsed.seconds
+}
+
+/// The existing-stream statement through Mire's pool and connections, without the store: each
+/// writer binds the statement as the store does (its event encoded, a fresh id) and runs it with
+/// `pool.withConnection { $0.query(_, prepared: true) }`. Splits the library's cost between the
+/// driver and the store (`MIRE_BENCH_PROFILE=driver`).
+func driverSaves(writers: Int) async throws -> Double {
+    let run = UUID().uuidString.prefix(8).lowercased()
+    let pool = PGPool(configuration: configuration, maximumConnections: writers, logger: logger)
+    try await pool.withConnection { connection in
+        for writer in 0..<writers {
+            try await connection.query(
+                "INSERT INTO mire_streams (stream_id, category, version) VALUES (\("drv-\(run)-\(writer)"), 'floor', 0)"
+            )
+        }
+    }
+    let rate = try await concurrentSavesPerSecond(writers: writers) { writer, version in
+        let query = try storeWorkOfOneSave(stream: "drv-\(run)-\(writer)", version: version)
+        try await pool.withConnection { try await $0.query(query, prepared: true) }
+    }
+    await pool.shutdown()
+    return rate
+}
+
+/// Saves per second by `writers` concurrent tasks, each calling `save(writer, version)` in a loop
+/// with the version its stream is at (from 0): a second of warm-up, then `seconds` measured.
+func concurrentSavesPerSecond(
+    writers: Int, _ save: @escaping @Sendable (_ writer: Int, _ version: Int64) async throws -> Void
+) async throws -> Double {
+    var versions = [Int64](repeating: 0, count: writers)
+    var rate = 0.0
+    for phase in 0..<2 {
+        let started = ContinuousClock.now
+        let deadline = started + (phase == 0 ? .seconds(1) : .seconds(seconds))
+        let start = versions
+        let counts = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    var saves = 0
+                    while ContinuousClock.now < deadline {
+                        try await save(writer, start[writer] + Int64(saves))
+                        saves += 1
+                    }
+                    return (writer, saves)
+                }
+            }
+            return try await group.reduce(into: [Int](repeating: 0, count: writers)) { $0[$1.0] = $1.1 }
+        }
+        for writer in 0..<writers { versions[writer] += Int64(counts[writer]) }
+        if phase == 1 { rate = Double(counts.reduce(0, +)) / (ContinuousClock.now - started).seconds }
+    }
+    return rate
 }
 
 /// Streams `pge-<run>-<client>` at version 1, for pgbench's existing-stream script.
@@ -316,6 +347,8 @@ if let profiled = environment["MIRE_BENCH_PROFILE"] {
         let rate =
             if let design = FloorDesign(rawValue: profiled) {
                 try await floorSaves(writers: writers, design: design)
+            } else if profiled == "driver" {
+                try await driverSaves(writers: writers)
             } else {
                 try await librarySaves(writers: writers, newStreams: profiled == "new")
             }

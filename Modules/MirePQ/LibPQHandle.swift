@@ -80,6 +80,33 @@ final class LibPQHandle: @unchecked Sendable {
     }
 }
 
+/// One call's cancellation, between its task's cancellation handler (any thread, any time) and
+/// its statement, which takes its ticket when it starts on the connection's thread.
+///
+/// ```swift
+/// if cancellation.started(ticket) { throw CancellationError() }  // cancelled before it started
+/// ```
+final class StatementCancellation: Sendable {
+    private let state = Mutex<(ticket: UInt64?, cancelled: Bool)>((nil, false))
+
+    /// Records the statement's ticket; true when the task was cancelled before it started.
+    func started(_ ticket: UInt64) -> Bool {
+        state.withLock { state in
+            state.ticket = ticket
+            return state.cancelled
+        }
+    }
+
+    /// From the cancellation handler: the ticket to cancel, nil when the statement has not
+    /// started (it then sees the cancellation when it does).
+    func cancel() -> UInt64? {
+        state.withLock { state in
+            state.cancelled = true
+            return state.ticket
+        }
+    }
+}
+
 /// Sends `PQcancel` for the statement in flight on one connection.
 ///
 /// Cancellation handlers run on whatever thread cancelled the task; `PQcancel` opens a new

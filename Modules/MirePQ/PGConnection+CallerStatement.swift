@@ -86,7 +86,7 @@ extension PGConnection {
         case 0: return (mayCommit, false)
         case 1: return (mayCommit, true)
         default:
-            // Part of it may be out, Sync included.
+            // Part of it may be out (reported as it would be with the Sync out too).
             let error = connectionLost(query.sql, mayHaveExecuted: mayCommit)
             settle()
             throw error
@@ -127,8 +127,11 @@ private final class CallerStatementReply: @unchecked Sendable {
     func arm() {
         let socket = PQsocket(connection.handle.pointer)
         guard PGEventLoop.shared.whenReady(socket, writable: flushing, { self.read() }) else {
+            let lost = connection.connectionLost(sql, mayHaveExecuted: mayCommit)
+            if let last { PQclear(last) }
+            last = nil
             connection.closeHandle()
-            return complete(.failure(connection.connectionLost(sql, mayHaveExecuted: mayCommit)))
+            return end(with: .failure(lost))
         }
     }
 
@@ -172,11 +175,15 @@ private final class CallerStatementReply: @unchecked Sendable {
             outcome = Result { try connection.check(last, query: sql, mayCommit: mayCommit) }
         }
         last = nil
+        end(with: outcome)
+    }
+
+    /// Ends the statement's cancellation, then completes: here, unless a cancel is being sent
+    /// for it, whose end waiting for on the event loop would hold up every other connection's replies.
+    private func end(with outcome: Result<PGRows, any Error>) {
         if connection.canceller.endWithoutWaiting() {
             complete(outcome, ended: true)
         } else {
-            // A cancel is being sent for this statement: waiting for it here would hold up every
-            // other connection's replies.
             DispatchQueue.global().async { self.complete(outcome) }
         }
     }

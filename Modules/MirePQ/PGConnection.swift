@@ -223,24 +223,31 @@ public actor PGConnection {
         _ operation: @Sendable (isolated PGConnection) throws -> T
     ) async throws -> T {
         try Task.checkCancellation()
-        let ticket = canceller.begin()
-        defer { canceller.end() }
+        let cancellation = StatementCancellation()
         do {
             return try await withTaskCancellationHandler {
                 // The compiler warns that nothing here is async; keep the call anyway. Calling
                 // `operation(self)` directly in this closure was tried and crashed the test run:
                 // the closure did not run on the connection's executor.
-                try await self.perform(operation)
+                try await self.perform(operation, cancellation)
             } onCancel: { [canceller] in
-                canceller.requestCancel(ticket: ticket)
+                if let ticket = cancellation.cancel() { canceller.requestCancel(ticket: ticket) }
             }
         } catch let error as PGError where error.isQueryCanceled && Task.isCancelled {
             throw CancellationError()
         }
     }
 
-    private func perform<T: Sendable>(_ operation: @Sendable (isolated PGConnection) throws -> T) throws -> T {
-        try operation(self)
+    /// Runs `operation` with its cancel ticket taken here, on the connection's thread: tickets
+    /// follow the order statements really run in, also when tasks share the connection (a
+    /// ticket taken before waiting for the executor would be another statement's by then).
+    private func perform<T: Sendable>(
+        _ operation: @Sendable (isolated PGConnection) throws -> T, _ cancellation: StatementCancellation
+    ) throws -> T {
+        let ticket = canceller.begin()
+        defer { canceller.end() }
+        if cancellation.started(ticket) { throw CancellationError() }
+        return try operation(self)
     }
 
     /// Executes one statement synchronously on this connection's thread (in one round trip with

@@ -21,6 +21,17 @@ struct CallerSentStatementTests {
         await observer.close()
     }
 
+    /// Prepares `SELECT pg_sleep($1), tag`, then runs it for `seconds` in a task (sent by the
+    /// caller) and returns once the server runs it.
+    private func sleeping(
+        _ seconds: Double, tagged tag: String, on connection: PGConnection, configuration: PGConfiguration
+    ) async throws -> Task<PGRows, any Error> {
+        _ = try await connection.query("SELECT pg_sleep(\(0.0)), \(tag)", prepared: true)
+        let task = Task { try await connection.query("SELECT pg_sleep(\(seconds)), \(tag)", prepared: true) }
+        try await waitUntilRunning(connection.backendPID, "SELECT pg_sleep", configuration: configuration)
+        return task
+    }
+
     @Test func aPreparedStatementIsReadByTheEventLoopOnceItIsPrepared() async throws {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             try await pool.withConnection { connection throws in
@@ -102,13 +113,30 @@ struct CallerSentStatementTests {
     @Test func cancellingASentStatementStopsItAndLeavesTheConnectionUsable() async throws {
         try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
             try await pool.withConnection { connection throws in
-                _ = try await connection.query("SELECT pg_sleep(\(0.0)), 'sent'", prepared: true)
-                let task = Task { try await connection.query("SELECT pg_sleep(\(30.0)), 'sent'", prepared: true) }
-                try await waitUntilRunning(connection.backendPID, "SELECT pg_sleep", configuration: pool.configuration)
+                let task = try await sleeping(30, tagged: "sent", on: connection, configuration: pool.configuration)
                 task.cancel()
                 await #expect(throws: CancellationError.self) { try await task.value }
-                let rows = try await connection.query("SELECT pg_sleep(\(0.0)), 'sent'", prepared: true)
+                let rows = try await connection.query("SELECT pg_sleep(\(0.0)), \("sent")", prepared: true)
                 #expect(try rows[0].decode(String.self, at: 1) == "sent")
+                #expect(connection.isIdle)
+            }
+        }
+    }
+
+    /// Two tasks share a connection: cancelling the one still waiting for it must not cancel the
+    /// statement of the one running (tickets are taken when a statement starts, not when its
+    /// call does).
+    @Test func cancellingAWaitingCallLeavesTheRunningStatementOfAnotherAlone() async throws {
+        try await TestDatabase.withPool(maximumConnections: 1) { pool throws in
+            try await pool.withConnection { connection throws in
+                let running = try await sleeping(
+                    1.5, tagged: "running", on: connection, configuration: pool.configuration)
+                let waiting = Task { try await connection.query("SELECT 'waiting'") }
+                // Let the waiting call reach the connection before it is cancelled.
+                try await Task.sleep(for: .milliseconds(100))
+                waiting.cancel()
+                await #expect(throws: CancellationError.self) { try await waiting.value }
+                #expect(try await running.value[0].decode(String.self, at: 1) == "running")
                 #expect(connection.isIdle)
             }
         }

@@ -13,7 +13,7 @@ import Synchronization
 /// stopped: like a Dispatch worker it lives as long as the process, idle in the kernel.
 ///
 /// ```swift
-/// PGEventLoop.shared.whenReady(socket, writable: false) { readReply() }
+/// guard PGEventLoop.shared.whenReady(socket, writable: false, { readReply() }) else { abandon() }
 /// ```
 final class PGEventLoop: Sendable {
     /// The loop of the process, started on first use.

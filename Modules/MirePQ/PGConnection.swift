@@ -283,8 +283,9 @@ public actor PGConnection {
 
     /// Prepares `query` on this connection once; returns its statement name.
     private func prepareIfNeeded(_ query: PGQuery) throws -> String {
-        if let name = preparedStatements.withLock({ $0.name(for: query.sql) }) { return name }
-        let name = "mire_\(preparedStatements.withLock { $0.count } + 1)"
+        let (known, count) = preparedStatements.withLock { ($0.name(for: query.sql), $0.count) }
+        if let known { return known }
+        let name = "mire_\(count + 1)"
         let result = query.bindings.types.withUnsafeBufferPointer { types in
             PQprepare(handle.pointer, name, query.sql, Int32(types.count), types.baseAddress)
         }

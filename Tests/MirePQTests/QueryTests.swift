@@ -37,15 +37,9 @@ struct QueryTests {
                         (9223372036854775807::int8, 2147483647::int4, (-32768)::int2, 'x'::text, NULL::int8)
                     ) AS v(a, b, c, d, e)
                     """)
+                expectReadsMatchDecode(rows, columns: 0..<5, as: Int64.self) { try $0.int64(row: $1) }
+                expectReadsMatchDecode(rows, columns: 0..<5, as: Int32.self) { try $0.int32(row: $1) }
                 for row in rows.indices {
-                    for column in 0..<5 {
-                        #expect(
-                            outcome { try PGBinaryColumn(rows, column).int64(row: row) }
-                                == outcome { try rows[row].decode(Int64.self, at: column) })
-                        #expect(
-                            outcome { try PGBinaryColumn(rows, column).int32(row: row) }
-                                == outcome { try rows[row].decode(Int32.self, at: column) })
-                    }
                     let text = try PGBinaryColumn(rows, 3).unsafeBytes(row: row).map {
                         String(decoding: $0, as: UTF8.self)
                     }
@@ -85,16 +79,8 @@ struct QueryTests {
                         (pg_current_xact_id(), false, '7'::xid8, true, 2::int8)
                     ) AS v(a, b, c, d, e)
                     """)
-                for row in rows.indices {
-                    for column in 0..<6 {
-                        #expect(
-                            outcome { try PGBinaryColumn(rows, column).transactionID(row: row) }
-                                == outcome { try rows[row].decode(PGTransactionID.self, at: column) })
-                        #expect(
-                            outcome { try PGBinaryColumn(rows, column).bool(row: row) }
-                                == outcome { try rows[row].decode(Bool.self, at: column) })
-                    }
-                }
+                expectReadsMatchDecode(rows, columns: 0..<6, as: PGTransactionID.self) { try $0.transactionID(row: $1) }
+                expectReadsMatchDecode(rows, columns: 0..<6, as: Bool.self) { try $0.bool(row: $1) }
                 #expect(try PGBinaryColumn(rows, 0).transactionID(row: 0) == PGTransactionID(.max))
                 #expect(try PGBinaryColumn(rows, 1).bool(row: 0) == true)
                 #expect(try PGBinaryColumn(rows, 1).bool(row: 1) == false)
@@ -305,5 +291,21 @@ final class LogCollector: LogHandler, Sendable {
 private func outcome(_ body: () throws -> Any) -> String {
     do { return "\(try body())" } catch {
         return "error: \((error as? PGError)?.message ?? "\(error)")"
+    }
+}
+
+/// Every cell of `columns` read by `read` from a ``PGBinaryColumn`` gives what `decode(T.self)`
+/// gives: the same value, or an error with the same message.
+private func expectReadsMatchDecode<T: PGDecodable>(
+    _ rows: PGRows, columns: Range<Int>, as type: T.Type, _ read: (PGBinaryColumn, Int) throws -> T,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    for row in rows.indices {
+        for column in columns {
+            #expect(
+                outcome { try read(PGBinaryColumn(rows, column), row) }
+                    == outcome { try rows[row].decode(T.self, at: column) }, "row \(row), column \(column)",
+                sourceLocation: sourceLocation)
+        }
     }
 }

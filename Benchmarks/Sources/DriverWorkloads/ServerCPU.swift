@@ -29,3 +29,21 @@ public enum ServerCPU {
         return ticks / ticksPerSecond
     }
 }
+
+/// CPU time this process (the client: all its threads) has used so far, from `getrusage`. Two
+/// readings around a piece of work give its client cost, the server's excluded.
+///
+/// ```swift
+/// let before = ClientCPU.microseconds()
+/// try await runRound()
+/// let clientMicrosecondsPerUnit = (ClientCPU.microseconds() - before) / Double(units)
+/// ```
+public enum ClientCPU {
+    /// Microseconds of CPU (user and system) used by this process so far.
+    public static func microseconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+    }
+}

@@ -48,16 +48,10 @@ try await Task.detached {
     let payloads = (0..<1_000).map { Data("{\"amount\":\($0 + 1)}".utf8) }
     var times: [Int: [Double]] = [:]
     var cpu: [Int: [Double]] = [:]
-    func processCPUMicroseconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6
-            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
-    }
     for round in 0..<(rounds + 10) {
         for index in names.indices where only == nil || only == index {
             let started = ContinuousClock.now
-            let cpuStarted = processCPUMicroseconds()
+            let cpuStarted = ClientCPU.microseconds()
             switch index {
             case 0:
                 let count = try raw.run(
@@ -109,7 +103,7 @@ try await Task.detached {
             }
             if round >= 10 {
                 times[index, default: []].append((ContinuousClock.now - started).seconds * 1e6)
-                cpu[index, default: []].append(processCPUMicroseconds() - cpuStarted)
+                cpu[index, default: []].append(ClientCPU.microseconds() - cpuStarted)
             }
         }
     }

@@ -60,12 +60,6 @@ try await Task.detached {
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return Double(usage.ru_nvcsw + usage.ru_nivcsw)
     }
-    func processCPUMicroseconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6
-            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
-    }
     let names = [
         "raw libpq (binary, prepared)", "Mire connection.query", "Mire pool + query", "EventStore.save",
         "prototype: queue hand-off", "prototype: event loop", "pool scope: 3 × SELECT 1",
@@ -75,7 +69,7 @@ try await Task.detached {
     for _ in 0..<(rounds + 1) {
         for (index, name) in names.enumerated() where only == nil || only == index {
             let started = ContinuousClock.now
-            let cpuStarted = processCPUMicroseconds()
+            let cpuStarted = ClientCPU.microseconds()
             let switchesStarted = processContextSwitches()
             for _ in 0..<chunk {
                 switch index {
@@ -116,7 +110,7 @@ try await Task.detached {
                 }
             }
             times[name, default: []].append((ContinuousClock.now - started).seconds * 1e6 / Double(chunk))
-            cpu[name, default: []].append((processCPUMicroseconds() - cpuStarted) / Double(chunk))
+            cpu[name, default: []].append((ClientCPU.microseconds() - cpuStarted) / Double(chunk))
             switches[name, default: []].append((processContextSwitches() - switchesStarted) / Double(chunk))
         }
     }

@@ -187,11 +187,11 @@ func floorSaves(writers: Int, design: FloorDesign) async throws -> Double {
             "INSERT INTO mire_streams (stream_id, category, version) VALUES ($1, 'p', 0)", ["floor-\(run)-\(writer)"])
     }
     let sql = AppendStatement.existingStreamSQL
-    var measured = 0
-    var elapsed = Duration.zero
-    var versions = [Int64](repeating: 0, count: writers)
     switch design {
     case .blockingThreads:
+        var measured = 0
+        var elapsed = Duration.zero
+        var versions = [Int64](repeating: 0, count: writers)
         let clients = try (0..<writers).map { _ in
             let client = try RawLibPQ(conninfo: conninfo)
             client.appendPayload = payloadLiteral
@@ -221,6 +221,7 @@ func floorSaves(writers: Int, design: FloorDesign) async throws -> Double {
                 elapsed = ContinuousClock.now - started
             }
         }
+        return Double(measured) / elapsed.seconds
     case .queueHandoff, .eventLoop, .eventLoopWithStoreWork:
         let queues = try (0..<writers).map { _ in
             try QueueHandoffPrototype(conninfo: conninfo, sql: sql, payload: payloadLiteral)
@@ -243,7 +244,6 @@ func floorSaves(writers: Int, design: FloorDesign) async throws -> Double {
             }
         }
     }
-    return Double(measured) / elapsed.seconds
 }
 
 /// The existing-stream statement through Mire's pool and connections, without the store: each
@@ -335,15 +335,8 @@ func medianOf(_ values: [Double]) -> Double { values.sorted()[values.count / 2] 
 // MIRE_BENCH_PROFILE=existing|new: only the library's saves, for a profiler (no comparison);
 // =queueHandoff|eventLoop|…: only that floor design. Prints saves/s and this process's CPU per save.
 if let profiled = environment["MIRE_BENCH_PROFILE"] {
-    /// CPU seconds (user + system) this process has used so far.
-    func clientCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
     for writers in writerCounts {
-        let clientBefore = clientCPUSeconds()
+        let clientBefore = ClientCPU.microseconds()
         let rate =
             if let design = FloorDesign(rawValue: profiled) {
                 try await floorSaves(writers: writers, design: design)
@@ -357,7 +350,7 @@ if let profiled = environment["MIRE_BENCH_PROFILE"] {
         print(
             String(
                 format: "%@, %d writers: %.0f saves/s, client CPU %.1f µs per save", profiled, writers, rate,
-                (clientCPUSeconds() - clientBefore) * 1e6 / saves))
+                (ClientCPU.microseconds() - clientBefore) / saves))
     }
     exit(0)
 }
